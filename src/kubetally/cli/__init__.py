@@ -1,0 +1,38 @@
+"""The ``kubetally`` command line: thin commands over sources -> analyses -> outputs.
+
+Each command lives in its own module and registers itself on :data:`app`.
+Errors the user can act on (:class:`KubetallyError`) become one red line and exit 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from kubetally.errors import KubetallyError
+
+app = typer.Typer(
+    name="kubetally",
+    help="FinOps for Kubernetes: what each workload uses and costs, who owns it, what is wasted, what to change.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command modules, in the order `kubetally --help` lists them.
+COMMAND_MODULES = ("demo", "simulate")
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"kubetally.cli.{_name}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KubetallyError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,38 @@
+"""Options shared by every analysis command, and opening the Dataset they name.
+
+Every analysis command accepts one of ``--demo``, ``--dataset DIR`` (and, with
+the Prometheus source, ``--prometheus URL``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kubetally.dataset import Dataset, load
+from kubetally.errors import KubetallyError
+
+DemoOpt = Annotated[bool, typer.Option("--demo", help="Use the built-in AuditFlow demo cluster (simulated, 14 days).")]
+DatasetOpt = Annotated[
+    Path | None,
+    typer.Option("--dataset", "-d", help="Read a dataset directory written by `kubetally collect` or `kubetally demo`."),
+]
+OutputFormatOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: table, json, csv or yaml.")]
+
+stderr = Console(stderr=True)
+
+
+def open_dataset(*, demo: bool, dataset: Path | None) -> Dataset:
+    """The dataset the user named; exactly one source must be given."""
+    chosen = [name for name, given in (("--demo", demo), ("--dataset", dataset is not None)) if given]
+    if len(chosen) != 1:
+        raise KubetallyError("give exactly one data source: --demo or --dataset DIR")
+    if dataset is not None:
+        return load(dataset)
+    from kubetally.simulate import ScenarioConfig, simulate
+
+    with stderr.status("simulating the AuditFlow demo cluster (14 days, 1-minute steps)..."):
+        return simulate(ScenarioConfig())

@@ -1,0 +1,255 @@
+"""The Dataset: the frames of ``kubetally.model.schema`` plus what window they cover.
+
+Inventory frames are held in memory; time series are ``polars.LazyFrame`` so that
+a 1,000-workload, 14-day, 1-minute history can be scanned from Parquet without
+loading it whole. Save/load is a directory: one Parquet file per frame and
+``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from kubetally.errors import DatasetError
+from kubetally.model import schema
+from kubetally.model.schema import FRAMES, FRAMES_BY_NAME, SCHEMA_VERSION, FrameSpec
+
+MANIFEST = "manifest.json"
+FORMAT = "kubetally-dataset"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a dataset covers and where it came from."""
+
+    source: str
+    start: datetime
+    end: datetime
+    step_seconds: int
+    schema_version: int = SCHEMA_VERSION
+    notes: tuple[str, ...] = ()
+    """Degradations the source noticed (e.g. "pod labels absent: no allowlist")."""
+
+    @property
+    def window(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def steps(self) -> int:
+        return int(self.window.total_seconds()) // self.step_seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "schema_version": self.schema_version,
+            "source": self.source,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "step_seconds": self.step_seconds,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str) -> DatasetInfo:
+        if data.get("format") != FORMAT:
+            raise DatasetError(f"{where}: not a kubetally dataset manifest (format is {data.get('format')!r})")
+        version = data.get("schema_version")
+        if not isinstance(version, int):
+            raise DatasetError(f"{where}: schema_version missing or not an integer")
+        if version > SCHEMA_VERSION:
+            raise DatasetError(
+                f"{where}: dataset schema version {version} is newer than this kubetally supports "
+                f"({SCHEMA_VERSION}); upgrade kubetally to read it"
+            )
+        if version < SCHEMA_VERSION:
+            raise DatasetError(f"{where}: dataset schema version {version} is older than {SCHEMA_VERSION}; collect it again")
+        try:
+            return cls(
+                source=str(data["source"]),
+                start=datetime.fromisoformat(data["start"]),
+                end=datetime.fromisoformat(data["end"]),
+                step_seconds=int(data["step_seconds"]),
+                schema_version=version,
+                notes=tuple(str(n) for n in data.get("notes", [])),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"{where}: invalid manifest field: {exc}") from None
+
+
+def conform(frame: pl.DataFrame | pl.LazyFrame, spec: FrameSpec) -> pl.LazyFrame:
+    """Check a frame has the spec's columns and cast them to the spec's types.
+
+    Extra columns are dropped; a missing column is an error naming it.
+    """
+    lazy = frame.lazy()
+    present = lazy.collect_schema()
+    missing = [name for name in spec.names if name not in present]
+    if missing:
+        raise DatasetError(f"frame {spec.name!r} lacks column(s) {', '.join(missing)}")
+    return lazy.select(
+        [
+            pl.col(col.name) if present[col.name] == col.dtype else pl.col(col.name).cast(col.dtype)
+            for col in spec.columns
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All frames of one collection run. Build with :meth:`create`."""
+
+    info: DatasetInfo
+    _tables: Mapping[str, pl.DataFrame] = field(repr=False)
+    _series: Mapping[str, pl.LazyFrame] = field(repr=False)
+
+    @classmethod
+    def create(cls, info: DatasetInfo, **frames: pl.DataFrame | pl.LazyFrame) -> Dataset:
+        unknown = set(frames) - set(FRAMES_BY_NAME)
+        if unknown:
+            raise DatasetError(f"unknown frame(s): {', '.join(sorted(unknown))}")
+        tables: dict[str, pl.DataFrame] = {}
+        series: dict[str, pl.LazyFrame] = {}
+        for spec in FRAMES:
+            given = frames.get(spec.name)
+            lazy = schema.empty(spec).lazy() if given is None else conform(given, spec)
+            if spec.series:
+                series[spec.name] = lazy
+            else:
+                tables[spec.name] = lazy.collect()
+        return cls(info, tables, series)
+
+    def table(self, spec: FrameSpec) -> pl.DataFrame:
+        """An inventory frame (held in memory)."""
+        return self._tables[spec.name]
+
+    def series(self, spec: FrameSpec) -> pl.LazyFrame:
+        """A time-series frame, lazily (collect it, or aggregate it first)."""
+        return self._series[spec.name]
+
+    def frame(self, spec: FrameSpec) -> pl.LazyFrame:
+        return self._series[spec.name] if spec.series else self._tables[spec.name].lazy()
+
+    # Shorthands for the frames analyses read most.
+    @property
+    def containers(self) -> pl.DataFrame:
+        return self._tables[schema.CONTAINERS.name]
+
+    @property
+    def workloads(self) -> pl.DataFrame:
+        return self._tables[schema.WORKLOADS.name]
+
+    @property
+    def nodes(self) -> pl.DataFrame:
+        return self._tables[schema.NODES.name]
+
+    @property
+    def labels(self) -> pl.DataFrame:
+        return self._tables[schema.LABELS.name]
+
+    @property
+    def usage(self) -> pl.LazyFrame:
+        return self._series[schema.USAGE.name]
+
+    @property
+    def node_usage(self) -> pl.LazyFrame:
+        return self._series[schema.NODE_USAGE.name]
+
+    def with_frames(self, **frames: pl.DataFrame | pl.LazyFrame) -> Dataset:
+        """A copy with some frames replaced (validated like :meth:`create`)."""
+        merged: dict[str, pl.DataFrame | pl.LazyFrame] = {**self._tables, **self._series, **frames}
+        return Dataset.create(self.info, **merged)
+
+    def with_info(self, **changes: Any) -> Dataset:
+        return replace(self, info=replace(self.info, **changes))
+
+    def collected(self, spec: FrameSpec) -> pl.DataFrame:
+        """A frame collected and sorted by its key: the canonical form for comparison."""
+        return self.frame(spec).sort(list(spec.key)).collect()
+
+    def equals(self, other: Dataset) -> bool:
+        """True if both hold the same info and the same rows (order-insensitive)."""
+        if self.info != other.info:
+            return False
+        return all(self.collected(spec).equals(other.collected(spec), null_equal=True) for spec in FRAMES)
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every frame."""
+        return {spec.name: int(self.frame(spec).select(pl.len()).collect().item()) for spec in FRAMES}
+
+
+def save(dataset: Dataset, directory: Path, *, overwrite: bool = False) -> Path:
+    """Write ``dataset`` to ``directory`` (Parquet per frame + manifest.json), atomically.
+
+    The directory is written under a temporary name and renamed into place, so a
+    failed save never leaves half a dataset behind.
+    """
+    directory = Path(directory)
+    if directory.exists():
+        if not overwrite:
+            raise DatasetError(f"{directory} already exists (pass overwrite to replace it)")
+        if not (directory / MANIFEST).exists():
+            raise DatasetError(f"{directory} exists and is not a kubetally dataset; refusing to replace it")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = directory.with_name(f".{directory.name}.saving")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        for spec in FRAMES:
+            target = staging / f"{spec.name}.parquet"
+            if spec.series:
+                dataset.series(spec).sink_parquet(target, compression="zstd")
+            else:
+                dataset.table(spec).write_parquet(target, compression="zstd")
+        (staging / MANIFEST).write_text(json.dumps(dataset.info.to_json(), indent=2) + "\n")
+        if directory.exists():
+            shutil.rmtree(directory)
+        staging.rename(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def load(directory: Path) -> Dataset:
+    """Read a dataset saved by :func:`save`. Series stay lazy (scanned from Parquet)."""
+    directory = Path(directory)
+    manifest = directory / MANIFEST
+    if not directory.is_dir():
+        raise DatasetError(f"{directory}: no such dataset directory")
+    if not manifest.is_file():
+        raise DatasetError(f"{directory}: not a kubetally dataset (no {MANIFEST})")
+    try:
+        raw = json.loads(manifest.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{manifest}: unreadable manifest: {exc}") from None
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{manifest}: manifest is not a JSON object")
+    info = DatasetInfo.from_json(raw, str(manifest))
+    frames: dict[str, pl.DataFrame | pl.LazyFrame] = {}
+    for spec in FRAMES:
+        path = directory / f"{spec.name}.parquet"
+        if not path.is_file():
+            raise DatasetError(f"{directory}: frame file {path.name} is missing")
+        try:
+            lazy = pl.scan_parquet(path)
+            found = lazy.collect_schema()
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise DatasetError(f"{path}: unreadable Parquet: {exc}") from None
+        wrong = [f"{n} ({found.get(n)} != {t})" for n, t in spec.schema.items() if found.get(n) != t]
+        if wrong:
+            raise DatasetError(f"{path}: columns do not match schema v{SCHEMA_VERSION}: {', '.join(wrong)}")
+        frames[spec.name] = lazy
+    return Dataset.create(info, **frames)
+
+
+def utc(ts: datetime) -> datetime:
+    """``ts`` as an aware UTC datetime (naive values are taken as UTC)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)

@@ -1,0 +1,1 @@
+"""The model layer: the Dataset schema, column names, quantities and shared math."""
