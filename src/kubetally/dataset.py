@@ -70,7 +70,9 @@ class DatasetInfo:
                 f"({SCHEMA_VERSION}); upgrade kubetally to read it"
             )
         if version < SCHEMA_VERSION:
-            raise DatasetError(f"{where}: dataset schema version {version} is older than {SCHEMA_VERSION}; collect it again")
+            raise DatasetError(
+                f"{where}: dataset schema version {version} is older than {SCHEMA_VERSION}; collect it again"
+            )
         try:
             return cls(
                 source=str(data["source"]),

@@ -18,7 +18,9 @@ from kubetally.errors import KubetallyError
 DemoOpt = Annotated[bool, typer.Option("--demo", help="Use the built-in AuditFlow demo cluster (simulated, 14 days).")]
 DatasetOpt = Annotated[
     Path | None,
-    typer.Option("--dataset", "-d", help="Read a dataset directory written by `kubetally collect` or `kubetally demo`."),
+    typer.Option(
+        "--dataset", "-d", help="Read a dataset directory written by `kubetally collect` or `kubetally demo`."
+    ),
 ]
 OutputFormatOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: table, json, csv or yaml.")]
 

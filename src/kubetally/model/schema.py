@@ -81,7 +81,12 @@ CONTAINERS = FrameSpec(
         _col(c.START_TIME, TIME, "pod start (UTC)"),
         _col(c.END_TIME, TIME, "pod end (UTC); null while running at the end of the window", nullable=True),
         _col(c.RESTARTS, _I, "container restarts in the pod's life"),
-        _col(c.LAST_TERMINATION_REASON, _S, "last termination reason (OOMKilled, Error, Completed); null if none", nullable=True),
+        _col(
+            c.LAST_TERMINATION_REASON,
+            _S,
+            "last termination reason (OOMKilled, Error, Completed); null if none",
+            nullable=True,
+        ),
         _col(c.QOS_CLASS, _S, "Guaranteed, Burstable or BestEffort"),
         _col(c.IMAGE, _S, "container image"),
     ),

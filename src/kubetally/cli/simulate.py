@@ -1,0 +1,54 @@
+"""`kubetally simulate`: write the AuditFlow scenario as a Dataset directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from kubetally.cli import app
+from kubetally.dataset import save
+from kubetally.simulate import ScenarioConfig, simulate
+
+_FIELDS = ScenarioConfig.model_fields
+
+
+def _help(name: str) -> str:
+    return _FIELDS[name].description or ""
+
+
+@app.command("simulate")
+def simulate_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Dataset directory to write.")],
+    days: Annotated[float, typer.Option(help=_help("days"), min=0.01, max=120)] = 14.0,
+    step: Annotated[int, typer.Option(help=_help("step_seconds"), min=10, max=3600)] = 60,
+    seed: Annotated[int, typer.Option(help=_help("seed"), min=0)] = 7,
+    extra_workloads: Annotated[int, typer.Option(help=_help("extra_workloads"), min=0, max=20_000)] = 0,
+    nodes: Annotated[int | None, typer.Option(help=_help("nodes"), min=1, max=5_000)] = None,
+    replicas: Annotated[int, typer.Option(help=_help("replicas"), min=1, max=50)] = 2,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it is an existing dataset.")] = False,
+) -> None:
+    """Simulate the AuditFlow cluster (optionally scaled up) and save its ground-truth Dataset."""
+    config = ScenarioConfig(
+        days=days, step_seconds=step, seed=seed, extra_workloads=extra_workloads, nodes=nodes, replicas=replicas
+    )
+    console = Console(stderr=True)
+    spill = output.with_name(f".{output.name}.spill")
+    spill.mkdir(parents=True, exist_ok=True)
+    try:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("simulating pods", total=None)
+            dataset = simulate(
+                config, spill_dir=spill, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+            bar.update(task, description="saving")
+            save(dataset, output, overwrite=overwrite)
+    finally:
+        import shutil
+
+        shutil.rmtree(spill, ignore_errors=True)
+    counts = dataset.counts()
+    console.print(f"wrote {output}: {counts['containers']} containers, {counts['usage']:,} usage samples")

@@ -1,0 +1,1 @@
+"""Outputs: render analysis frames for people (rich tables) and machines (JSON, CSV, YAML)."""
