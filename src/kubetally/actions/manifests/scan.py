@@ -1,0 +1,219 @@
+"""Find the workloads in a directory of Kubernetes YAML, with their source positions.
+
+Multi-document files, ``kind: List`` and nested folders are read; the namespace of
+a document comes from the nearest ``kustomization.yaml`` that sets one (kustomize
+overrides the documents' own), else the document, else ``--namespace``, else
+``default``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from kubetally.actions.manifests.textedit import ManifestError, is_map, split_lines
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True, order=True)
+class WorkloadRef:
+    namespace: str
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class FoundContainer:
+    name: str
+    init: bool
+    node: Any
+    """The ruamel CommentedMap of the container (positions in ``lc``)."""
+    path: tuple[Any, ...]
+    """Keys from the document root to the container, for checking the result."""
+
+
+@dataclass(frozen=True)
+class FoundWorkload:
+    ref: WorkloadRef
+    file: Path
+    line: int
+    """1-based line of the object's first key."""
+    replicas: int | None
+    containers: tuple[FoundContainer, ...]
+    document: int
+    """Index of the YAML document in the file."""
+    indent_step: int
+
+
+@dataclass
+class ParsedFile:
+    path: Path
+    text: str
+    """The file's text without a byte-order mark."""
+    bom: bool
+    lines: list[str]
+    documents: list[Any]
+    workloads: list[FoundWorkload] = field(default_factory=list)
+
+
+def yaml_files(root: Path) -> list[Path]:
+    """Every ``*.yaml`` / ``*.yml`` under ``root`` (or ``root`` itself), skipping hidden folders."""
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise ManifestError(f"{root}: no such manifest file or directory")
+    found = [
+        path
+        for path in root.rglob("*")
+        if path.suffix in (".yaml", ".yml")
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
+    ]
+    return sorted(found)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def read_file(path: Path) -> ParsedFile:
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_text(path, raw)
+
+
+def parse_text(path: Path, raw: str) -> ParsedFile:
+    bom = raw.startswith(BOM)
+    text = raw[1:] if bom else raw
+    try:
+        documents = list(_yaml().load_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ManifestError(f"{where}: invalid YAML: {exc.problem or exc.context}; no file was changed") from None
+    except YAMLError as exc:
+        raise ManifestError(f"{path}: invalid YAML: {exc}; no file was changed") from None
+    return ParsedFile(path, text, bom, split_lines(text), documents)
+
+
+def kustomize_namespace(path: Path, root: Path) -> str | None:
+    """The ``namespace:`` of the nearest kustomization in ``path``'s folder or above (within ``root``)."""
+    folder = path.parent
+    top = root if root.is_dir() else root.parent
+    while True:
+        for name in KUSTOMIZATIONS:
+            candidate = folder / name
+            if candidate.is_file():
+                docs = read_file(candidate).documents
+                value = docs[0].get("namespace") if docs and isinstance(docs[0], dict) else None
+                if isinstance(value, str) and value:
+                    return value
+        if folder == top or top not in folder.parents:
+            return None
+        folder = folder.parent
+
+
+def _pod_spec(obj: Any, kind: str) -> tuple[Any, tuple[str, ...]] | None:
+    keys = ("spec", "jobTemplate", "spec", "template", "spec") if kind == "CronJob" else ("spec", "template", "spec")
+    node = obj
+    for key in keys:
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+            return None
+        node = node[key]
+    return node, keys
+
+
+def _indent_step(obj: Any) -> int:
+    meta = obj.get("metadata")
+    if is_map(meta) and len(meta) > 0 and getattr(meta, "lc", None) is not None:
+        step = int(meta.lc.col) - int(obj.lc.col)
+        if step > 0:
+            return step
+    return 2
+
+
+def _workload(
+    parsed: ParsedFile, obj: Any, document: int, prefix: tuple[Any, ...], namespace: str | None, default_ns: str
+) -> FoundWorkload | None:
+    if not is_map(obj):
+        return None
+    kind = obj.get("kind")
+    if "apiVersion" in obj and not isinstance(kind, str):
+        raise ManifestError(f"{parsed.path}:{obj.lc.line + 1}: Kubernetes object without a `kind`; no file was changed")
+    if kind not in WORKLOAD_KINDS:
+        return None
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    where = f"{parsed.path}:{obj.lc.line + 1}"
+    if not isinstance(name, str):
+        raise ManifestError(f"{where}: {kind} without metadata.name; no file was changed")
+    found = _pod_spec(obj, kind)
+    if found is None:
+        raise ManifestError(f"{where}: {kind} {name} has no pod template; no file was changed")
+    pod_spec, keys = found
+    doc_ns = meta.get("namespace") if isinstance(meta, dict) else None
+    ns = namespace or (doc_ns if isinstance(doc_ns, str) and doc_ns else None) or default_ns
+    containers: list[FoundContainer] = []
+    for list_key, init in (("initContainers", True), ("containers", False)):
+        items = pod_spec.get(list_key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise ManifestError(f"{where}: {kind} {name}: {list_key} is not a list; no file was changed")
+        for index, item in enumerate(items):
+            if not is_map(item) or not isinstance(item.get("name"), str):
+                raise ManifestError(f"{where}: {kind} {name}: {list_key}[{index}] has no name; no file was changed")
+            containers.append(FoundContainer(item["name"], init, item, (*prefix, *keys, list_key, index)))
+    spec = obj.get("spec")
+    replicas = spec.get("replicas") if kind in ("Deployment", "StatefulSet") and isinstance(spec, dict) else None
+    if kind in ("Deployment", "StatefulSet") and replicas is None:
+        replicas = 1
+    return FoundWorkload(
+        WorkloadRef(ns, kind, name),
+        parsed.path,
+        obj.lc.line + 1,
+        replicas if isinstance(replicas, int) else None,
+        tuple(containers),
+        document,
+        _indent_step(obj),
+    )
+
+
+def scan(root: Path, *, default_namespace: str = "default") -> list[ParsedFile]:
+    """Parse every YAML file under ``root`` and find its workloads.
+
+    Raises :class:`ManifestError` on the first unreadable or invalid file (so a
+    plan is only ever made from a directory that parsed completely).
+    """
+    files: list[ParsedFile] = []
+    for path in yaml_files(root):
+        if path.name in KUSTOMIZATIONS:
+            continue
+        parsed = read_file(path)
+        override = kustomize_namespace(path, root)
+        for index, doc in enumerate(parsed.documents):
+            objects: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
+            if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+                objects = [(item, ("items", i)) for i, item in enumerate(doc["items"])]
+            for obj, prefix in objects:
+                workload = _workload(parsed, obj, index, prefix, override, default_namespace)
+                if workload is not None:
+                    parsed.workloads.append(workload)
+        files.append(parsed)
+    return files

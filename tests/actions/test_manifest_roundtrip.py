@@ -1,0 +1,161 @@
+"""Hypothesis: generated manifests in many YAML styles survive rewriting with only resource lines changed."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from kubetally.actions.manifests import ResourceTarget, WorkloadRef, apply_plan, plan_manifests
+from kubetally.model.quantity import parse_quantity
+
+RESOURCE_LINE = re.compile(r"^\s*(?:- )?(resources|requests|limits|cpu|memory)\s*:")
+FIELDS = [("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"), ("limits", "memory")]
+CPU = st.sampled_from(["5m", "100m", "250m", "1", "2", "1500m"])
+MEMORY = st.sampled_from(["16Mi", "64Mi", "128Mi", "1Gi", "1500Mi"])
+
+
+@st.composite
+def styled_value(draw: st.DrawFn, resource: str) -> str:
+    value = draw(CPU if resource == "cpu" else MEMORY)
+    quote = draw(st.sampled_from(["", '"', "'"]))
+    comment = draw(st.sampled_from(["", "  # tuned", " #x"]))
+    return f"{quote}{value}{quote}{comment}"
+
+
+@st.composite
+def container(draw: st.DrawFn, name: str, ind: int, dash: str) -> tuple[list[str], dict[str, Any]]:
+    """Lines of one container (relative to col 0 of the `- `), and its plain resources."""
+    sp = " " * ind
+    lines = [f"{dash}name: {name}"]
+    pad = " " * len(dash)
+    image = draw(st.sampled_from(["nginx", '"redis:7"', "x/y@sha256:abc"]))
+    lines.append(f"{pad}image: {image}")
+    if draw(st.booleans()):
+        lines.append(f"{pad}# a comment about ports")
+        lines.append(f"{pad}ports:")
+        lines.append(f"{pad}- containerPort: 8080")
+    layout = draw(st.sampled_from(["absent", "empty-flow", "block", "flow-sections", "null"]))
+    resources: dict[str, Any] = {}
+    present = draw(st.lists(st.sampled_from(FIELDS), unique=True))
+    for section, resource in present:
+        resources.setdefault(section, {})[resource] = draw(styled_value(resource))
+    if layout == "empty-flow" or (layout in ("block", "flow-sections") and not resources):
+        lines.append(f"{pad}resources: {{}}")
+        resources = {}
+    elif layout == "null":
+        lines.append(f"{pad}resources:")
+        resources = {}
+    elif layout == "block":
+        lines.append(f"{pad}resources:")
+        for section in draw(st.permutations(sorted(resources))):
+            lines.append(f"{pad}{sp}{section}:")
+            if draw(st.booleans()):
+                lines.append(f"{pad}{sp}{sp}# about {section}")
+            for resource, value in resources[section].items():
+                lines.append(f"{pad}{sp}{sp}{resource}: {value}")
+    elif layout == "flow-sections":
+        lines.append(f"{pad}resources:")
+        for section, values in resources.items():
+            inner = ", ".join(f"{k}: {v.split('#')[0].strip()}" for k, v in values.items())
+            lines.append(f"{pad}{sp}{section}: {{{inner}}}")
+    if draw(st.booleans()):
+        lines += [f"{pad}env:", f"{pad}- name: A", f'{pad}  value: "1"', f"{pad}# - name: B"]
+    plain = YAML(typ="safe", pure=True).load("\n".join(lines))[0]
+    return lines, plain.get("resources") or {}
+
+
+@st.composite
+def manifest(draw: st.DrawFn) -> tuple[str, list[ResourceTarget], dict[str, dict[str, Any]]]:
+    ind = draw(st.sampled_from([2, 4]))
+    sp = " " * ind
+    dash_indented = draw(st.booleans())
+    dash = draw(st.sampled_from(["- ", "-   "])) if ind == 4 else "- "
+    seq_pad = sp if dash_indented else ""
+    base = 3 * ind  # containers key col: spec.template.spec.containers
+    names = [f"c{i}" for i in range(draw(st.integers(1, 3)))]
+    init_names = [f"init{i}" for i in range(draw(st.integers(0, 1)))]
+    out = [
+        "# generated",
+        "---" if draw(st.booleans()) else "# no separator",
+        "apiVersion: apps/v1",
+        f"kind: {draw(st.sampled_from(['Deployment', 'StatefulSet', 'DaemonSet']))}",
+        "metadata:",
+        f"{sp}name: app  # inline comment",
+        f'{sp}labels: {{team: "core"}}',
+        "spec:",
+        f"{sp}template:",
+        f"{sp}{sp}spec:",
+    ]
+    originals: dict[str, dict[str, Any]] = {}
+    for key, group in (("initContainers", init_names), ("containers", names)):
+        if not group:
+            continue
+        out.append(f"{' ' * base}{key}:")
+        for name in group:
+            lines, plain = draw(container(name, ind, dash))
+            originals[name] = plain
+            out += [" " * base + seq_pad + line for line in lines]
+    out += [
+        "---",
+        "apiVersion: v1",
+        "kind: Service",
+        "metadata:",
+        f"{sp}name: app",
+        "spec:",
+        f"{sp}ports: [{{port: 80}}]",
+    ]
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join(out) + (newline if draw(st.booleans()) else "")
+    kind = out[3].split(": ")[1]
+    targets = []
+    for name in names + init_names:
+        change = {}
+        for fld in draw(st.lists(st.sampled_from(FIELDS), unique=True, min_size=1)):
+            change[fld] = draw(st.none() | (CPU if fld[1] == "cpu" else MEMORY))
+        targets.append(ResourceTarget(WorkloadRef("default", kind, "app"), name, change))
+    return text, targets, originals
+
+
+def _normalized(resources: dict[str, Any]) -> dict[str, dict[str, Decimal]]:
+    return {s: {r: parse_quantity(v) for r, v in vals.items()} for s, vals in resources.items() if vals}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(manifest())
+def test_generated_manifests_round_trip(case: tuple[str, list[ResourceTarget], dict[str, dict[str, Any]]]) -> None:
+    text, targets, originals = case
+    with TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.yaml"
+        path.write_bytes(text.encode())
+        plan = plan_manifests(Path(tmp), targets)
+        apply_plan(plan)
+        new = path.read_bytes().decode()
+    # 1. byte-for-byte outside resource lines (comments, order, quoting, separators, line ends)
+    keep_old = [ln for ln in text.splitlines(keepends=True) if not RESOURCE_LINE.match(ln)]
+    keep_new = [ln for ln in new.splitlines(keepends=True) if not RESOURCE_LINE.match(ln)]
+    assert keep_old == keep_new
+    assert new.endswith(("\n", "\r\n")) == text.endswith(("\n", "\r\n"))
+    # 2. the documents mean the original with exactly the planned resources (an independent model)
+    docs = list(YAML(typ="safe", pure=True).load_all(new))
+    old_docs = list(YAML(typ="safe", pure=True).load_all(text))
+    pod, old_pod = docs[0]["spec"]["template"]["spec"], old_docs[0]["spec"]["template"]["spec"]
+    for target in targets:
+        expected = {s: dict(v) for s, v in originals[target.container].items()}
+        for (section, resource), value in target.change.items():
+            if value is None:
+                expected.get(section, {}).pop(resource, None)
+            else:
+                expected.setdefault(section, {})[resource] = value
+        got = next(c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == target.container)
+        assert _normalized(got.get("resources") or {}) == _normalized(expected)
+        got.pop("resources", None)
+    for c in old_pod.get("initContainers", []) + old_pod["containers"]:
+        c.pop("resources", None)
+    assert docs == old_docs
