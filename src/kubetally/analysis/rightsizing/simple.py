@@ -1,0 +1,102 @@
+"""``simple``: compatible with Robusta KRR's default ``simple`` strategy.
+
+KRR (robusta-dev/krr, ``strategies/simple.py``): CPU request = the highest of the per-pod
+95th percentiles of CPU usage (Prometheus ``quantile_over_time``, linear interpolation), no
+CPU limit; memory request = memory limit = the highest working set of any pod x (1 + 15%);
+no recommendation under 100 data points, nor for CPU when an HPA targets CPU. KRR then
+rounds CPU up to 1m and memory up to 1 MB and applies floors of 10m and 100Mi; with
+``rounding=krr`` this strategy does exactly that, otherwise values are rounded to people-values.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import polars as pl
+from pydantic import Field
+
+from kubetally.analysis.rightsizing.base import (
+    CPU_LIMIT,
+    CPU_NONE,
+    CPU_REQUEST,
+    MEMORY_LIMIT,
+    MEMORY_NONE,
+    MEMORY_REQUEST,
+    MIB,
+    NOTE,
+    PROPOSAL_SCHEMA,
+    StrategySettings,
+)
+from kubetally.analysis.rightsizing.history import KEYS, History
+from kubetally.model import columns as c
+
+
+class SimpleSettings(StrategySettings):
+    """KRR ``simple`` defaults."""
+
+    cpu_percentile: float = Field(95, ge=1, le=100, description="Percentile of per-pod CPU usage used as CPU request.")
+    memory_buffer_percentage: float = Field(
+        15, ge=0, le=200, description="Added to the highest working set for memory request and limit, in percent."
+    )
+    points_required: int = Field(100, ge=1, le=1_000_000, description="Data points needed for a recommendation.")
+    allow_hpa: bool = Field(False, description="Recommend CPU even when an HPA scales on CPU.")
+    cpu_min_millicores: int = Field(10, ge=1, le=100_000, description="Lowest CPU request recommended, millicores.")
+    memory_min_mib: int = Field(100, ge=1, le=1_000_000, description="Lowest memory recommended, MiB.")
+    rounding: Literal["people", "krr"] = Field(
+        "people", description="people: 5m/10m and Mi steps; krr: up to 1m and 1 MB exactly as KRR does."
+    )
+
+
+class SimpleStrategy:
+    name: ClassVar[str] = "simple"
+    settings_model: ClassVar[type[StrategySettings]] = SimpleSettings
+
+    def propose(self, history: History, summary: pl.DataFrame, settings: StrategySettings) -> pl.DataFrame:
+        assert isinstance(settings, SimpleSettings)
+        s = settings
+        keys = list(KEYS)
+        # The summary's per-pod p95 is fixed at 95; recompute for another percentile.
+        if s.cpu_percentile != 95:
+            p = (
+                history.samples.group_by(*keys, c.POD)
+                .agg(pl.col(c.CPU_USAGE_CORES).quantile(s.cpu_percentile / 100, interpolation="linear").alias("_p"))
+                .group_by(keys)
+                .agg(pl.col("_p").max())
+                .collect()
+            )
+            summary = summary.join(p, on=keys, how="left").with_columns(pl.col("_p").alias(c.CPU_USAGE_P95_CORES))
+        frame = history.info.select([*keys, c.HPA_TARGET_CPU_UTILIZATION]).join(summary, on=keys, how="left")
+        points = pl.col(c.DATA_POINTS).fill_null(0)
+        short = pl.format("not enough data: {} data points of {} required", points, pl.lit(s.points_required))
+        cpu_raw = pl.col(c.CPU_USAGE_P95_CORES)
+        mem_raw = pl.col(c.MEMORY_PEAK_BYTES) * (1 + s.memory_buffer_percentage / 100)
+        if s.rounding == "krr":
+            cpu_raw = (cpu_raw * 1000).ceil() / 1000
+            mem_raw = (mem_raw / 1e6).ceil() * 1e6
+        cpu = pl.max_horizontal(cpu_raw, pl.lit(s.cpu_min_millicores / 1000))
+        mem = pl.max_horizontal(mem_raw, pl.lit(float(s.memory_min_mib * MIB)))
+        hpa = pl.col(c.HPA_TARGET_CPU_UTILIZATION).is_not_null() & pl.lit(not s.allow_hpa)
+        enough = points >= s.points_required
+        out = frame.select(
+            *keys,
+            pl.when(enough & ~hpa).then(cpu).alias(CPU_REQUEST),
+            pl.lit(None, pl.Float64).alias(CPU_LIMIT),
+            pl.when(enough & pl.col(c.MEMORY_PEAK_BYTES).is_not_null()).then(mem).alias(MEMORY_REQUEST),
+            pl.when(enough & pl.col(c.MEMORY_PEAK_BYTES).is_not_null()).then(mem).alias(MEMORY_LIMIT),
+            pl.when(~enough)
+            .then(short)
+            .when(hpa)
+            .then(pl.lit("an HPA scales this workload on CPU (allow_hpa is off)"))
+            .alias(CPU_NONE),
+            pl.when(~enough)
+            .then(short)
+            .when(pl.col(c.MEMORY_PEAK_BYTES).is_null())
+            .then(pl.lit("no memory samples"))
+            .alias(MEMORY_NONE),
+            pl.format(
+                "KRR simple: CPU p{} of the busiest pod, memory peak +{}%",
+                pl.lit(f"{s.cpu_percentile:g}"),
+                pl.lit(f"{s.memory_buffer_percentage:g}"),
+            ).alias(NOTE),
+        )
+        return out.select([pl.col(k).cast(t) for k, t in PROPOSAL_SCHEMA.items()])

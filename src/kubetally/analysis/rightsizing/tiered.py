@@ -1,0 +1,221 @@
+"""``tiered`` (the default): a policy per ``finops_tier`` label, from a YAML policy file.
+
+Each tier sizes requests from percentiles of recent usage and sets limits apart from requests:
+the memory limit covers the highest working set seen with headroom (that is what decides OOM
+kills), while the memory request follows a lower percentile (that is what decides cost). A
+``critical`` tier may ask for Guaranteed QoS (limits = requests, sized on the peak). Evidence
+(OOM kills, memory near the limit, throttling) is applied on top by the engine for every tier.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kubetally.analysis.rightsizing.base import (
+    CPU_LIMIT,
+    CPU_NONE,
+    CPU_REQUEST,
+    MEMORY_LIMIT,
+    MEMORY_NONE,
+    MEMORY_REQUEST,
+    MIB,
+    NOTE,
+    PROPOSAL_SCHEMA,
+    StrategySettings,
+    hours,
+)
+from kubetally.analysis.rightsizing.history import KEYS, History
+from kubetally.model import columns as c
+
+
+class TierPolicy(BaseModel):
+    """How one tier is sized."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu_request_percentile: float = Field(0.95, gt=0, le=1, description="Per-pod CPU usage percentile (busiest pod).")
+    cpu_request_headroom: float = Field(0.0, ge=0, le=5, description="Fraction added to the CPU request.")
+    cpu_limit: Literal["none", "multiple", "request"] = Field(
+        "none", description="none: no CPU limit; multiple: request x cpu_limit_multiple; request: = request."
+    )
+    cpu_limit_multiple: float = Field(2.0, ge=1, le=100, description="CPU limit / request when cpu_limit=multiple.")
+    memory_request_percentile: float = Field(
+        0.99, gt=0, le=1, description="Working-set percentile (all samples) used for the memory request."
+    )
+    memory_request_headroom: float = Field(0.15, ge=0, le=5, description="Fraction added to the memory request.")
+    memory_limit_headroom: float = Field(
+        0.5, ge=0, le=10, description="Memory limit = highest working set x (1 + this), at least the request."
+    )
+    memory_limit_min_bump_mib: int = Field(
+        100, ge=0, le=65536, description="... and at least highest working set + this many MiB."
+    )
+    guaranteed: bool = Field(False, description="Guaranteed QoS: requests = limits (memory sized on the limit).")
+    cpu_min_millicores: int = Field(10, ge=1, le=100_000, description="Lowest CPU request, millicores.")
+    memory_min_mib: int = Field(32, ge=1, le=1_000_000, description="Lowest memory request, MiB.")
+    min_history_hours: float = Field(24, ge=0, le=24 * 365, description="History needed before recommending, hours.")
+    min_data_points: int = Field(100, ge=1, le=10_000_000, description="Usage samples needed (all pods).")
+
+
+def _default_tiers() -> dict[str, TierPolicy]:
+    return {
+        "critical": TierPolicy(
+            cpu_request_percentile=0.99,
+            cpu_request_headroom=0.2,
+            memory_request_percentile=1.0,
+            memory_request_headroom=0.3,
+            memory_limit_headroom=0.6,
+            min_history_hours=72,
+        ),
+        "standard": TierPolicy(),
+        "batch": TierPolicy(
+            cpu_request_percentile=0.9,
+            memory_request_percentile=0.95,
+            memory_request_headroom=0.1,
+            memory_limit_headroom=0.4,
+            min_history_hours=6,
+        ),
+        "dev": TierPolicy(
+            cpu_request_percentile=0.9,
+            memory_request_percentile=0.95,
+            memory_request_headroom=0.1,
+            memory_limit_headroom=0.3,
+            min_history_hours=6,
+        ),
+    }
+
+
+class TieredSettings(StrategySettings):
+    """The tier policy file (YAML: ``default_tier`` and ``tiers: {name: TierPolicy}``)."""
+
+    default_tier: str = Field("standard", description="Tier for workloads without (or with an unknown) finops_tier.")
+    tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers, description="Policy per finops_tier value.")
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> TieredSettings:
+        if self.default_tier not in self.tiers:
+            raise ValueError(f"default_tier {self.default_tier!r} is not one of the tiers ({', '.join(self.tiers)})")
+        return self
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> TieredSettings:
+        """From a parsed YAML document; tiers given partially are filled from the standard tier defaults."""
+        return cls.model_validate(data)
+
+
+class TieredStrategy:
+    name: ClassVar[str] = "tiered"
+    settings_model: ClassVar[type[StrategySettings]] = TieredSettings
+
+    def propose(self, history: History, summary: pl.DataFrame, settings: StrategySettings) -> pl.DataFrame:
+        assert isinstance(settings, TieredSettings)
+        keys = list(KEYS)
+        info = history.info.with_columns(
+            pl.when(pl.col(c.TIER).is_in(list(settings.tiers)))
+            .then(pl.col(c.TIER))
+            .otherwise(pl.lit(settings.default_tier))
+            .alias("_policy")
+        )
+        parts: list[pl.DataFrame] = []
+        for name, policy in settings.tiers.items():
+            members = info.filter(pl.col("_policy") == name)
+            if members.height == 0:
+                continue
+            sub = History(
+                samples=history.samples.join(members.lazy().select(keys), on=keys, how="semi"),
+                info=members,
+                ooms=history.ooms,
+                step_seconds=history.step_seconds,
+            )
+            parts.append(_propose_tier(sub, summary, name, policy))
+        if not parts:
+            return pl.DataFrame(schema=PROPOSAL_SCHEMA)
+        return pl.concat(parts).select([pl.col(k).cast(t) for k, t in PROPOSAL_SCHEMA.items()])
+
+
+def _propose_tier(history: History, summary: pl.DataFrame, name: str, p: TierPolicy) -> pl.DataFrame:
+    keys = list(KEYS)
+    stats = (
+        history.samples.group_by(*keys, c.POD)
+        .agg(
+            pl.col(c.CPU_USAGE_CORES).quantile(p.cpu_request_percentile, interpolation="linear").alias("_cpu"),
+        )
+        .group_by(keys)
+        .agg(pl.col("_cpu").max())
+        .join(
+            history.samples.group_by(keys).agg(
+                pl.col(c.MEMORY_WORKING_SET_BYTES)
+                .quantile(p.memory_request_percentile, interpolation="linear")
+                .alias("_mem"),
+            ),
+            on=keys,
+            how="full",
+            coalesce=True,
+        )
+        .collect()
+    )
+    frame = (
+        history.info.select(*keys, c.HPA_TARGET_CPU_UTILIZATION)
+        .join(summary, on=keys, how="left")
+        .join(stats, on=keys, how="left")
+    )
+    hpa = pl.col(c.HPA_TARGET_CPU_UTILIZATION).is_not_null()
+    points = pl.col(c.DATA_POINTS).fill_null(0)
+    span = pl.col(c.HISTORY_HOURS).fill_null(0)
+    enough = (points >= p.min_data_points) & (span >= p.min_history_hours)
+    is_job = pl.col(c.OWNER_KIND).is_in(["Job", "CronJob"])
+    span_text = span.map_elements(hours, return_dtype=pl.String)
+    short = (
+        pl.when(points == 0)
+        .then(pl.lit("no usage samples"))
+        .when(is_job & (span < p.min_history_hours))
+        .then(
+            pl.format(
+                "job too short: its pods ran {} in the window, {} needed", span_text, pl.lit(hours(p.min_history_hours))
+            )
+        )
+        .when(span < p.min_history_hours)
+        .then(
+            pl.format(
+                "not enough history: {} of {} required ({} tier)",
+                span_text,
+                pl.lit(hours(p.min_history_hours)),
+                pl.lit(name),
+            )
+        )
+        .otherwise(pl.format("not enough data: {} data points of {} required", points, pl.lit(p.min_data_points)))
+    )
+    cpu = pl.max_horizontal(pl.col("_cpu") * (1 + p.cpu_request_headroom), pl.lit(p.cpu_min_millicores / 1000))
+    peak = pl.col(c.MEMORY_PEAK_BYTES)
+    mem_limit = pl.max_horizontal(peak * (1 + p.memory_limit_headroom), peak + p.memory_limit_min_bump_mib * MIB)
+    mem_req = pl.max_horizontal(pl.col("_mem") * (1 + p.memory_request_headroom), pl.lit(float(p.memory_min_mib * MIB)))
+    if p.guaranteed:
+        mem_req = mem_limit
+        cpu_limit: pl.Expr = cpu
+    elif p.cpu_limit == "multiple":
+        cpu_limit = cpu * p.cpu_limit_multiple
+    elif p.cpu_limit == "request":
+        cpu_limit = cpu
+    else:
+        cpu_limit = pl.lit(None, pl.Float64)
+    has_mem = peak.is_not_null()
+    return frame.select(
+        *keys,
+        pl.when(enough & ~hpa).then(cpu).alias(CPU_REQUEST),
+        pl.when(enough & ~hpa).then(cpu_limit).alias(CPU_LIMIT),
+        pl.when(enough & has_mem).then(mem_req).alias(MEMORY_REQUEST),
+        pl.when(enough & has_mem).then(pl.max_horizontal(mem_limit, mem_req)).alias(MEMORY_LIMIT),
+        pl.when(~enough)
+        .then(short)
+        .when(hpa)
+        .then(pl.lit("an HPA scales this workload on CPU utilisation of the request; size CPU with the HPA"))
+        .alias(CPU_NONE),
+        pl.when(~enough).then(short).when(~has_mem).then(pl.lit("no memory samples")).alias(MEMORY_NONE),
+        pl.lit(
+            f"tier {name}: CPU p{p.cpu_request_percentile * 100:g}+{p.cpu_request_headroom * 100:g}%, "
+            f"memory p{p.memory_request_percentile * 100:g}+{p.memory_request_headroom * 100:g}%, "
+            f"limit peak+{p.memory_limit_headroom * 100:g}%" + (", Guaranteed" if p.guaranteed else "")
+        ).alias(NOTE),
+    )
