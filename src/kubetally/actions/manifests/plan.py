@@ -40,6 +40,8 @@ class ResourceTarget:
     ref: WorkloadRef
     container: str
     change: Mapping[Field, str | None]
+    init: bool = False
+    """An init container (only the JSON patch output needs to know)."""
 
 
 @dataclass(frozen=True)
