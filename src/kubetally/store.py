@@ -109,5 +109,7 @@ class RunStore:
 
     def runs(self) -> pl.DataFrame:
         """Every recorded run, oldest first."""
-        frame: pl.DataFrame = self._db.execute("SELECT * FROM runs ORDER BY run_id").pl()  # type: ignore[attr-defined]
+        table = self._db.sql("SELECT * FROM runs ORDER BY run_id").to_arrow_table()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
         return frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -46,9 +47,7 @@ def simulate_command(
             )
             bar.update(task, description="saving")
             save(dataset, output, overwrite=overwrite)
+            counts = dataset.counts()
     finally:
-        import shutil
-
         shutil.rmtree(spill, ignore_errors=True)
-    counts = dataset.counts()
     console.print(f"wrote {output}: {counts['containers']} containers, {counts['usage']:,} usage samples")

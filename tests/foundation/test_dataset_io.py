@@ -1,0 +1,114 @@
+"""Dataset save/load: round trip, determinism, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from kubetally.dataset import Dataset, DatasetInfo, load, save
+from kubetally.errors import DatasetError
+from kubetally.model import columns as c
+from kubetally.model import schema
+from kubetally.simulate import ScenarioConfig, simulate
+
+SMALL = ScenarioConfig(days=1, step_seconds=300)
+
+
+@pytest.fixture(scope="module")
+def small() -> Dataset:
+    return simulate(SMALL)
+
+
+def test_round_trip_equals(small: Dataset, tmp_path: Path) -> None:
+    loaded = load(save(small, tmp_path / "ds"))
+    assert loaded.info == small.info
+    assert loaded.equals(small)
+    assert loaded.counts() == small.counts()
+    assert all(n > 0 for name, n in small.counts().items()), small.counts()
+
+
+def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    first = save(simulate(SMALL), tmp_path / "a")
+    second = save(simulate(SMALL), tmp_path / "b")
+    for spec in schema.FRAMES:
+        name = f"{spec.name}.parquet"
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    other = simulate(SMALL.model_copy(update={"seed": 8}))
+    assert not other.equals(simulate(SMALL))
+
+
+def test_spilled_simulation_equals_in_memory(tmp_path: Path) -> None:
+    spilled = simulate(SMALL, spill_dir=tmp_path)
+    assert spilled.equals(simulate(SMALL))
+
+
+def test_missing_directory() -> None:
+    with pytest.raises(DatasetError, match="no such dataset directory"):
+        load(Path("/nonexistent/kubetally"))
+
+
+def test_not_a_dataset(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"no manifest\.json"):
+        load(tmp_path)
+
+
+def test_newer_schema_is_refused(small: Dataset, tmp_path: Path) -> None:
+    target = save(small, tmp_path / "ds")
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["schema_version"] = schema.SCHEMA_VERSION + 1
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DatasetError, match="newer than this kubetally supports"):
+        load(target)
+
+
+def test_corrupt_manifest(small: Dataset, tmp_path: Path) -> None:
+    target = save(small, tmp_path / "ds")
+    (target / "manifest.json").write_text("{not json")
+    with pytest.raises(DatasetError, match="unreadable manifest"):
+        load(target)
+
+
+def test_frame_with_wrong_column_type(small: Dataset, tmp_path: Path) -> None:
+    target = save(small, tmp_path / "ds")
+    nodes = pl.read_parquet(target / "nodes.parquet").with_columns(pl.col(c.CPU_CAPACITY_CORES).cast(pl.String))
+    nodes.write_parquet(target / "nodes.parquet")
+    with pytest.raises(DatasetError, match="cpu_capacity_cores"):
+        load(target)
+
+
+def test_missing_frame_file(small: Dataset, tmp_path: Path) -> None:
+    target = save(small, tmp_path / "ds")
+    (target / "usage.parquet").unlink()
+    with pytest.raises(DatasetError, match=r"usage\.parquet is missing"):
+        load(target)
+
+
+def test_save_refuses_to_replace_a_foreign_directory(small: Dataset, tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(DatasetError, match="not a kubetally dataset"):
+        save(small, tmp_path / "mine", overwrite=True)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_create_rejects_missing_columns() -> None:
+    info = DatasetInfo("test", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC), 60)
+    with pytest.raises(DatasetError, match="lacks column"):
+        Dataset.create(info, nodes=pl.DataFrame({c.NODE: ["a"]}))
+    with pytest.raises(DatasetError, match="unknown frame"):
+        Dataset.create(info, pods=pl.DataFrame())
+
+
+def test_dataset_doc_is_current() -> None:
+    import importlib.util
+
+    root = Path(__file__).parents[2]
+    spec = importlib.util.spec_from_file_location("gen_dataset_doc", root / "scripts" / "gen_dataset_doc.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (root / "docs" / "dataset.md").read_text() == module.render(), "run scripts/gen_dataset_doc.py"
