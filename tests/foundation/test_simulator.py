@@ -114,7 +114,7 @@ def test_other_configmaps_are_referenced(ds: Dataset) -> None:
 
 
 def test_debug_logging_writes_far_more_logs(ds: Dataset) -> None:
-    ns, owner, container = _one(Problem.DEBUG_LOGGING)
+    _ns, owner, container = _one(Problem.DEBUG_LOGGING)
     logs = ds.series(schema.LOG_USAGE).collect()
     pods = ds.containers.filter(pl.col(c.OWNER_NAME) == owner).get_column(c.POD)
     mine = logs.filter(pl.col(c.POD).is_in(pods.to_list()), pl.col(c.CONTAINER) == container)
@@ -146,10 +146,10 @@ def test_growing_table(ds: Dataset) -> None:
 
 
 def test_missing_labels_and_no_requests(ds: Dataset) -> None:
-    ns, owner, _ = _one(Problem.MISSING_LABELS)
+    _ns, owner, _ = _one(Problem.MISSING_LABELS)
     keys = ds.labels.filter(pl.col(c.OBJECT_KIND) == "Deployment", pl.col(c.NAME) == owner).get_column(c.KEY)
     assert "team" not in keys.to_list() and "finops_tier" not in keys.to_list()
-    ns, owner, container = _one(Problem.NO_REQUESTS)
+    _, owner, container = _one(Problem.NO_REQUESTS)
     row = ds.containers.filter(pl.col(c.OWNER_NAME) == owner, pl.col(c.CONTAINER) == container)
     assert row.select(c.CPU_REQUEST_CORES, c.MEMORY_REQUEST_BYTES, c.QOS_CLASS).row(0) == (None, None, "BestEffort")
 
