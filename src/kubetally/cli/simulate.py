@@ -13,6 +13,7 @@ from rich.progress import Progress
 from kubetally.cli import app
 from kubetally.dataset import save
 from kubetally.simulate import ScenarioConfig, simulate
+from kubetally.simulate.exposition import ExpositionOptions, write_openmetrics
 
 _FIELDS = ScenarioConfig.model_fields
 
@@ -31,6 +32,18 @@ def simulate_command(
     nodes: Annotated[int | None, typer.Option(help=_help("nodes"), min=1, max=5_000)] = None,
     replicas: Annotated[int, typer.Option(help=_help("replicas"), min=1, max=50)] = 2,
     overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it is an existing dataset.")] = False,
+    openmetrics: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the history as OpenMetrics text (for promtool backfill / VictoriaMetrics import)."
+        ),
+    ] = None,
+    label_allowlist: Annotated[
+        bool, typer.Option(help="With --openmetrics: emit kube_*_labels (KSM --metric-labels-allowlist set).")
+    ] = True,
+    lost_container_label: Annotated[
+        bool, typer.Option(help="With --openmetrics: k3s cAdvisor without container labels (pod-level series only).")
+    ] = False,
 ) -> None:
     """Simulate the AuditFlow cluster (optionally scaled up) and save its ground-truth Dataset."""
     config = ScenarioConfig(
@@ -48,6 +61,15 @@ def simulate_command(
             bar.update(task, description="saving")
             save(dataset, output, overwrite=overwrite)
             counts = dataset.counts()
+            if openmetrics is not None:
+                bar.update(task, description="writing OpenMetrics")
+                options = ExpositionOptions(label_allowlist=label_allowlist, container_label_lost=lost_container_label)
+                with open(openmetrics, "wb") as out:
+                    stats = write_openmetrics(dataset, out, options)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     console.print(f"wrote {output}: {counts['containers']} containers, {counts['usage']:,} usage samples")
+    if openmetrics is not None:
+        console.print(
+            f"wrote {openmetrics}: {stats.families} families, {stats.series:,} series, {stats.samples:,} samples"
+        )
