@@ -1,0 +1,1 @@
+"""Sources: I/O that produces a Dataset (Prometheus, dumps, traces). They never decide anything."""
