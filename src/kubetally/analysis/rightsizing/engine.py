@@ -62,7 +62,15 @@ def recommendations(
         )
     )
     f = _apply_evidence(f, evidence)
-    if getattr(settings, "rounding", "people") == "people":
+    rounding = getattr(settings, "rounding", "people")
+    if rounding == "exact":
+        f = f.with_columns(
+            ((pl.col(CPU_REQUEST) * 1000 - 1e-9).ceil() / 1000).round(3),
+            ((pl.col(CPU_LIMIT) * 1000 - 1e-9).ceil() / 1000).round(3),
+            pl.col(MEMORY_REQUEST).ceil(),
+            pl.col(MEMORY_LIMIT).ceil(),
+        )
+    elif rounding == "people":
         f = f.with_columns(
             round_cpu_expr(pl.col(CPU_REQUEST)),
             round_cpu_expr(pl.col(CPU_LIMIT)),

@@ -14,7 +14,7 @@ the request (controlledValues RequestsAndLimits); no limit stays no limit.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import polars as pl
 from pydantic import Field
@@ -52,6 +52,9 @@ class VpaSettings(StrategySettings):
     oom_bump_ratio: float = Field(1.2, ge=1, le=4, description="An OOM kill counts as a peak of used x this ...")
     oom_min_bump_mib: int = Field(100, ge=0, le=65536, description="... or used + this many MiB, whichever is more.")
     min_cpu_sample_weight: float = Field(0.1, gt=0, le=100, description="CPU sample weight floor (cores).")
+    rounding: Literal["people", "exact"] = Field(
+        "people", description="people: 5m/10m and Mi steps; exact: up to 1m and 1 byte as the VPA recommender."
+    )
     min_history_hours: float = Field(
         0, ge=0, le=24 * 365, description="History needed before recommending (VPA itself needs none)."
     )

@@ -1,0 +1,195 @@
+"""`kubetally rightsize`: right-sizing recommendations per workload container.
+
+Thin: open the dataset, build the strategy settings once, call the pure analysis, put money on
+it, render. The JSON/YAML/CSV shape is the recommendation frame of
+``kubetally.model.recommendation`` plus ``monthly_saving`` and ``currency`` (docs/rightsize.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from pydantic import ValidationError
+
+from kubetally.analysis.rightsizing import (
+    DEFAULT_STRATEGY,
+    STRATEGIES,
+    EvidenceSettings,
+    StrategySettings,
+    history_from_frames,
+    recommendations,
+)
+from kubetally.analysis.rightsizing.select import parse_selector, select_workloads, workload_labels
+from kubetally.cli import app
+from kubetally.cli.demo import DemoContext, demo_section
+from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, open_dataset
+from kubetally.dataset import Dataset
+from kubetally.errors import ConfigError
+from kubetally.model import schema
+from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
+from kubetally.outputs.formats import render
+from kubetally.outputs.rightsizing import recommendation_table, top_opportunities, with_money
+from kubetally.outputs.terminal import console
+
+
+def settings_help() -> str:
+    """Every strategy's settings with bounds and descriptions (the --help epilog and docs)."""
+    lines = []
+    for name, strategy in STRATEGIES.items():
+        lines.append(f"{name} settings (--set FIELD=VALUE):")
+        for field, info in strategy.settings_model.model_fields.items():
+            bounds = [
+                f"{op}{getattr(m, attr)}"
+                for m in info.metadata
+                for attr, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+                if hasattr(m, attr)
+            ]
+            default = (
+                "per tier, see --policy" if field == "tiers" else repr(info.get_default(call_default_factory=True))
+            )
+            lines.append(f"  {field} = {default} {' '.join(bounds)}: {info.description or ''}")
+        lines.append("")
+    return "\n\n".join(lines)
+
+
+def build_settings(strategy: str, assignments: list[str], policy: Path | None) -> StrategySettings:
+    """The strategy's settings from --policy (YAML, tiered) and --set FIELD=VALUE overrides."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; choose {', '.join(STRATEGIES)}")
+    model = STRATEGIES[strategy].settings_model
+    data: dict[str, Any] = {}
+    if policy is not None:
+        if strategy != "tiered":
+            raise ConfigError("--policy is for the tiered strategy")
+        data.update(_read_yaml(policy))
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in model.model_fields:
+            raise ConfigError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(model.model_fields)}")
+        data[key.strip()] = value.strip()
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise ConfigError(f"{strategy} settings: {where}: {first['msg']}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        loaded = YAML(typ="safe", pure=True).load(path.read_text())
+    except (OSError, YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the policy file: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: a policy file is a mapping with default_tier and tiers")
+    return loaded
+
+
+def price_book(prices: Path | None) -> PriceBook:
+    if prices is None:
+        return default_price_book()
+    try:
+        text = prices.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{prices}: cannot read the price file: {exc}") from None
+    return parse_price_text(text, where=str(prices))
+
+
+def recommend(
+    dataset: Dataset,
+    *,
+    strategy: str,
+    settings: StrategySettings,
+    namespaces: tuple[str, ...] = (),
+    selector: str = "",
+    book: PriceBook | None = None,
+) -> pl.DataFrame:
+    """Recommendations (with money) for the selected workloads of ``dataset``."""
+    history = history_from_frames(
+        containers=dataset.containers,
+        usage=dataset.usage,
+        terminations=dataset.table(schema.TERMINATIONS),
+        workloads=dataset.workloads,
+        labels=dataset.labels,
+        step_seconds=dataset.info.step_seconds,
+    )
+    recs = recommendations(history, strategy=STRATEGIES[strategy], settings=settings, evidence=EvidenceSettings())
+    requirements = parse_selector(selector)
+    labels = workload_labels(dataset.labels, dataset.containers) if requirements else None
+    recs = select_workloads(recs, namespaces=namespaces, selector=requirements, labels=labels)
+    return with_money(recs, book=book, nodes=dataset.nodes, labels=dataset.labels)
+
+
+@app.command("rightsize", epilog=settings_help())
+def rightsize_command(
+    demo: DemoOpt = False,
+    dataset: DatasetOpt = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", "-s", help=f"Strategy: {', '.join(STRATEGIES)}.")
+    ] = DEFAULT_STRATEGY,
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="Only this namespace (repeatable).")
+    ] = None,
+    selector: Annotated[
+        str, typer.Option("--selector", "-l", help="Workload label selector: key=value,key!=value,key,!key.")
+    ] = "",
+    output: OutputFormatOpt = "table",
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Strategy setting FIELD=VALUE (repeatable; see below).")
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Tier policy YAML for the tiered strategy (default_tier, tiers).")
+    ] = None,
+    prices: Annotated[
+        Path | None, typer.Option("--prices", help="Price file (docs/cost-model.md); default: built-in prices.")
+    ] = None,
+    all_rows: Annotated[
+        bool, typer.Option("--all", help="Table: also rows that are ok or have no recommendation.")
+    ] = False,
+) -> None:
+    """Recommend CPU and memory requests/limits per workload container, with evidence and monthly saving."""
+    settings = build_settings(strategy, set_ or [], policy)
+    book = price_book(prices)
+    data = open_dataset(demo=demo, dataset=dataset)
+    recs = recommend(
+        data, strategy=strategy, settings=settings, namespaces=tuple(namespace or ()), selector=selector, book=book
+    )
+    if output != "table":
+        typer.echo(render(recs, output), nl=False)
+        return
+    shown = recs if all_rows else recs.filter(pl.col("status") != "ok")
+    out = console()
+    out.print(recommendation_table(shown, title=f"Right-sizing ({strategy}): current → recommended"))
+    _print_totals(out, recs)
+
+
+def _print_totals(out: Any, recs: pl.DataFrame) -> None:
+    counts = recs.group_by("status").len().sort("status")
+    parts = ", ".join(f"{n} {s}" for s, n in counts.iter_rows())
+    cpu = recs.select(pl.col("cpu_saving_cores").fill_null(0).sum()).item()
+    mem = recs.select(pl.col("memory_saving_bytes").fill_null(0).sum()).item() / 2**30
+    money = recs.select(pl.col("monthly_saving").sum()).item() if recs.height else None
+    currency = recs.select(pl.col("currency").drop_nulls().first()).item() if recs.height else None
+    line = f"{recs.height} containers: {parts}. If all applied: {cpu:+.2f} cores, {mem:+.2f} GiB freed"
+    if money is not None and currency:
+        line += f", {money:+,.2f} {currency}/month"
+    out.print(line)
+
+
+@demo_section(order=30, title="Right-sizing: top opportunities (tiered policy)")
+def _demo(ctx: DemoContext) -> None:
+    strategy = DEFAULT_STRATEGY
+    recs = recommend(
+        ctx.dataset, strategy=strategy, settings=STRATEGIES[strategy].settings_model(), book=default_price_book()
+    )
+    ctx.console.print(recommendation_table(top_opportunities(recs, 8), title="Biggest changes (risks first)"))
+    _print_totals(ctx.console, recs)
+    target = ctx.out_dir / "rightsizing.json"
+    target.write_text(render(recs, "json"))
+    ctx.console.print(f"all recommendations: {target}")
