@@ -25,6 +25,7 @@ from kubetally.analysis.rightsizing import (
 from kubetally.analysis.rightsizing.select import parse_selector, select_workloads, workload_labels
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
+from kubetally.cli.manifest_actions import ACTION_OUTPUTS, ApplyOpt, ManifestsOpt, action_output, rewrite_manifests
 from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, open_dataset
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
@@ -152,14 +153,29 @@ def rightsize_command(
     all_rows: Annotated[
         bool, typer.Option("--all", help="Table: also rows that are ok or have no recommendation.")
     ] = False,
+    manifests: ManifestsOpt = None,
+    apply: ApplyOpt = False,
 ) -> None:
-    """Recommend CPU and memory requests/limits per workload container, with evidence and monthly saving."""
+    """Recommend CPU and memory requests/limits per workload container, with evidence and monthly saving.
+
+    Act on them: --manifests DIR [--apply] rewrites your YAML (docs/rightsize-manifests.md),
+    -o patch prints kubectl patch commands, -o vpa prints VPA objects in recommendation-only mode.
+    """
     settings = build_settings(strategy, set_ or [], policy)
     book = price_book(prices)
     data = open_dataset(demo=demo, dataset=dataset)
     recs = recommend(
         data, strategy=strategy, settings=settings, namespaces=tuple(namespace or ()), selector=selector, book=book
     )
+    if apply and manifests is None:
+        raise ConfigError("--apply needs --manifests DIR")
+    if manifests is not None:
+        only = namespace[0] if namespace and len(namespace) == 1 else None
+        rewrite_manifests(recs, manifests, apply=apply, namespace=only, out=console(stderr=True))
+        return
+    if output in ACTION_OUTPUTS:
+        typer.echo(action_output(recs, output), nl=False)
+        return
     if output != "table":
         typer.echo(render(recs, output), nl=False)
         return
