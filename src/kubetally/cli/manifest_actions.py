@@ -11,10 +11,21 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from kubetally.actions.manifests import ManifestPlan, apply_plan, plan_manifests
 from kubetally.actions.manifests.render import kubectl_patch_commands, vpa_yaml
 from kubetally.actions.manifests.targets import targets_from_recommendations
+from kubetally.analysis.rightsizing import (
+    DEFAULT_STRATEGY,
+    STRATEGIES,
+    EvidenceSettings,
+    history_from_frames,
+    recommendations,
+)
+from kubetally.cli.demo import DemoContext, demo_section
+from kubetally.dataset import Dataset
+from kubetally.model import schema
 
 ManifestsOpt = Annotated[
     Path | None,
@@ -67,3 +78,56 @@ def rewrite_manifests(
     for note in notes:
         out.print(f"[yellow]not changed:[/] {note}", highlight=False)
     return plan
+
+
+def default_recommendations(dataset: Dataset) -> pl.DataFrame:
+    """Right-sizing with the default strategy and settings (what the demo acts on)."""
+    strategy = STRATEGIES[DEFAULT_STRATEGY]
+    history = history_from_frames(
+        containers=dataset.containers,
+        usage=dataset.usage,
+        terminations=dataset.table(schema.TERMINATIONS),
+        workloads=dataset.workloads,
+        labels=dataset.labels,
+        step_seconds=dataset.info.step_seconds,
+    )
+    return recommendations(history, strategy=strategy, settings=strategy.settings_model(), evidence=EvidenceSettings())
+
+
+def repository_k8s() -> Path | None:
+    """The AuditFlow manifests of a source checkout (``k8s/`` next to ``src/``), if present."""
+    candidate = Path(__file__).resolve().parents[3] / "k8s"
+    return candidate if candidate.is_dir() else None
+
+
+def change_table(plan: ManifestPlan, *, limit: int = 14) -> Table:
+    table = Table(title="Proposed resource changes in k8s/", title_justify="left")
+    for header in ("workload", "container", "field", "now", "proposed"):
+        table.add_column(header)
+    for change in plan.changes[:limit]:
+        table.add_row(
+            f"{change.ref.namespace}/{change.ref.name}",
+            change.container,
+            ".".join(change.field),
+            change.before or "(unset)",
+            change.after or "(removed)",
+        )
+    if len(plan.changes) > limit:
+        table.add_row(f"... {len(plan.changes) - limit} more", "", "", "", "")
+    return table
+
+
+@demo_section(order=40, title="Manifests: the right-sizing as a diff of k8s/")
+def _demo(ctx: DemoContext) -> None:
+    directory = repository_k8s()
+    if directory is None:
+        ctx.console.print("k8s/ not found (the AuditFlow manifests ship with a source checkout): skipped")
+        return
+    plan, notes = manifest_plan(default_recommendations(ctx.dataset), directory, namespace=None)
+    target = ctx.out_dir / "k8s-rightsizing.diff"
+    target.write_text(plan.diff())
+    ctx.console.print(change_table(plan))
+    ctx.console.print(f"{summary(plan)}; the full diff: {target}")
+    ctx.console.print(f"apply it: kubetally rightsize --dataset {ctx.out_dir / 'dataset'} --manifests k8s --apply")
+    for note in notes:
+        ctx.console.print(f"[yellow]not changed:[/] {note}", highlight=False)

@@ -16,21 +16,14 @@ import typer
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 
-from kubetally.analysis.rightsizing import (
-    DEFAULT_STRATEGY,
-    STRATEGIES,
-    EvidenceSettings,
-    history_from_frames,
-    recommendations,
-)
 from kubetally.analysis.scaling import HpaSettings, OffHoursSettings, UnitPrices, hpa_whatif, offhours_plans
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
+from kubetally.cli.manifest_actions import default_recommendations
 from kubetally.cli.options import DatasetOpt, DemoOpt, open_dataset
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model import columns as c
-from kubetally.model import schema
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
 from kubetally.outputs.formats import records
 from kubetally.outputs.scaling import hpa_table, offhours_table, proposed_manifests, unit_prices_from_nodes
@@ -44,16 +37,7 @@ def scaling_frames(
 ) -> tuple[pl.DataFrame, pl.DataFrame, UnitPrices]:
     """(HPA what-if, off-hours plans, unit prices) for ``dataset``, at the right-sized per-pod request."""
     prices = unit_prices_from_nodes(book, dataset.nodes, dataset.labels)
-    strategy = STRATEGIES[DEFAULT_STRATEGY]
-    history = history_from_frames(
-        containers=dataset.containers,
-        usage=dataset.usage,
-        terminations=dataset.table(schema.TERMINATIONS),
-        workloads=dataset.workloads,
-        labels=dataset.labels,
-        step_seconds=dataset.info.step_seconds,
-    )
-    recs = recommendations(history, strategy=strategy, settings=strategy.settings_model(), evidence=EvidenceSettings())
+    recs = default_recommendations(dataset)
     what_if = hpa_whatif(
         usage=dataset.usage,
         containers=dataset.containers,
