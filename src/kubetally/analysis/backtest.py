@@ -284,16 +284,21 @@ def _score(applied: pl.DataFrame, step: int) -> tuple[pl.DataFrame, pl.DataFrame
         pl.len().alias("_n"),
     ]
 
+    def ratio(num: str, den: str | pl.Expr) -> pl.Expr:
+        d = pl.col(den) if isinstance(den, str) else den
+        return pl.when(d > 0).then(pl.col(num) / d)
+
     def ratios(frame: pl.DataFrame) -> pl.DataFrame:
+        mem_hours = pl.col("_n_mem") * step / 3600
         return frame.with_columns(
-            (pl.col("_cs") / pl.col("_creq")).alias(CPU_SLACK),
-            (pl.col("_cover_n") / pl.col("_n")).alias(CPU_OVER_REQUEST),
-            (pl.col("_ms") / pl.col("_mreq_sum")).alias(MEMORY_SLACK),
-            (pl.col(OOM_EVENTS) / (pl.col("_n_mem") * step / 3600) * 1000).alias(OOM_PER_1000H),
+            ratio("_cs", "_creq").alias(CPU_SLACK),
+            ratio("_cover_n", "_n").alias(CPU_OVER_REQUEST),
+            ratio("_ms", "_mreq_sum").alias(MEMORY_SLACK),
+            (ratio(OOM_EVENTS, mem_hours) * 1000).alias(OOM_PER_1000H),
             (pl.col(OOM_EVENTS) > 0).cast(pl.Float64).alias(HIT),
-            (1 - pl.col("_creq") / pl.col("_cur_creq")).alias(CPU_SAVING),
-            (1 - pl.col("_rec_mreq") / pl.col("_cur_mreq")).alias(MEMORY_SAVING),
-            (pl.col("_climit_n") / pl.col("_n")).alias(CPU_OVER_LIMIT),
+            (1 - ratio("_creq", "_cur_creq")).alias(CPU_SAVING),
+            (1 - ratio("_rec_mreq", "_cur_mreq")).alias(MEMORY_SAVING),
+            ratio("_climit_n", "_n").alias(CPU_OVER_LIMIT),
             (pl.col("_n") * step / 3600).alias(SCORED_HOURS),
         )
 
@@ -308,3 +313,25 @@ def _score(applied: pl.DataFrame, step: int) -> tuple[pl.DataFrame, pl.DataFrame
     means = per_entity.select(*(pl.col(m).fill_nan(None).mean().alias(f"mean_{m}") for m in METRICS))
     summary = pl.concat([pooled.select(ENTITIES, SCORED_HOURS, OOM_EVENTS, *METRICS), means], how="horizontal")
     return per_entity.select(*keys, SCORED_HOURS, OOM_EVENTS, *METRICS).sort(keys), summary
+
+
+def replay_frame(*, containers: pl.DataFrame, usage: pl.LazyFrame) -> pl.DataFrame:
+    """A replay frame from Dataset frames: each usage sample with its pod's declared resources."""
+    app = containers.filter(~pl.col(c.INIT_CONTAINER)).unique([c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER])
+    joined = usage.join(
+        app.lazy().select(
+            c.CLUSTER,
+            c.NAMESPACE,
+            c.POD,
+            c.CONTAINER,
+            c.OWNER_KIND,
+            c.OWNER_NAME,
+            c.CPU_REQUEST_CORES,
+            c.CPU_LIMIT_CORES,
+            c.MEMORY_REQUEST_BYTES,
+            c.MEMORY_LIMIT_BYTES,
+        ),
+        on=[c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER],
+        how="inner",
+    )
+    return joined.select([pl.col(k).cast(t) for k, t in REPLAY_SCHEMA.items()]).collect()

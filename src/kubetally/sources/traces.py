@@ -125,3 +125,18 @@ def google_replay(
         pl.col(c.MEMORY_REQUEST_BYTES).alias(c.MEMORY_LIMIT_BYTES),
     )
     return sized.sort(c.OWNER_NAME, c.TIMESTAMP).collect()
+
+
+def load_trace(path: Path) -> pl.DataFrame:
+    """A trace file as a replay frame, recognised by its header (Bitbrains or Google 2011)."""
+    if not path.is_file():
+        raise SourceError(f"{path}: no such trace file")
+    try:
+        names = pl.scan_csv(path).collect_schema().names()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SourceError(f"{path}: unreadable CSV: {exc}") from None
+    if "vm_id" in names:
+        return bitbrains_replay(path)
+    if "job_id" in names:
+        return google_replay(path)
+    raise SourceError(f"{path}: unknown trace format (expected the Bitbrains or Google 2011 columns)")
