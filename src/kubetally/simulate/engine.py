@@ -25,7 +25,8 @@ from kubetally.simulate.scenario import CLUSTER
 from kubetally.simulate.series import PodSeries, pod_series
 
 SOURCE = "simulator:auditflow"
-BATCH_PODS = 256
+BATCH_ROWS = 1_000_000
+"""Usage rows generated before a batch is turned into frames (and spilled): bounds memory."""
 
 Progress = Callable[[int, int], None]
 """Called with (pods done, pods in all) while series are generated."""
@@ -155,6 +156,7 @@ def simulate(config: ScenarioConfig, *, spill_dir: Path | None = None, progress:
     sink = _SeriesSink(spill_dir)
     generated: list[PodSeries] = []
     batch: list[PodSeries] = []
+    batch_rows = 0
     for done, pod in enumerate(layout.pods, start=1):
         series = pod_series(pod, axis, step, config.seed, layout.start)
         if series is not None:
@@ -165,11 +167,12 @@ def simulate(config: ScenarioConfig, *, spill_dir: Path | None = None, progress:
                 node_mem[row, span] += cs.working_set
             node_net[row, span] += series.network_rx
             batch.append(series)
-        if len(batch) >= BATCH_PODS or done == len(layout.pods):
+            batch_rows += len(series.network_rx) * len(series.containers)
+        if batch_rows >= BATCH_ROWS or done == len(layout.pods):
             for name, frame in _batch_frames(batch, axis):
                 sink.add(name, frame)
             generated.extend(_light(s) for s in batch)
-            batch = []
+            batch, batch_rows = [], 0
         if progress is not None and (done % 64 == 0 or done == len(layout.pods)):
             progress(done, len(layout.pods))
 
