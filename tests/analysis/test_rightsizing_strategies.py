@@ -1,0 +1,203 @@
+"""Each strategy on hand-worked histories: KRR's numbers, the VPA recommender's histogram maths,
+tier policies, and the "no recommendation" reasons."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from kubetally.analysis.rightsizing import (
+    EvidenceSettings,
+    SimpleSettings,
+    SimpleStrategy,
+    TieredSettings,
+    TieredStrategy,
+    TierPolicy,
+    VpaSettings,
+    VpaStrategy,
+    recommendations,
+)
+from kubetally.model import columns as c
+from kubetally.model.recommendation import RECOMMENDATIONS
+from rightsizing_handmade import MIB, T0, history, info, one, samples
+
+EV = EvidenceSettings()
+
+
+def krr_case() -> tuple[list[float], list[float]]:
+    # pod a: CPU 1m..60m, memory up to 300,000,000 bytes; pod b: 20m flat, 200 MB.
+    cpu_a = [i / 1000 for i in range(1, 61)]
+    mem_a = [200e6] * 59 + [300e6]
+    return cpu_a, mem_a
+
+
+def test_simple_reproduces_krr_by_hand() -> None:
+    cpu_a, mem_a = krr_case()
+    h = history(
+        [samples("web-a", cpu_a, mem_a), samples("web-b", [0.02] * 60, [200e6] * 60)],
+        [info(cpu_request=0.5, memory_request=512 * MIB, memory_limit=512 * MIB)],
+    )
+    rec = one(recommendations(h, strategy=SimpleStrategy(), settings=SimpleSettings(rounding="krr"), evidence=EV))
+    # KRR: max over pods of p95 -> pod a: rank 0.95 * 59 = 56.05 -> 57m + 0.05 * 1m = 57.05m; ceil to 1m = 58m
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(0.058)
+    assert rec[c.RECOMMENDED_CPU_LIMIT_CORES] is None  # KRR sets no CPU limit
+    # memory: 300,000,000 x 1.15 = 345,000,000 -> ceil to 1 MB = 345,000,000; request = limit
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 345_000_000
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == 345_000_000
+    assert rec[c.DATA_POINTS] == 120
+    assert rec[c.STATUS] == "over-provisioned"
+    assert rec[c.CPU_USAGE_P95_CORES] == pytest.approx(0.05705)
+
+
+def test_simple_people_rounding() -> None:
+    cpu_a, mem_a = krr_case()
+    h = history(
+        [samples("web-a", cpu_a, mem_a), samples("web-b", [0.02] * 60, [200e6] * 60)],
+        [info(cpu_request=0.5)],
+    )
+    rec = one(recommendations(h, strategy=SimpleStrategy(), settings=SimpleSettings(), evidence=EV))
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(0.060)  # 57.05m -> next 5m step
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 330 * MIB  # 345e6 B = 329.02 Mi -> 330 Mi
+    # savings per workload: (current - recommended) x 2 replicas
+    assert rec[c.CPU_SAVING_CORES] == pytest.approx((0.5 - 0.06) * 2)
+    assert rec[c.MEMORY_SAVING_BYTES] == (512 - 330) * MIB * 2
+
+
+def test_simple_floors() -> None:
+    h = history([samples("web-a", [0.001] * 120, [10e6] * 120)], [info()])
+    rec = one(recommendations(h, strategy=SimpleStrategy(), settings=SimpleSettings(rounding="krr"), evidence=EV))
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(0.010)
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 100 * MIB
+
+
+def test_simple_needs_100_points_and_says_how_many() -> None:
+    h = history([samples("web-a", [0.1] * 99, [100e6] * 99)], [info(cpu_request=1.0, memory_request=64 * MIB)])
+    rec = one(recommendations(h, strategy=SimpleStrategy(), settings=SimpleSettings(), evidence=EV))
+    assert rec[c.STATUS] == "no-recommendation"
+    assert rec[c.REASON] == "not enough data: 99 data points of 100 required"
+    # nothing judged, nothing changes
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == 1.0
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 64 * MIB
+
+
+def test_simple_skips_cpu_under_an_hpa() -> None:
+    h = history([samples("web-a", [0.1] * 120, [100e6] * 120)], [info(cpu_request=1.0, hpa_cpu=70.0)])
+    rec = one(recommendations(h, strategy=SimpleStrategy(), settings=SimpleSettings(), evidence=EV))
+    assert rec[c.CPU_STATUS] == "no-recommendation"
+    assert "HPA" in rec[c.REASON]
+    assert rec[c.MEMORY_STATUS] != "no-recommendation"
+
+
+def test_vpa_histograms_by_hand() -> None:
+    # CPU: 8 samples at 0.1 core then 2 at 1.0 core, one minute apart (decay over 9 minutes is < 0.5%).
+    # Memory: day 1 peak 200 MB, day 2 peak 400 MB -> two peaks weighing 0.5 and 1 (24 h half-life).
+    day = timedelta(days=1)
+    cpu = samples("web-a", [0.1] * 8 + [1.0] * 2, [200e6] * 10)
+    day2 = samples("web-a", [0.1] * 10, [400e6] * 10, start=T0 + day)
+    h = history([cpu, day2], [info(cpu_request=1.0, cpu_limit=2.0, memory_request=512 * MIB, memory_limit=1024 * MIB)])
+    rec = one(recommendations(h, strategy=VpaStrategy(), settings=VpaSettings(rounding="exact"), evidence=EV))
+    # CPU: 18 samples at 0.1 (bucket 8) and 2 at 1.0 (bucket 36); P90 threshold 0.9 x total.
+    # The 1.0-core samples are a day older (weight ~0.5 each), so bucket 8 holds > 90%: target = end of bucket 8.
+    end8 = 0.01 * (1.05**9 - 1) / 0.05
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(round(end8 * 1.15 + 0.0005, 3), abs=1e-3)
+    # limit keeps the current limit/request ratio (2)
+    assert rec[c.RECOMMENDED_CPU_LIMIT_CORES] == pytest.approx(2 * rec[c.RECOMMENDED_CPU_REQUEST_CORES], abs=2e-3)
+    # Memory: P90 of {200 MB: 0.5, 400 MB: 1.0} -> 400 MB's bucket 22, end = start(23); + 15%
+    end22 = 1e7 * (1.05**23 - 1) / 0.05
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == pytest.approx(end22 * 1.15, abs=1)
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == pytest.approx(2 * end22 * 1.15, abs=2)
+
+
+def test_vpa_oom_bump_and_floor() -> None:
+    # one day, peak 400 MB, an OOM kill with a 300 MB limit: used = max(request 256Mi, peak, limit) = 400 MB,
+    # the window's peak becomes max(400 MB + 100Mi, 400 MB x 1.2) = 504,857,600 -> bucket 25, end = start(26)
+    frame = samples("web-a", [0.001] * 10, [400e6] * 10)
+    h = history(
+        [frame],
+        [info(cpu_request=0.001, memory_request=256 * MIB, memory_limit=None)],
+        ooms=[("web", T0 + timedelta(minutes=5), 300_000_000)],
+    )
+    rec = one(recommendations(h, strategy=VpaStrategy(), settings=VpaSettings(rounding="exact"), evidence=EV))
+    end25 = 1e7 * (1.05**26 - 1) / 0.05
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == pytest.approx(end25 * 1.15, abs=1)
+    # CPU floor: 25m per pod, one container
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(0.025)
+    assert rec[c.OOM_KILLS] == 1
+    assert "1 OOM kill(s)" in rec[c.EVIDENCE]
+
+
+def test_vpa_floor_is_split_over_containers() -> None:
+    frame = samples("web-a", [0.001] * 10, [1e6] * 10)
+    h = history([frame], [info(containers_per_pod=2, memory_limit=None)])
+    rec = one(recommendations(h, strategy=VpaStrategy(), settings=VpaSettings(rounding="exact"), evidence=EV))
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(0.0125 + 0.0005, abs=6e-4)  # 12.5m -> 13m
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 125 * MIB
+
+
+def tiered_history(hours: float, *, tier: str | None = "standard", kind: str = "Deployment") -> tuple:
+    n = int(hours * 60)
+    cpu = [0.1 + 0.1 * (i % 10) / 9 for i in range(n)]  # 0.1 .. 0.2 cycling
+    mem = [100 * MIB] * (n - 1) + [200 * MIB]
+    return history([samples("web-a", cpu, mem, kind=kind)], [info(cpu_request=1.0, tier=tier, kind=kind)])
+
+
+def test_tiered_standard_by_hand() -> None:
+    h = tiered_history(25)
+    rec = one(recommendations(h, strategy=TieredStrategy(), settings=TieredSettings(), evidence=EV))
+    # standard: CPU p95 (values 0.1..0.2 evenly in tenths -> p95 lies between 0.2 and 0.2 -> 0.2) = 200m, no limit
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(0.2)
+    assert rec[c.RECOMMENDED_CPU_LIMIT_CORES] is None
+    # memory request p99 of working set (100Mi) x 1.15 = 115Mi; limit = peak 200Mi x 1.5 = 300Mi
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 115 * MIB
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == 300 * MIB
+    assert rec[c.TIER] == "standard"
+    assert rec[c.STATUS] == "over-provisioned"
+
+
+def test_tiered_guaranteed_tier_sets_limits_to_requests() -> None:
+    h = tiered_history(25, tier="gold")
+    policy = TieredSettings(default_tier="gold", tiers={"gold": TierPolicy(guaranteed=True)})
+    rec = one(recommendations(h, strategy=TieredStrategy(), settings=policy, evidence=EV))
+    assert rec[c.RECOMMENDED_CPU_LIMIT_CORES] == rec[c.RECOMMENDED_CPU_REQUEST_CORES]
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 300 * MIB
+
+
+def test_tiered_unknown_tier_uses_the_default() -> None:
+    h = tiered_history(25, tier="platinum")
+    rec = one(recommendations(h, strategy=TieredStrategy(), settings=TieredSettings(), evidence=EV))
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(
+    ("hours", "tier", "kind", "reason"),
+    [
+        (3, "standard", "Deployment", "not enough history: 3.0 h of 24.0 h required (standard tier)"),
+        (3, "critical", "Deployment", "not enough history: 3.0 h of 3.0 d required (critical tier)"),
+        (0.5, "batch", "Job", "job too short: its pods ran 30 min in the window, 6.0 h needed"),
+    ],
+)
+def test_tiered_short_history_reasons(hours: float, tier: str, kind: str, reason: str) -> None:
+    h = tiered_history(hours, tier=tier, kind=kind)
+    rec = one(recommendations(h, strategy=TieredStrategy(), settings=TieredSettings(), evidence=EV))
+    assert rec[c.STATUS] == "no-recommendation"
+    assert rec[c.REASON] == reason
+    assert rec[c.HISTORY_HOURS] == pytest.approx(hours)
+
+
+def test_tiered_hpa_keeps_cpu() -> None:
+    n = 25 * 60
+    h = history([samples("web-a", [0.1] * n, [100 * MIB] * n)], [info(cpu_request=1.0, hpa_cpu=80.0)])
+    rec = one(recommendations(h, strategy=TieredStrategy(), settings=TieredSettings(), evidence=EV))
+    assert rec[c.CPU_STATUS] == "no-recommendation"
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == 1.0
+    assert "HPA" in rec[c.REASON]
+    assert rec[c.MEMORY_STATUS] == "over-provisioned"
+
+
+def test_container_without_samples_has_a_reason() -> None:
+    h = history([samples("web-a", [0.1] * 200, [100e6] * 200)], [info(), info(owner="idle")])
+    recs = recommendations(h, strategy=TieredStrategy(), settings=TieredSettings(), evidence=EV)
+    assert one(recs, owner="idle")[c.REASON] == "no usage samples"
+    assert recs.columns == RECOMMENDATIONS.names
+    assert recs.schema == RECOMMENDATIONS.schema
