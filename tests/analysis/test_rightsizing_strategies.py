@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from rightsizing_handmade import MIB, T0, history, info, one, samples
 
 from kubetally.analysis.rightsizing import (
     EvidenceSettings,
@@ -20,7 +21,6 @@ from kubetally.analysis.rightsizing import (
 )
 from kubetally.model import columns as c
 from kubetally.model.recommendation import RECOMMENDATIONS
-from rightsizing_handmade import MIB, T0, history, info, one, samples
 
 EV = EvidenceSettings()
 
