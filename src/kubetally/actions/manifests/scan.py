@@ -53,6 +53,8 @@ class FoundWorkload:
     document: int
     """Index of the YAML document in the file."""
     indent_step: int
+    obj: Any = field(default=None, repr=False, compare=False)
+    """The ruamel node of the whole object."""
 
 
 @dataclass
@@ -192,6 +194,7 @@ def _workload(
         tuple(containers),
         document,
         _indent_step(obj),
+        obj,
     )
 
 

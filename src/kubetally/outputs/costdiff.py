@@ -1,0 +1,106 @@
+"""Cost diff as Markdown (a pull-request comment) and as a terminal table."""
+
+from __future__ import annotations
+
+import polars as pl
+from rich.table import Table
+
+from kubetally.analysis.scaling import UnitPrices
+from kubetally.model import columns as c
+from kubetally.model.quantity import format_cpu, format_memory
+
+MIB = 2**20
+
+
+def _cores(value: float) -> str:
+    return format_cpu(round(value, 3))
+
+
+def _mem(value: int) -> str:
+    return format_memory(value) if value % MIB else f"{value // MIB}Mi"
+
+
+def _delta_cores(value: float) -> str:
+    return "±0" if abs(value) < 5e-4 else f"{'+' if value > 0 else '-'}{_cores(abs(value))}"
+
+
+def _delta_mem(value: int) -> str:
+    return "±0" if value == 0 else f"{'+' if value > 0 else '-'}{_mem(abs(value))}"
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _delta_money(value: float) -> str:
+    return f"{value:+,.2f}" if round(value, 2) != 0 else "±0.00"
+
+
+def _replicas(base: int | None, head: int | None) -> str:
+    if base == head:
+        return str(base)
+    return f"{'–' if base is None else base} → {'–' if head is None else head}"
+
+
+def _rows(diff: pl.DataFrame) -> list[list[str]]:
+    rows = []
+    for row in diff.filter(pl.col(c.CHANGE) != "unchanged").iter_rows(named=True):
+        rows.append(
+            [
+                f"{row[c.NAMESPACE]}/{row[c.KIND]}/{row[c.NAME]}",
+                row[c.CHANGE],
+                _replicas(row["replicas_base"], row["replicas_head"]),
+                f"{_cores(row['cpu_request_base_cores'])} → {_cores(row['cpu_request_head_cores'])} "
+                f"({_delta_cores(row[c.CPU_REQUEST_DELTA_CORES])})",
+                f"{_mem(row['memory_request_base_bytes'])} → {_mem(row['memory_request_head_bytes'])} "
+                f"({_delta_mem(row[c.MEMORY_REQUEST_DELTA_BYTES])})",
+                f"{_money(row[c.MONTHLY_COST_BASE])} → {_money(row[c.MONTHLY_COST_HEAD])} "
+                f"({_delta_money(row[c.MONTHLY_COST_DELTA])})",
+            ]
+        )
+    return rows
+
+
+HEADERS = ["Workload", "Change", "Replicas", "CPU requested", "Memory requested", "Monthly cost"]
+
+
+def totals(diff: pl.DataFrame) -> tuple[float, float, float]:
+    base = float(diff[c.MONTHLY_COST_BASE].sum())
+    head = float(diff[c.MONTHLY_COST_HEAD].sum())
+    return base, head, head - base
+
+
+def markdown(diff: pl.DataFrame, *, base: str, head: str, prices: UnitPrices, notes: list[str]) -> str:
+    """A pull-request comment: changed workloads, totals, and the prices used."""
+    total_base, total_head, delta = totals(diff)
+    pct = f", {delta / total_base:+.1%}" if total_base else ""
+    lines = [f"### kubetally cost diff: `{base}` → `{head}`", ""]
+    rows = _rows(diff)
+    if rows:
+        lines += ["| " + " | ".join(HEADERS) + " |", "|" + "|".join(["---"] * 3 + ["---:"] * 3) + "|"]
+        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    else:
+        lines.append("No workload's requests or replicas changed.")
+    cpu = float(diff[c.CPU_REQUEST_DELTA_CORES].sum())
+    mem = int(diff[c.MEMORY_REQUEST_DELTA_BYTES].sum())
+    lines += [
+        "",
+        f"**Monthly cost: {_money(total_base)} → {_money(total_head)} {prices.currency} "
+        f"({_delta_money(delta)}{pct})** · requested CPU {_delta_cores(cpu)}, memory {_delta_mem(mem)}",
+        "",
+        f"<sub>Requests × replicas priced at {prices.cpu_per_core_hour:.6g} {prices.currency} per core-hour and "
+        f"{prices.memory_per_gib_hour:.6g} per GiB-hour, {prices.hours_per_month:g} h/month "
+        f"({len(diff)} workloads, {len(rows)} changed).</sub>",
+    ]
+    for note in notes:
+        lines += ["", f"<sub>{note}</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def diff_table(diff: pl.DataFrame, *, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for header in HEADERS:
+        table.add_column(header, justify="right" if header == "Monthly cost" else "left")
+    for row in _rows(diff):
+        table.add_row(*row)
+    return table
