@@ -1,0 +1,75 @@
+"""Evidence is never ignored: OOM kills, memory near its limit and CPU throttling override every strategy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rightsizing_handmade import MIB, T0, history, info, one, samples
+
+from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, recommendations
+from kubetally.model import columns as c
+
+EV = EvidenceSettings()
+N = 25 * 60  # 25 hours of 1-minute samples: enough for every strategy
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_oom_killed_memory_is_raised_never_lowered(name: str) -> None:
+    # Uses ~100Mi almost always, but was OOM-killed at its 256Mi limit (the working set reached 250Mi).
+    mem = [100 * MIB] * (N - 1) + [250 * MIB]
+    h = history(
+        [samples("web-a", [0.05] * N, mem)],
+        [info(cpu_request=0.1, memory_request=256 * MIB, memory_limit=256 * MIB)],
+        ooms=[("web", T0 + timedelta(hours=20), 256 * MIB)],
+    )
+    strategy = STRATEGIES[name]
+    rec = one(recommendations(h, strategy=strategy, settings=strategy.settings_model(), evidence=EV))
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] >= 256 * MIB
+    # limit >= max(limit at kill, peak) bumped: max(256Mi + 100Mi, 256Mi x 1.2) = 356Mi
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] >= 356 * MIB
+    assert rec[c.MEMORY_STATUS] == "under-provisioned"
+    assert rec[c.STATUS] == "under-provisioned"
+    assert "1 OOM kill(s)" in rec[c.EVIDENCE]
+    assert "memory peak 98% of its limit" in rec[c.EVIDENCE]
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_throttled_cpu_limit_is_removed_and_request_not_lowered(name: str) -> None:
+    h = history(
+        [samples("web-a", [0.05] * N, [100 * MIB] * N, throttled=[0.3] * N)],
+        [info(cpu_request=0.2, cpu_limit=0.2)],
+    )
+    strategy = STRATEGIES[name]
+    rec = one(recommendations(h, strategy=strategy, settings=strategy.settings_model(), evidence=EV))
+    assert rec[c.RECOMMENDED_CPU_LIMIT_CORES] is None
+    assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] >= 0.2
+    assert rec[c.CPU_STATUS] == "under-provisioned"
+    assert rec[c.CPU_THROTTLED_RATIO] == pytest.approx(0.3)
+    assert "CPU throttled in 30% of periods" in rec[c.EVIDENCE]
+
+
+def test_raise_limit_action() -> None:
+    h = history(
+        [samples("web-a", [0.05] * N, [100 * MIB] * N, throttled=[0.3] * N)], [info(cpu_request=0.2, cpu_limit=0.2)]
+    )
+    strategy = STRATEGIES["simple"]
+    ev = EvidenceSettings(cpu_throttling_action="raise-limit")
+    rec = one(recommendations(h, strategy=strategy, settings=strategy.settings_model(), evidence=ev))
+    assert rec[c.RECOMMENDED_CPU_LIMIT_CORES] == pytest.approx(0.4)
+
+
+def test_evidence_acts_even_without_enough_history() -> None:
+    # 30 minutes of data (no strategy recommends) but an OOM kill: memory is still raised.
+    h = history(
+        [samples("web-a", [0.05] * 30, [250 * MIB] * 30)],
+        [info(memory_request=128 * MIB, memory_limit=256 * MIB)],
+        ooms=[("web", T0 + timedelta(minutes=20), 256 * MIB)],
+    )
+    rec = one(
+        recommendations(h, strategy=STRATEGIES["tiered"], settings=STRATEGIES["tiered"].settings_model(), evidence=EV)
+    )
+    assert rec[c.MEMORY_STATUS] == "under-provisioned"
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] >= 356 * MIB
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 128 * MIB
+    assert rec[c.CPU_STATUS] == "no-recommendation"
