@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+pytestmark = [pytest.mark.skipif(shutil.which("git") is None, reason="git not installed"), pytest.mark.slow]
 
 PRICES = """\
 currency: EUR

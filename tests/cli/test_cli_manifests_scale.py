@@ -1,0 +1,97 @@
+"""`kubetally rightsize --manifests/-o patch/-o vpa` and `kubetally scale`, end to end on a small AuditFlow."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+from ruamel.yaml import YAML
+
+from kubetally.dataset import save
+from kubetally.simulate import ScenarioConfig, simulate
+
+K8S = Path(__file__).parents[2] / "k8s"
+pytestmark = pytest.mark.slow  # several CLI subprocesses
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # 7 days at 5-minute steps: enough history for the what-if and for off-hours (a full week)
+    return save(simulate(ScenarioConfig(days=7, step_seconds=300)), tmp_path_factory.mktemp("ds") / "dataset")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kubetally", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_rightsize_manifests_dry_run_then_apply(dataset: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "k8s"
+    shutil.copytree(K8S, tree)
+    before = {p: p.read_bytes() for p in tree.rglob("*.yaml")}
+    dry = run("rightsize", "--dataset", str(dataset), "--manifests", str(tree))
+    assert dry.returncode == 0, dry.stderr
+    assert "--- a/auditflow/notification-service.yaml" in dry.stdout
+    assert "-              cpu: 1\n" in dry.stdout  # the over-provisioned 1-core request goes down
+    assert "dry run:" in dry.stderr and "add --apply" in dry.stderr
+    assert {p: p.read_bytes() for p in tree.rglob("*.yaml")} == before  # nothing written
+    applied = run("rightsize", "--dataset", str(dataset), "--manifests", str(tree), "--apply")
+    assert applied.returncode == 0, applied.stderr
+    changed = [p for p in before if p.read_bytes() != before[p]]
+    assert tree / "auditflow" / "notification-service.yaml" in changed
+    for path in changed:
+        for doc in YAML(typ="safe", pure=True).load_all(path.read_text()):
+            kubernetes_validate.validate(doc, "1.32", strict=True)
+    again = run("rightsize", "--dataset", str(dataset), "--manifests", str(tree))
+    assert again.stdout == ""  # applying twice changes nothing more
+    assert "0 resource values" in again.stderr
+
+
+def test_rightsize_apply_needs_manifests(dataset: Path) -> None:
+    result = run("rightsize", "--dataset", str(dataset), "--apply")
+    assert result.returncode == 2 and "--apply needs --manifests" in result.stderr
+
+
+def test_rightsize_patch_and_vpa_outputs(dataset: Path) -> None:
+    patch = run("rightsize", "--dataset", str(dataset), "-n", "auditflow", "-o", "patch")
+    assert patch.returncode == 0, patch.stderr
+    line = next(ln for ln in patch.stdout.splitlines() if " notification-service " in ln)
+    assert line.startswith("kubectl patch deployment notification-service -n auditflow --type strategic -p '")
+    body = json.loads(line.split(" -p ", 1)[1].strip("'"))
+    assert body["spec"]["template"]["spec"]["containers"][0]["name"] == "notification-service"
+    vpa = run("rightsize", "--dataset", str(dataset), "-n", "auditflow", "-o", "vpa")
+    docs = list(YAML(typ="safe", pure=True).load_all(vpa.stdout))
+    assert {d["spec"]["updatePolicy"]["updateMode"] for d in docs} == {"Off"}
+    assert "notification-service" in {d["metadata"]["name"] for d in docs}
+
+
+def test_scale_json_and_manifests(dataset: Path) -> None:
+    result = run("scale", "--dataset", str(dataset), "-o", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    hpa = {row["name"]: row for row in data["hpa"]}
+    assert hpa["audit-log-analysis"]["status"] == "recommended"  # the daily cycle
+    assert hpa["audit-log-analysis"]["replica_hours_saved"] > 0
+    plans = {row["name"]: row for row in data["offhours"]}
+    assert plans["audit-log-analysis-dev"]["uptime"] == "Mon-Fri 06:30-20:30 Europe/Berlin"
+    manifests = run("scale", "--dataset", str(dataset), "-o", "manifests").stdout
+    docs = [d for d in YAML(typ="safe", pure=True).load_all(manifests) if d]
+    hpas = [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
+    assert "audit-log-analysis" in {d["metadata"]["name"] for d in hpas}
+    for doc in hpas:
+        kubernetes_validate.validate(doc, "1.32", strict=True)
+    annotated = next(d for d in docs if d["kind"] == "Deployment")
+    assert annotated["metadata"]["annotations"] == {"downscaler/uptime": "Mon-Fri 06:30-20:30 Europe/Berlin"}
+    table = run("scale", "--dataset", str(dataset))
+    assert table.returncode == 0 and "HPA what-if" in table.stdout and "Off-hours" in table.stdout
