@@ -1,0 +1,135 @@
+"""Backtest metrics on hand-made replays, static vs rolling, worked by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from kubetally.analysis import backtest as bt
+from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, SimpleSettings
+from kubetally.model import columns as c
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+MIB = 2**20
+HOUR = 3600
+
+
+def replay_frame(
+    cpu: list[float], mem: list[float | None], *, cpu_request: float = 1.0, memory: int = 200, owner: str = "vm-1"
+) -> pl.DataFrame:
+    n = len(cpu)
+    return pl.DataFrame(
+        {
+            c.CLUSTER: ["t"] * n,
+            c.NAMESPACE: ["t"] * n,
+            c.OWNER_KIND: ["Deployment"] * n,
+            c.OWNER_NAME: [owner] * n,
+            c.CONTAINER: ["main"] * n,
+            c.POD: [owner] * n,
+            c.TIMESTAMP: [T0 + timedelta(hours=i) for i in range(n)],
+            c.CPU_USAGE_CORES: cpu,
+            c.MEMORY_WORKING_SET_BYTES: [None if m is None else m * MIB for m in mem],
+            c.CPU_REQUEST_CORES: [cpu_request] * n,
+            c.CPU_LIMIT_CORES: [cpu_request] * n,
+            c.MEMORY_REQUEST_BYTES: [memory * MIB] * n,
+            c.MEMORY_LIMIT_BYTES: [memory * MIB] * n,
+        },
+        schema=bt.REPLAY_SCHEMA,
+    )
+
+
+def test_metrics_of_the_operators_sizes_by_hand() -> None:
+    # 24 training hours (not scored), then 6 scored hours:
+    # CPU 0.5 1.5 0.2 0.2 0.5 0.5 vs request 1.0; memory 100 300 300 - 300 100 (Mi) vs request=limit 200.
+    train = [0.5] * 24
+    frame = replay_frame([*train, 0.5, 1.5, 0.2, 0.2, 0.5, 0.5], [100.0] * 24 + [100, 300, 300, None, 300, 100])
+    settings = bt.BacktestSettings(train_days=1, min_train_memory_points=0)
+    s = bt.replay(
+        frame, strategy=None, settings=None, evidence=EvidenceSettings(), backtest=settings, step_seconds=HOUR
+    )
+    row = s.summary.row(0, named=True)
+    assert row[bt.ENTITIES] == 1
+    # slack: (0.5 + 0 + 0.8 + 0.8 + 0.5 + 0.5) / 6 = 3.1 / 6
+    assert row[bt.CPU_SLACK] == pytest.approx(3.1 / 6)
+    assert row[bt.CPU_OVER_REQUEST] == pytest.approx(1 / 6)
+    # memory slack over the 5 samples with memory: (100 + 0 + 0 + 0 + 100) / (5 x 200)
+    assert row[bt.MEMORY_SLACK] == pytest.approx(200 / 1000)
+    # runs above the limit: 300 300 (missing sample skipped) 300 -> one run; per 1000 h of memory data (5 h)
+    assert row[bt.OOM_EVENTS] == 1
+    assert row[bt.OOM_PER_1000H] == pytest.approx(1 / 5 * 1000)
+    assert row[bt.HIT] == 1.0
+    assert row[bt.CPU_SAVING] == 0 and row[bt.MEMORY_SAVING] == 0
+    assert row[bt.SCORED_HOURS] == 6
+
+
+def test_pooled_and_mean_over_entities_differ() -> None:
+    a = replay_frame([0.5] * 30, [100.0] * 30, owner="a")  # slack 0.5, no OOM
+    b = replay_frame([0.9] * 30, [100.0] * 30, cpu_request=10.0, owner="b")  # slack 9.1/10
+    settings = bt.BacktestSettings(train_days=1, min_train_memory_points=0)
+    s = bt.replay(
+        pl.concat([a, b]),
+        strategy=None,
+        settings=None,
+        evidence=EvidenceSettings(),
+        backtest=settings,
+        step_seconds=HOUR,
+    )
+    row = s.summary.row(0, named=True)
+    assert row[bt.CPU_SLACK] == pytest.approx((0.5 + 9.1) / 11)
+    assert row[f"mean_{bt.CPU_SLACK}"] == pytest.approx((0.5 + 0.91) / 2)
+    assert s.per_entity.height == 2
+
+
+def spiky(days: int) -> pl.DataFrame:
+    """Flat 100Mi for two days of training, then a daily 1-hour spike to 300Mi."""
+    cpu, mem = [], []
+    for d in range(days):
+        for h in range(24):
+            cpu.append(0.2)
+            mem.append(300.0 if d >= 2 and h == 12 else 100.0)
+    return replay_frame(cpu, mem, memory=1024)
+
+
+def test_static_keeps_failing_while_rolling_learns_from_would_be_ooms() -> None:
+    frame = spiky(8)
+    strategy = STRATEGIES["simple"]
+    settings = SimpleSettings(points_required=24)
+    ev = EvidenceSettings()
+    static = bt.replay(
+        frame,
+        strategy=strategy,
+        settings=settings,
+        evidence=ev,
+        backtest=bt.BacktestSettings(train_days=2, min_train_memory_points=0),
+        step_seconds=HOUR,
+    )
+    rolling = bt.replay(
+        frame,
+        strategy=strategy,
+        settings=settings,
+        evidence=ev,
+        backtest=bt.BacktestSettings(mode="rolling", train_days=2, window_days=2, min_train_memory_points=0),
+        step_seconds=HOUR,
+    )
+    # static: limit = 100Mi x 1.15 all along -> one would-be OOM on each of the 6 scored days
+    assert static.summary[bt.OOM_EVENTS][0] == 6
+    # rolling: the first spike is seen, then the trailing window holds it -> no more
+    assert rolling.summary[bt.OOM_EVENTS][0] == 1
+    # savings against 1 core / 1024Mi: CPU 0.2 -> 1 - 0.2 / 1 = 0.8
+    assert static.summary[bt.CPU_SAVING][0] == pytest.approx(0.8)
+
+
+def test_entities_without_enough_training_memory_are_not_scored() -> None:
+    frame = replay_frame([0.1] * 30, [None] * 30)
+    s = bt.replay(
+        frame,
+        strategy=None,
+        settings=None,
+        evidence=EvidenceSettings(),
+        backtest=bt.BacktestSettings(train_days=1, min_train_memory_points=10),
+        step_seconds=HOUR,
+    )
+    assert s.summary[bt.ENTITIES][0] == 0
+    assert s.summary[bt.CPU_SLACK][0] is None  # unknown, not NaN
