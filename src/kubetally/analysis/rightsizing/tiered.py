@@ -36,18 +36,18 @@ class TierPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cpu_request_percentile: float = Field(0.95, gt=0, le=1, description="Per-pod CPU usage percentile (busiest pod).")
+    cpu_request_percentile: float = Field(0.9, gt=0, le=1, description="Per-pod CPU usage percentile (busiest pod).")
     cpu_request_headroom: float = Field(0.0, ge=0, le=5, description="Fraction added to the CPU request.")
     cpu_limit: Literal["none", "multiple", "request"] = Field(
         "none", description="none: no CPU limit; multiple: request x cpu_limit_multiple; request: = request."
     )
     cpu_limit_multiple: float = Field(2.0, ge=1, le=100, description="CPU limit / request when cpu_limit=multiple.")
     memory_request_percentile: float = Field(
-        0.99, gt=0, le=1, description="Working-set percentile (all samples) used for the memory request."
+        0.95, gt=0, le=1, description="Working-set percentile (all samples) used for the memory request."
     )
     memory_request_headroom: float = Field(0.15, ge=0, le=5, description="Fraction added to the memory request.")
     memory_limit_headroom: float = Field(
-        0.5, ge=0, le=10, description="Memory limit = highest working set x (1 + this), at least the request."
+        1.0, ge=0, le=10, description="Memory limit = highest working set x (1 + this), at least the request."
     )
     memory_limit_min_bump_mib: int = Field(
         100, ge=0, le=65536, description="... and at least highest working set + this many MiB."
@@ -71,17 +71,17 @@ def _default_tiers() -> dict[str, TierPolicy]:
         ),
         "standard": TierPolicy(),
         "batch": TierPolicy(
-            cpu_request_percentile=0.9,
-            memory_request_percentile=0.95,
+            cpu_request_percentile=0.8,
+            memory_request_percentile=0.9,
             memory_request_headroom=0.1,
-            memory_limit_headroom=0.4,
+            memory_limit_headroom=0.5,
             min_history_hours=6,
         ),
         "dev": TierPolicy(
-            cpu_request_percentile=0.9,
-            memory_request_percentile=0.95,
+            cpu_request_percentile=0.8,
+            memory_request_percentile=0.9,
             memory_request_headroom=0.1,
-            memory_limit_headroom=0.3,
+            memory_limit_headroom=0.5,
             min_history_hours=6,
         ),
     }
