@@ -6,7 +6,7 @@ part of the stranded capacity that cannot be scheduled because the other resourc
 exhausted, for pods shaped like the cluster's average request (cores per byte).
 The right-sizing estimate packs the pods running at the end of the window onto the
 existing node shapes with first-fit-decreasing, respecting allocatable CPU, memory and
-pods, at current requests and at usage-based sizes.
+pods, at current requests and at usage-based sizes. Control-plane nodes are always kept.
 """
 
 from __future__ import annotations
@@ -168,12 +168,14 @@ def first_fit_decreasing(
     bins: list[tuple[str, float, float, int]],
     *,
     reserved: tuple[float, float, int] = (0.0, 0.0, 0),
+    keep: int = 0,
 ) -> tuple[list[str], int]:
     """Pack (cpu, memory) items into bins (name, cpu, memory, pods), opened in the given order.
 
     Items are sorted by their larger share of the biggest bin, descending; each goes to the
     first open bin with room, else opens the next bin. ``reserved`` is taken from every bin
-    (DaemonSet pods). Returns (names of the bins used, items that fit nowhere).
+    (DaemonSet pods); the first ``keep`` bins are open from the start (control-plane nodes stay).
+    Returns (names of the bins used, items that fit nowhere).
     """
     if not bins:
         return [], len(items)
@@ -184,6 +186,10 @@ def first_fit_decreasing(
     names: list[str] = []
     unplaced = 0
     pending = list(bins)
+    for name, bcpu, bmem, bpods in pending[:keep]:
+        names.append(name)
+        free.append([bcpu - reserved[0], bmem - reserved[1], float(bpods - reserved[2])])
+    pending = pending[keep:]
     for cpu, mem in order:
         for room in free:
             if room[0] >= cpu - 1e-9 and room[1] >= mem - 1e-9 and room[2] >= 1:
@@ -214,7 +220,11 @@ def packing_estimates(
 ) -> tuple[Packing, ...]:
     """How many of the existing nodes the end-of-window pods need, at requests and at usage-based sizes."""
     pods = pods_at_end(ds, settings=settings)
-    nodes = ds.nodes.sort([c.CPU_ALLOCATABLE_CORES, c.MEMORY_ALLOCATABLE_BYTES, c.NODE], descending=[True, True, False])
+    # control-plane nodes first and always kept; then the biggest nodes
+    nodes = ds.nodes.with_columns((pl.col(c.ROLE) != "control-plane").alias("_worker")).sort(
+        ["_worker", c.CPU_ALLOCATABLE_CORES, c.MEMORY_ALLOCATABLE_BYTES, c.NODE], descending=[False, True, True, False]
+    )
+    keep = int((~nodes["_worker"]).sum())
     bins = [
         (r[c.NODE], r[c.CPU_ALLOCATABLE_CORES], float(r[c.MEMORY_ALLOCATABLE_BYTES]), r[c.PODS_ALLOCATABLE])
         for r in nodes.iter_rows(named=True)
@@ -233,7 +243,7 @@ def packing_estimates(
             round(daemon.height / n_nodes),
         )
         items = list(zip(others[cpu].to_list(), others[mem].to_list(), strict=True))
-        used, unplaced = first_fit_decreasing(items, bins, reserved=reserved)
+        used, unplaced = first_fit_decreasing(items, bins, reserved=reserved, keep=keep)
         freed = tuple(sorted(b[0] for b in bins if b[0] not in used))
         saving = None if node_monthly_cost is None else sum(node_monthly_cost.get(n, 0.0) for n in freed)
         out.append(Packing(scenario, len(bins), len(used), unplaced, freed, saving))

@@ -1,0 +1,88 @@
+"""Options and loading shared by the cost commands (showback, nodes, export focus)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kubetally.analysis.allocation.settings import AllocationSettings, allocation_settings_from_text
+from kubetally.dataset import Dataset
+from kubetally.errors import ConfigError
+from kubetally.model.owners import Owners, parse_owners_text
+from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
+
+PricesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--prices", help="Price file (YAML, see docs/cost-model.md); default: built-in Pi profiles + unit prices."
+    ),
+]
+OwnersOpt = Annotated[
+    Path | None,
+    typer.Option("--owners", help="Owners file (YAML): team/owner/criticality where labels are missing."),
+]
+AllocationOpt = Annotated[
+    Path | None,
+    typer.Option("--allocation", help="Allocation settings (YAML): idle mode, shared services, overheads."),
+]
+WindowOpt = Annotated[
+    str | None,
+    typer.Option("--window", "-w", help="Only the last N days/hours/weeks of the dataset, e.g. 7d, 12h, 2w."),
+]
+
+_UNITS = {"h": 1, "d": 24, "w": 24 * 7}
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+
+
+def _demo_text(name: str) -> str:
+    return resources.files("kubetally.data").joinpath("auditflow", name).read_text()
+
+
+def load_prices(path: Path | None) -> PriceBook:
+    return default_price_book() if path is None else parse_price_text(_read(path, "price file"), where=str(path))
+
+
+def load_owners(path: Path | None, *, demo: bool) -> Owners | None:
+    if path is not None:
+        return parse_owners_text(_read(path, "owners file"), where=str(path))
+    return parse_owners_text(_demo_text("owners.yaml"), where="AuditFlow owners") if demo else None
+
+
+def load_allocation(path: Path | None, *, demo: bool) -> AllocationSettings:
+    if path is not None:
+        return allocation_settings_from_text(_read(path, "allocation settings"), where=str(path))
+    if demo:
+        return allocation_settings_from_text(_demo_text("allocation.yaml"), where="AuditFlow allocation settings")
+    return AllocationSettings()
+
+
+def parse_window(text: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdw])\s*", text)
+    if match is None:
+        raise ConfigError(f"--window {text!r}: write a number and h, d or w (e.g. 30d)")
+    return timedelta(hours=float(match[1]) * _UNITS[match[2]])
+
+
+def windowed(ds: Dataset, window: str | None) -> tuple[Dataset, str | None]:
+    """The dataset cut to its last ``window``; a note when the dataset is shorter."""
+    if window is None:
+        return ds, None
+    span = parse_window(window)
+    if span >= ds.info.window:
+        days = ds.info.window.total_seconds() / 86400
+        return ds, f"--window {window} is longer than the dataset ({days:g} days): using all of it"
+    start = ds.info.end - span
+    step = timedelta(seconds=ds.info.step_seconds)
+    start = ds.info.start + ((start - ds.info.start) // step) * step
+    return ds.with_info(start=start), None

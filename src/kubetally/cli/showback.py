@@ -1,0 +1,158 @@
+"""`kubetally showback`: what each team, namespace, workload or label value costs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from kubetally.analysis.allocation import Allocation, AllocationSettings, Selector, SharedCost, allocate
+from kubetally.analysis.allocation.report import showback, unowned
+from kubetally.cli import app
+from kubetally.cli.costopts import (
+    AllocationOpt,
+    OwnersOpt,
+    PricesOpt,
+    WindowOpt,
+    load_allocation,
+    load_owners,
+    load_prices,
+    windowed,
+)
+from kubetally.cli.demo import DemoContext, demo_section
+from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, open_dataset
+from kubetally.errors import KubetallyError
+from kubetally.model.owners import Owners
+
+ByOpt = Annotated[
+    str,
+    typer.Option(
+        "--by",
+        "-b",
+        help="Comma-separated keys: cluster, node, namespace, controller_kind, controller, pod, container, "
+        "or any label (team, app, component, environment, finops_tier); owners-file keys: team, owner, "
+        "criticality, business_value.",
+    ),
+]
+
+
+def build_settings(
+    base: AllocationSettings, *, idle: str | None, basis: str | None, share: list[str], split: str
+) -> AllocationSettings:
+    changes: dict[str, object] = {}
+    if idle is not None:
+        changes["idle"] = idle
+    if basis is not None:
+        changes["basis"] = basis
+    if share:
+        workloads = tuple(s for s in share if "/" in s)
+        namespaces = tuple(s for s in share if "/" not in s)
+        rule = SharedCost(name="shared", select=Selector(namespaces=namespaces, workloads=workloads), split=split)
+        changes["shared"] = (*base.shared, rule)
+    try:
+        return AllocationSettings.model_validate(base.model_dump() | changes)
+    except ValueError as exc:
+        raise KubetallyError(f"invalid allocation option: {str(exc).splitlines()[-1].strip()}") from None
+
+
+def unowned_workloads(alloc: Allocation, labels: pl.DataFrame, owners: Owners | None) -> pl.DataFrame:
+    """Workloads with no team (label or owners file), with what they cost."""
+    report = showback(alloc, labels, by=["team", "namespace", "controller"], owners=owners)
+    return (
+        unowned(report)
+        .filter(~pl.col("namespace").str.starts_with("__"))
+        .select("namespace", "controller", "total_cost")
+    )
+
+
+@app.command("showback")
+def showback_command(
+    demo: DemoOpt = False,
+    dataset: DatasetOpt = None,
+    by: ByOpt = "namespace",
+    window: WindowOpt = None,
+    prices: PricesOpt = None,
+    owners: OwnersOpt = None,
+    allocation: AllocationOpt = None,
+    idle: Annotated[
+        str | None, typer.Option(help="Idle cost: separate (an __idle__ line), share (by cost), node (per node).")
+    ] = None,
+    basis: Annotated[
+        str | None, typer.Option(help="Charge max(request, usage) per step (max, OpenCost) or requests (request).")
+    ] = None,
+    share: Annotated[
+        list[str] | None,
+        typer.Option("--share", help="A shared namespace or namespace/workload (repeatable); split over the rest."),
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="How --share is split: weighted (by cost) or even (per workload).")
+    ] = "weighted",
+    daily: Annotated[bool, typer.Option("--daily", help="Print the daily series instead of window totals.")] = False,
+    output: OutputFormatOpt = "table",
+) -> None:
+    """Cost per team, namespace, workload or label over the window: CPU, memory, volumes, idle, shared, waste,
+    efficiency and a monthly projection. Every report adds up to the cluster's total cost, to the cent."""
+    from kubetally.outputs.cost import overcommit_table, showback_table
+    from kubetally.outputs.formats import render
+    from kubetally.outputs.terminal import console as make_console
+
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    ds, note = windowed(open_dataset(demo=demo, dataset=dataset), window)
+    settings = build_settings(
+        load_allocation(allocation, demo=demo), idle=idle, basis=basis, share=share or [], split=split
+    )
+    owner_map = load_owners(owners, demo=demo)
+    alloc = allocate(ds, prices=load_prices(prices), settings=settings)
+    report = showback(alloc, ds.labels, by=keys, owners=owner_map)
+    if output != "table":
+        typer.echo(render(report.daily if daily else report.rows, output), nl=False)
+        return
+    out = make_console()
+    for line in (note, *alloc.notes):
+        if line:
+            out.print(f"[yellow]note:[/] {line}")
+    if daily:
+        wide = report.daily.pivot(on="day", index=list(report.by), values="total_cost", sort_columns=True)
+        out.print(wide)
+        return
+    out.print(showback_table(report))
+    mark = "[green]✓ reconciled[/]" if report.reconciled else f"[red]✗ off by {report.difference:.4f}[/]"
+    out.print(
+        f"cluster cost {report.total} {report.currency} over {report.window_hours / 24:g} days; "
+        f"projected {report.monthly_projection} {report.currency}/month; {mark}"
+    )
+    if alloc.overcommit.height:
+        out.print(overcommit_table(alloc.overcommit, report.currency))
+    if "team" in report.by:
+        for row in unowned_workloads(alloc, ds.labels, owner_map).iter_rows(named=True):
+            out.print(
+                f"[yellow]spend without an owner:[/] {row['namespace']}/{row['controller']} "
+                f"{row['total_cost']} {report.currency} (no team label, not in the owners file)"
+            )
+
+
+@demo_section(order=20, title="Cost: showback by team, spend without owner, cost vs value")
+def _demo(ctx: DemoContext) -> None:
+    from kubetally.outputs.cost import showback_table
+
+    prices = load_prices(None)
+    owners = load_owners(None, demo=True)
+    settings = load_allocation(None, demo=True)
+    ds = ctx.dataset
+    alloc = allocate(ds, prices=prices, settings=settings)
+    by_team = showback(alloc, ds.labels, by=["team"], owners=owners)
+    ctx.console.print(showback_table(by_team))
+    ctx.console.print(
+        "shared: postgresql and rabbitmq split over auditflow and auditflow-dev by cost; "
+        "overhead 4.00/month split evenly; prices: built-in Raspberry Pi profiles"
+    )
+    for row in unowned_workloads(alloc, ds.labels, owners).iter_rows(named=True):
+        ctx.console.print(f"[yellow]no owner:[/] {row['namespace']}/{row['controller']} {row['total_cost']} USD")
+    value = showback(alloc, ds.labels, by=["criticality"], owners=owners)
+    ctx.console.print(showback_table(value, title="Cost vs value: spend per criticality tier next to efficiency"))
+    path = ctx.out_dir / "showback-by-team.csv"
+    from kubetally.outputs.formats import render
+
+    path.write_text(render(by_team.rows, "csv"))
+    ctx.console.print(f"[green]✓[/] {path}")

@@ -1,0 +1,134 @@
+"""Rich tables for cost reports: showback, over-commitment, nodes and packing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+from rich.table import Table
+
+from kubetally.analysis import nodes as n
+from kubetally.analysis.allocation.report import Showback
+from kubetally.analysis.nodes import NodeReport
+from kubetally.model import columns as c
+from kubetally.outputs.terminal import cores, mebibytes
+
+_COST_HEADERS = (
+    (c.TOTAL_COST, "total"),
+    (c.CPU_COST, "CPU"),
+    (c.MEMORY_COST, "memory"),
+    (c.PV_COST, "volumes"),
+    (c.NETWORK_COST, "network"),
+    (c.IDLE_COST, "idle"),
+    (c.SHARED_COST, "shared"),
+    (c.OVERHEAD_COST, "overhead"),
+    (c.WASTE_COST, "waste"),
+)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def showback_table(report: Showback, *, title: str | None = None) -> Table:
+    """The showback rows with a total line. Columns that are zero everywhere are left out."""
+    rows = report.rows
+    shown = [(k, h) for k, h in _COST_HEADERS if k == c.TOTAL_COST or any(v != 0 for v in rows[k].to_list())]
+    days = report.window_hours / 24
+    table = Table(
+        title=title or f"Showback by {', '.join(report.by)} — {days:g} days, {report.currency}",
+        title_justify="left",
+        show_footer=True,
+    )
+    for i, key in enumerate(report.by):
+        table.add_column(key, footer="total" if i == 0 else "", no_wrap=True)
+    for key, header in shown:
+        total = sum(rows[key].to_list(), Decimal(0))
+        table.add_column(header, justify="right", footer=_money(total), no_wrap=True)
+    for header in ("CPU eff", "mem eff", "eff"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("per month", justify="right", footer=_money(report.monthly_projection), no_wrap=True)
+    for row in rows.iter_rows(named=True):
+        table.add_row(
+            *[str(row[k]) for k in report.by],
+            *[_money(row[k]) for k, _ in shown],
+            _pct(row[c.CPU_EFFICIENCY]),
+            _pct(row[c.MEMORY_EFFICIENCY]),
+            _pct(row[c.TOTAL_EFFICIENCY]),
+            _money(row[c.MONTHLY_PROJECTION]),
+        )
+    return table
+
+
+def overcommit_table(frame: pl.DataFrame, currency: str) -> Table:
+    table = Table(
+        title="Over-commitment: max(request, usage) above node capacity (not booked as negative idle)",
+        title_justify="left",
+    )
+    for header in ("node", "resource", "peak ratio", "over (unit-hours)", f"unbilled {currency}"):
+        table.add_column(header, justify="left" if header in ("node", "resource") else "right", no_wrap=True)
+    for row in frame.iter_rows(named=True):
+        unit = "core-h" if row[c.RESOURCE] == "cpu" else "GiB-h"
+        table.add_row(
+            row[c.NODE],
+            row[c.RESOURCE],
+            f"{row[c.OVERCOMMIT_RATIO]:.2f}x",
+            f"{row[c.OVERCOMMITTED_QUANTITY_HOURS]:.2f} {unit}",
+            f"{row[c.UNBILLED_COST]:.2f}",
+        )
+    return table
+
+
+def nodes_table(report: NodeReport) -> Table:
+    table = Table(
+        title="Nodes: allocatable, requested (mean / p95), used (mean / p95), stranded and fragmented",
+        title_justify="left",
+    )
+    headers = ("node", "CPU alloc", "CPU req", "CPU used", "CPU stranded", "CPU frag",
+               "mem alloc", "mem req", "mem used", "mem stranded", "mem frag")  # fmt: skip
+    for header in headers:
+        table.add_column(header, justify="left" if header == "node" else "right", no_wrap=True)
+    for r in report.nodes.sort(c.NODE).iter_rows(named=True):
+        table.add_row(
+            r[c.NODE],
+            cores(r[c.CPU_ALLOCATABLE_CORES]),
+            f"{cores(r[n.REQ_CPU_MEAN])} / {cores(r[n.REQ_CPU_P95])}",
+            f"{cores(r[n.USE_CPU_MEAN])} / {cores(r[n.USE_CPU_P95])}",
+            cores(r[n.STRANDED_CPU]),
+            cores(r[n.FRAG_CPU]),
+            mebibytes(r[c.MEMORY_ALLOCATABLE_BYTES]),
+            f"{mebibytes(r[n.REQ_MEM_MEAN])} / {mebibytes(r[n.REQ_MEM_P95])}",
+            f"{mebibytes(r[n.USE_MEM_MEAN])} / {mebibytes(r[n.USE_MEM_P95])}",
+            mebibytes(r[n.STRANDED_MEM]),
+            mebibytes(r[n.FRAG_MEM]),
+        )
+    return table
+
+
+def packing_table(report: NodeReport, currency: str) -> Table:
+    table = Table(
+        title="Right-sizing estimate (first-fit-decreasing onto the existing node shapes)", title_justify="left"
+    )
+    for header in (
+        "pods sized by",
+        "nodes now",
+        "nodes needed",
+        "pods that fit nowhere",
+        "nodes freed",
+        "saving/month",
+    ):
+        table.add_column(header, justify="left" if header in ("pods sized by", "nodes freed") else "right")
+    for p in report.packing:
+        table.add_row(
+            p.scenario,
+            str(p.nodes_now),
+            str(p.nodes_needed),
+            str(p.unplaced_pods),
+            ", ".join(p.nodes_freed) or "-",
+            "-" if p.monthly_saving is None else f"{p.monthly_saving:,.2f} {currency}",
+        )
+    return table
