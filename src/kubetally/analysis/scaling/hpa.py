@@ -169,10 +169,7 @@ def hpa_row(
     else:
         status, reason = "recommended", f"saves {saved_ratio:.0%} of replica-hours; pods over request {risk:.1%}"
     if censored_ratio > 0:
-        reason += (
-            f"; CPU-throttled in {censored_ratio:.0%} of steps, so real peaks are higher than measured "
-            "(raise the limit, collect again, rerun)"
-        )
+        reason += f"; CPU-throttled in {censored_ratio:.0%} of steps: real peaks are higher (raise the limit first)"
     return {
         c.HPA_MIN: min_r,
         c.HPA_MAX: max_r,
