@@ -54,7 +54,7 @@ def owners_from_dict(data: Mapping[str, Any], *, where: str = "owners file") -> 
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ConfigError(f"{where}: {path}: {first['msg']}") from None
+        raise ConfigError(f"{where}: {path}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def parse_owners_text(text: str, *, where: str = "owners file") -> Owners:

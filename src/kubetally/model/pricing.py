@@ -189,7 +189,7 @@ def price_book_from_dict(data: Mapping[str, Any], *, where: str = "price file") 
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ConfigError(f"{where}: {path}: {first['msg']}") from None
+        raise ConfigError(f"{where}: {path}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def parse_price_text(text: str, *, where: str = "price file") -> PriceBook:

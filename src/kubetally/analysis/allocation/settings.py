@@ -91,4 +91,4 @@ def allocation_settings_from_text(text: str, *, where: str = "allocation setting
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ConfigError(f"{where}: {path}: {first['msg']}") from None
+        raise ConfigError(f"{where}: {path}: {first['msg'].removeprefix('Value error, ')}") from None
