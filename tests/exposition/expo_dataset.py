@@ -251,6 +251,8 @@ def dataset() -> Dataset:
         ("Deployment", "shop", "web", "team", "shop-team"),
         ("Node", "", "pi-1", "kubernetes.io/arch", "arm64"),
         ("Node", "", "pi-2", "kubernetes.io/arch", "arm64"),
+        ("Node", "", "pi-1", "node.kubernetes.io/instance-type", "k3s"),
+        ("Node", "", "pi-2", "node.kubernetes.io/instance-type", "k3s"),
         ("Namespace", "", "shop", "team", "shop-team"),
     ]
     labels = pl.DataFrame(

@@ -101,7 +101,9 @@ def write_openmetrics(
 
     containers = dataset.containers
     terms = dataset.table(schema.TERMINATIONS).sort(c.TIMESTAMP)
-    bound = (((pl.col(c.TIMESTAMP).dt.epoch("us") / 1e6 - grid.start) / step).ceil() * step + grid.start).cast(pl.Int64)
+    since = pl.col(c.TIMESTAMP).dt.epoch("us") - grid.start * 1_000_000
+    step_us = step * 1_000_000
+    bound = ((since + step_us - 1) // step_us) * step + grid.start  # integer ceil: no float rounding
     terms = terms.with_columns(bound.alias("_b"), (pl.col(c.TIMESTAMP).dt.epoch("us") / 1e6).alias("_when"))
     term_map: dict[tuple[str, str, str, str], list[tuple[float, int, str]]] = {}
     for row in terms.iter_rows(named=True):

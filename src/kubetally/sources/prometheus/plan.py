@@ -1,0 +1,121 @@
+"""The query plan: the window split into step-aligned chunks, and every PromQL text.
+
+A fixed set of queries per chunk covers the whole cluster (never one query per
+workload). Chunks hold at most ``max_points_per_series`` steps (Prometheus refuses
+more than 11,000 points per series) and fewer when the estimated series count times
+the points would exceed ``max_samples_per_query``. Label values are quoted with
+:mod:`kubetally.model.promql`, never pasted into the query text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kubetally.model.promql import check_label_name, check_metric_name, matchers, regex_escape
+from kubetally.sources.prometheus.settings import Query
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    """Epoch seconds of the first step's start (a multiple of the step)."""
+    end: int
+    step: int
+
+    @property
+    def steps(self) -> int:
+        return (self.end - self.start) // self.step
+
+    @classmethod
+    def of(cls, query: Query, now: datetime) -> Window:
+        end_at = query.end or now
+        step = query.step_seconds
+        end = int(end_at.astimezone(UTC).timestamp()) // step * step
+        start = end - query.window_seconds // step * step
+        return cls(start, end, step)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int
+    end: int
+
+    @property
+    def seconds(self) -> int:
+        return self.end - self.start
+
+
+def chunks(window: Window, points: int) -> list[Chunk]:
+    """Consecutive chunks of at most ``points`` steps, aligned to the window's step."""
+    points = max(1, points)
+    out = []
+    t = window.start
+    while t < window.end:
+        stop = min(window.end, t + points * window.step)
+        out.append(Chunk(t, stop))
+        t = stop
+    return out
+
+
+def chunk_points(query: Query, series_estimate: int, samples_per_point: int = 2) -> int:
+    """Steps per chunk so that series x points x samples-per-point stays under the sample budget."""
+    budget = query.max_samples_per_query // max(1, series_estimate * samples_per_point)
+    return max(1, min(query.max_points_per_series, budget))
+
+
+class PromQL:
+    """PromQL texts for one collection; every ``by`` carries the cluster label when configured."""
+
+    def __init__(self, query: Query, step: int) -> None:
+        self.q = query
+        self.step = step
+        self.cluster = [check_label_name(query.cluster_label)] if query.cluster_label else []
+        self.rate_seconds = query.rate_window_seconds or step
+        self.rate_window = f"{self.rate_seconds}s"
+        self.gauge_window = f"{step * 1000 - 1}ms"
+        """Samples scraped during one step, whatever the range-boundary semantics of the server."""
+
+    def _sel(self, metric: str, job: str, **extra: str) -> str:
+        regex = {"job": job}
+        if self.q.clusters and self.q.cluster_label:
+            regex[self.q.cluster_label] = "|".join(regex_escape(c) for c in self.q.clusters)
+        eq = {k: v for k, v in extra.items() if not k.startswith(("ne_", "re_", "nre_"))}
+        ne = {k[3:]: v for k, v in extra.items() if k.startswith("ne_")}
+        rx = {k[3:]: v for k, v in extra.items() if k.startswith("re_")}
+        nrx = {k[4:]: v for k, v in extra.items() if k.startswith("nre_")}
+        inner = matchers(eq, not_equal=ne, regex={**regex, **rx}, not_regex=nrx)
+        return f"{check_metric_name(metric)}{{{inner}}}" if metric else f"{{{inner}}}"
+
+    def by(self, *labels: str) -> str:
+        return "by (" + ",".join([*self.cluster, *(check_label_name(x) for x in labels)]) + ")"
+
+    # selectors per exporter
+    def ksm(self, metric: str, **extra: str) -> str:
+        return self._sel(metric, self.q.ksm_job, **extra)
+
+    def kubelet(self, metric: str, **extra: str) -> str:
+        return self._sel(metric, self.q.kubelet_job, **extra)
+
+    def node(self, metric: str, **extra: str) -> str:
+        return self._sel(metric, self.q.node_exporter_job, **extra)
+
+    def pg(self, metric: str, **extra: str) -> str:
+        return self._sel(metric, self.q.postgres_job, **extra)
+
+    # shapes
+    def over(self, fn: str, selector: str, agg: str, labels: tuple[str, ...], seconds: int) -> str:
+        """``agg by (labels) (fn(selector[seconds]))``: an instant query over one chunk."""
+        return f"{agg} {self.by(*labels)} ({fn}({selector}[{seconds}s]))"
+
+    def raw_over(self, fn: str, selector: str, seconds: int) -> str:
+        """``fn(selector[seconds])`` keeping every label (for ``*_labels`` families)."""
+        return f"{fn}({selector}[{seconds}s])"
+
+    def rate(self, selector: str, labels: tuple[str, ...]) -> str:
+        """Per-second rate as ``increase / window``: VictoriaMetrics' rate() widens a window shorter than
+        two scrape intervals, its increase() does not; on Prometheus both are the same extrapolated delta."""
+        return f"(sum {self.by(*labels)} (increase({selector}[{self.rate_window}])) / {self.rate_seconds})"
+
+    def gauge(self, selector: str, labels: tuple[str, ...], fn: str = "max_over_time", agg: str = "sum") -> str:
+        return f"{agg} {self.by(*labels)} ({fn}({selector}[{self.gauge_window}]))"

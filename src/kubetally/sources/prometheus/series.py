@@ -1,0 +1,199 @@
+"""Time-series frames from range queries: usage, pod network, node usage, volumes, logs, databases, terminations.
+
+Evaluation time ``T`` stands for the step ``[T - step, T)``, whose Dataset timestamp is
+``T - step``. Counters go through ``rate(x[rate_window])`` (default: the step); gauges through
+``max_over_time``/``last_over_time`` over one step minus a millisecond (the samples scraped in
+that step, so a container's series that ended the step before is not counted again).
+Container series are selected with ``container!~"|POD"`` (drops the pod-level cgroup and the
+containerd/dockershim pause series: no double counting); network comes from the pause series.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from kubetally.model import columns as c
+from kubetally.model import schema
+from kubetally.sources.prometheus.client import Series
+from kubetally.sources.prometheus.plan import PromQL
+from kubetally.sources.prometheus.runner import series_frame
+
+CONTAINER = ("namespace", "pod", "container")
+CNI_INTERFACES = "(cali|cilium|cni|lxc|nodelocaldns|tunl|veth|flannel|vxlan|docker|lo).*"
+NODE_DEVICES = "(lo|veth|cni|flannel|cali|cilium|lxc|docker|tunl|vxlan|kube-ipvs).*"
+
+USAGE_COLUMNS = {
+    "cpu": c.CPU_USAGE_CORES,
+    "wss": c.MEMORY_WORKING_SET_BYTES,
+    "rss": c.MEMORY_RSS_BYTES,
+    "fs_read": c.FS_READ_BYTES_PER_SECOND,
+    "fs_write": c.FS_WRITE_BYTES_PER_SECOND,
+    "throttled": c.CPU_THROTTLED_RATIO,
+}
+
+
+def container_selector(pod_level: bool) -> dict[str, str]:
+    if pod_level:
+        return {"container": "", "image": "", "ne_pod": ""}
+    return {"nre_container": "|POD", "ne_pod": ""}
+
+
+def usage_texts(p: PromQL, *, pod_level: bool) -> dict[str, str]:
+    sel = container_selector(pod_level)
+    k = p.kubelet
+    t = {
+        "cpu": p.rate(k("container_cpu_usage_seconds_total", **sel), CONTAINER),
+        "wss": p.gauge(k("container_memory_working_set_bytes", **sel), CONTAINER),
+        "rss": p.gauge(k("container_memory_rss", **sel), CONTAINER),
+        "fs_read": p.rate(k("container_fs_reads_bytes_total", **sel), CONTAINER),
+        "fs_write": p.rate(k("container_fs_writes_bytes_total", **sel), CONTAINER),
+    }
+    if not pod_level:
+        throttled = p.rate(k("container_cpu_cfs_throttled_periods_total", **sel), CONTAINER)
+        periods = p.rate(k("container_cpu_cfs_periods_total", **sel), CONTAINER)
+        t["throttled"] = f"{throttled} / {periods}"
+    return t
+
+
+def other_texts(p: PromQL) -> dict[str, str]:
+    pod = ("namespace", "pod")
+    net = {"ne_pod": "", "nre_interface": CNI_INTERFACES}
+    dev = {"nre_device": NODE_DEVICES}
+    inst = ("instance",)
+    mem_total = p.gauge(p.node("node_memory_MemTotal_bytes"), inst, "last_over_time", "max")
+    mem_avail = p.gauge(p.node("node_memory_MemAvailable_bytes"), inst, "last_over_time", "max")
+    last = {"fn": "last_over_time", "agg": "max"}
+    return {
+        "net_rx": p.rate(p.kubelet("container_network_receive_bytes_total", **net), pod),
+        "net_tx": p.rate(p.kubelet("container_network_transmit_bytes_total", **net), pod),
+        "node_cpu": p.rate(p.node("node_cpu_seconds_total", nre_mode="idle|iowait|steal"), inst),
+        "node_mem": f"{mem_total} - {mem_avail}",
+        "node_rx": p.rate(p.node("node_network_receive_bytes_total", **dev), inst),
+        "node_tx": p.rate(p.node("node_network_transmit_bytes_total", **dev), inst),
+        "volume": p.gauge(p.kubelet("kubelet_volume_stats_used_bytes"), ("namespace", "persistentvolumeclaim"), **last),
+        "logs": p.gauge(p.kubelet("kubelet_container_log_filesystem_used_bytes"), CONTAINER, **last),
+        "db_size": p.gauge(p.pg("pg_database_size_bytes"), ("namespace", "pod", "datname"), **last),
+        "table_size": p.gauge(
+            p.pg("pg_stat_user_tables_total_size_bytes"), ("namespace", "pod", "datname", "relname"), **last
+        ),
+        "table_rows": p.gauge(
+            p.pg("pg_stat_user_tables_n_live_tup"), ("namespace", "pod", "datname", "relname"), **last
+        ),
+        "term_reason": p.gauge(
+            p.ksm("", re___name__="kube_pod_(init_)?container_status_last_terminated_reason"),
+            (*CONTAINER, "reason"),
+            **last,
+        ),
+        "term_time": p.gauge(p.ksm("kube_pod_container_status_last_terminated_timestamp"), CONTAINER, **last),
+    }
+
+
+class Frames:
+    """Turns range results into Dataset frames with the cluster column filled."""
+
+    def __init__(self, p: PromQL, cluster_name: str) -> None:
+        self.p = p
+        self.cluster_label = p.q.cluster_label
+        self.cluster_name = cluster_name
+
+    def frame(self, result: list[Series], labels: tuple[str, ...], value: str) -> pl.DataFrame:
+        names = [*([self.cluster_label] if self.cluster_label else []), *labels]
+        frame = series_frame(result, names, value, self.p.step)
+        if self.cluster_label:
+            cluster = pl.when(pl.col(self.cluster_label) == "").then(pl.lit(self.cluster_name))
+            frame = frame.with_columns(cluster.otherwise(pl.col(self.cluster_label)).alias(c.CLUSTER))
+            if self.cluster_label != c.CLUSTER:
+                frame = frame.drop(self.cluster_label)
+        else:
+            frame = frame.with_columns(pl.lit(self.cluster_name).alias(c.CLUSTER))
+        return frame
+
+    def usage(self, results: dict[str, list[Series]]) -> pl.DataFrame:
+        key = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.TIMESTAMP]
+        merged: pl.DataFrame | None = None
+        for name, column in USAGE_COLUMNS.items():
+            if name not in results:
+                continue
+            part = self.frame(results[name], CONTAINER, column)
+            part = part.group_by(key).agg(pl.col(column).sum()) if name != "throttled" else part.unique(key)
+            merged = part if merged is None else merged.join(part, on=key, how="full", coalesce=True)
+        if merged is None or merged.height == 0:
+            return schema.empty(schema.USAGE)
+        fill = [c.FS_READ_BYTES_PER_SECOND, c.FS_WRITE_BYTES_PER_SECOND]
+        merged = merged.with_columns([pl.col(f).fill_null(0.0) for f in fill if f in merged.columns])
+        for column in USAGE_COLUMNS.values():
+            if column not in merged.columns:
+                merged = merged.with_columns(pl.lit(None, pl.Float64).alias(column))
+        # A step is kept only where the container was scraped: a CPU rate and a working-set sample.
+        # (VictoriaMetrics' rate() carries a series one step past its last sample; the gauge does not.)
+        present = pl.col(c.CPU_USAGE_CORES).is_not_null() & pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()
+        return merged.filter(present).select(schema.USAGE.names)
+
+    def pod_network(self, results: dict[str, list[Series]], usage: pl.DataFrame) -> pl.DataFrame:
+        """Pod network from the sandbox series, kept for the steps the pod's containers were scraped."""
+        rx = self.frame(results["net_rx"], ("namespace", "pod"), c.NETWORK_RECEIVE_BYTES_PER_SECOND)
+        tx = self.frame(results["net_tx"], ("namespace", "pod"), c.NETWORK_TRANSMIT_BYTES_PER_SECOND)
+        key = [c.CLUSTER, c.NAMESPACE, c.POD, c.TIMESTAMP]
+        joined = rx.join(tx, on=key, how="full", coalesce=True).fill_null(0.0)
+        joined = joined.join(usage.select(key).unique(), on=key, how="semi")
+        return joined.select(schema.POD_NETWORK.names)
+
+    def node_usage(self, results: dict[str, list[Series]], instance_node: dict[tuple[str, str], str]) -> pl.DataFrame:
+        key = [c.CLUSTER, "instance", c.TIMESTAMP]
+        merged: pl.DataFrame | None = None
+        for name, column in (
+            ("node_cpu", c.CPU_USAGE_CORES),
+            ("node_mem", c.MEMORY_USED_BYTES),
+            ("node_rx", c.NETWORK_RECEIVE_BYTES_PER_SECOND),
+            ("node_tx", c.NETWORK_TRANSMIT_BYTES_PER_SECOND),
+        ):
+            part = self.frame(results[name], ("instance",), column)
+            merged = part if merged is None else merged.join(part, on=key, how="full", coalesce=True)
+        if merged is None or merged.height == 0:
+            return schema.empty(schema.NODE_USAGE)
+        mapping = pl.DataFrame(
+            {c.CLUSTER: [k[0] for k in instance_node], "instance": [k[1] for k in instance_node],
+             c.NODE: list(instance_node.values())},
+            schema={c.CLUSTER: pl.String, "instance": pl.String, c.NODE: pl.String},
+        )  # fmt: skip
+        return merged.join(mapping, on=[c.CLUSTER, "instance"]).select(schema.NODE_USAGE.names)
+
+    def volume_usage(self, results: dict[str, list[Series]]) -> pl.DataFrame:
+        frame = self.frame(results["volume"], ("namespace", "persistentvolumeclaim"), c.USED_BYTES)
+        return frame.rename({"persistentvolumeclaim": c.PVC}).select(schema.VOLUME_USAGE.names)
+
+    def log_usage(self, results: dict[str, list[Series]]) -> pl.DataFrame:
+        return self.frame(results["logs"], CONTAINER, c.LOG_BYTES).select(schema.LOG_USAGE.names)
+
+    def database_usage(self, results: dict[str, list[Series]]) -> pl.DataFrame:
+        dbs = self.frame(results["db_size"], ("namespace", "pod", "datname"), c.SIZE_BYTES).with_columns(
+            pl.lit("").alias("relname"), pl.lit(None, pl.Float64).alias(c.ROWS)
+        )
+        key = [c.CLUSTER, "namespace", "pod", "datname", "relname", c.TIMESTAMP]
+        size = self.frame(results["table_size"], ("namespace", "pod", "datname", "relname"), c.SIZE_BYTES)
+        rows = self.frame(results["table_rows"], ("namespace", "pod", "datname", "relname"), c.ROWS)
+        tables = size.join(rows, on=key, how="left")
+        both = pl.concat([dbs.select(*key, c.SIZE_BYTES, c.ROWS), tables.select(*key, c.SIZE_BYTES, c.ROWS)])
+        return both.rename({"datname": c.DATABASE, "relname": c.TABLE}).select(schema.DATABASE_USAGE.names)
+
+    def terminations(
+        self, results: dict[str, list[Series]], containers: pl.DataFrame
+    ) -> tuple[pl.DataFrame, dict[tuple[str, str, str, str], str]]:
+        """Terminations (each distinct last-terminated timestamp) and each container's last reason."""
+        key = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER]
+        reasons = self.frame(results["term_reason"], (*CONTAINER, "reason"), "_v")
+        last = reasons.sort(c.TIMESTAMP).group_by(key).agg(pl.col("reason").last())
+        last_reason = {(row[0], row[1], row[2], row[3]): row[4] for row in last.iter_rows()}
+        times = self.frame(results["term_time"], CONTAINER, "_when")
+        first_seen = times.group_by([*key, "_when"]).agg(pl.col(c.TIMESTAMP).min())
+        terms = first_seen.join(reasons.select(*key, c.TIMESTAMP, "reason"), on=[*key, c.TIMESTAMP], how="left")
+        limits = containers.select(*key, c.MEMORY_LIMIT_BYTES).unique(key)
+        terms = (
+            terms.join(limits, on=key, how="left")
+            .with_columns(
+                (pl.col("_when") * 1_000_000).round().cast(pl.Int64).cast(schema.TIME).alias(c.TIMESTAMP),
+                pl.col("reason").fill_null("").alias(c.REASON),
+            )
+            .select(schema.TERMINATIONS.names)
+        )
+        return terms, last_reason
