@@ -23,7 +23,18 @@ app = typer.Typer(
 )
 
 # Command modules, in the order `kubetally --help` lists them.
-COMMAND_MODULES = ("demo", "simulate", "showback", "nodes", "export", "rightsize", "backtest", "scale", "costdiff")
+COMMAND_MODULES = (
+    "demo",
+    "simulate",
+    "collect",
+    "showback",
+    "nodes",
+    "export",
+    "rightsize",
+    "backtest",
+    "scale",
+    "costdiff",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"kubetally.cli.{_name}")

@@ -23,17 +23,36 @@ DatasetOpt = Annotated[
     ),
 ]
 OutputFormatOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: table, json, csv or yaml.")]
+PrometheusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--prometheus",
+        help="Read the cluster from this Prometheus/VictoriaMetrics/Thanos URL (window, step, auth: "
+        "KUBETALLY_PROMETHEUS_* variables, see docs/collect.md).",
+    ),
+]
 
 stderr = Console(stderr=True)
 
 
-def open_dataset(*, demo: bool, dataset: Path | None) -> Dataset:
+def open_dataset(*, demo: bool, dataset: Path | None, prometheus: str | None = None) -> Dataset:
     """The dataset the user named; exactly one source must be given."""
-    chosen = [name for name, given in (("--demo", demo), ("--dataset", dataset is not None)) if given]
+    given = (("--demo", demo), ("--dataset", dataset is not None), ("--prometheus", prometheus is not None))
+    chosen = [name for name, flag in given if flag]
     if len(chosen) != 1:
-        raise KubetallyError("give exactly one data source: --demo or --dataset DIR")
+        raise KubetallyError("give exactly one data source: --demo, --dataset DIR or --prometheus URL")
     if dataset is not None:
         return load(dataset)
+    if prometheus is not None:
+        from kubetally.cli import promsettings
+        from kubetally.sources.prometheus import collect
+
+        conn, query = promsettings.connection(prometheus), promsettings.query()
+        with stderr.status("reading the cluster from Prometheus...") as status:
+            result = collect(conn, query, progress=status.update)
+        for note in result.dataset.info.notes:
+            stderr.print(f"[yellow]note:[/] {note}", highlight=False)
+        return result.dataset
     from kubetally.simulate import ScenarioConfig, simulate
 
     with stderr.status("simulating the AuditFlow demo cluster (14 days, 1-minute steps)..."):

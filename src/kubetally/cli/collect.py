@@ -1,0 +1,109 @@
+"""`kubetally collect`: read a cluster's history from Prometheus (or VictoriaMetrics, Thanos, Mimir) into a Dataset."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kubetally.cli import app, promsettings
+from kubetally.dataset import save
+from kubetally.sources.prometheus import collect
+from kubetally.sources.prometheus.settings import redact_url
+
+_E = promsettings.ENV
+
+
+@app.command("collect")
+def collect_command(
+    prometheus: Annotated[str, typer.Option("--prometheus", help="Base URL of the Prometheus HTTP API.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Dataset directory to write.")],
+    window: Annotated[str, typer.Option(help="History to read (e.g. 14d, 48h).", envvar=_E["window"])] = "14d",
+    step: Annotated[str, typer.Option(help="Step of every series (e.g. 1m, 5m).", envvar=_E["step"])] = "1m",
+    end: Annotated[
+        datetime | None, typer.Option(help="End of the window, UTC (default: now, aligned to the step).")
+    ] = None,
+    cluster_label: Annotated[
+        str | None, typer.Option(help="Label naming the cluster on a central server (e.g. cluster).")
+    ] = None,
+    cluster_name: Annotated[str, typer.Option(help="Cluster name when there is no cluster label.")] = "default",
+    cluster: Annotated[
+        list[str] | None, typer.Option(help="Only this cluster (repeatable; needs --cluster-label).")
+    ] = None,
+    kubelet_job: Annotated[
+        str,
+        typer.Option(help="Regex of the kubelet/cAdvisor job (k3s PushProx: k3s-server).", envvar=_E["kubelet_job"]),
+    ] = "kubelet",
+    ksm_job: Annotated[str, typer.Option(help="Regex of the kube-state-metrics job.", envvar=_E["ksm_job"])] = (
+        "kube-state-metrics"
+    ),
+    node_exporter_job: Annotated[str, typer.Option(help="Regex of the node-exporter job.")] = "node-exporter",
+    postgres_job: Annotated[str, typer.Option(help="Regex of the postgres_exporter job.")] = ".*postgres.*",
+    rate_window: Annotated[str | None, typer.Option(help="Range of increase()/rate() (default: the step).")] = None,
+    bearer_token_file: Annotated[
+        str | None, typer.Option(help=f"File holding a bearer token (or ${_E['token']}).", envvar=_E["token_file"])
+    ] = None,
+    basic_auth_user: Annotated[str | None, typer.Option(help="Basic-auth user.", envvar=_E["user"])] = None,
+    basic_auth_password_file: Annotated[
+        str | None, typer.Option(help=f"File holding the basic-auth password (or ${_E['password']}).")
+    ] = None,
+    header: Annotated[list[str] | None, typer.Option(help="Extra header 'Name: value' (repeatable).")] = None,
+    ca_file: Annotated[str | None, typer.Option(help="CA bundle (PEM) for TLS.", envvar=_E["ca_file"])] = None,
+    insecure: Annotated[bool, typer.Option(help="Skip TLS certificate verification.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds per HTTP request.", min=1)] = 60.0,
+    retries: Annotated[int, typer.Option(help="Retries on 429/5xx/network errors.", min=0, max=20)] = 4,
+    concurrency: Annotated[int, typer.Option(help="Queries in flight at once.", min=1, max=32)] = 2,
+    max_points: Annotated[
+        int, typer.Option(help="Points per series per query (time-chunk size).", min=10, max=11_000)
+    ] = 2880,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it is an existing dataset.")] = False,
+) -> None:
+    """Read every Dataset frame from a Prometheus-compatible server with a small, fixed query plan."""
+    console = Console(stderr=True)
+    conn = promsettings.connection(
+        prometheus,
+        token_file=bearer_token_file,
+        user=basic_auth_user,
+        password_file=basic_auth_password_file,
+        headers=header,
+        ca_file=ca_file,
+        insecure=insecure,
+        timeout=timeout,
+        retries=retries,
+        concurrency=concurrency,
+    )
+    q = promsettings.query(
+        window=window,
+        step=step,
+        end=end,
+        cluster_label=cluster_label,
+        cluster_name=cluster_name,
+        clusters=cluster,
+        kubelet_job=kubelet_job,
+        ksm_job=ksm_job,
+        node_exporter_job=node_exporter_job,
+        postgres_job=postgres_job,
+        rate_window=rate_window,
+        max_points=max_points,
+    )
+    started = time.monotonic()
+    with console.status(f"collecting from {redact_url(conn.url)}") as status:
+        result = collect(conn, q, progress=status.update)
+    save(result.dataset, output, overwrite=overwrite)
+    u = result.usage
+    counts = result.dataset.counts()
+    info = result.dataset.info
+    console.print(
+        f"wrote {output}: {counts['containers']} containers, {counts['usage']:,} usage rows, "
+        f"{counts['nodes']} nodes, {info.start:%Y-%m-%d %H:%M} .. {info.end:%Y-%m-%d %H:%M} UTC"
+    )
+    console.print(
+        f"{u.queries} queries ({u.retries} retries), {u.points:,} points returned, "
+        f"{u.server_samples:,} samples read by the server, {time.monotonic() - started:.1f} s"
+    )
+    for note in result.dataset.info.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
