@@ -121,7 +121,7 @@ def histogram_percentiles(
         .sort(*keys, "_bucket")
         .with_columns(pl.col("_w").cum_sum().over(keys).alias("_cum"), pl.col("_w").sum().over(keys).alias("_total"))
         .filter(pl.col("_total") > 0)
-        .collect()
+        .collect(engine="streaming")
     )
     last = buckets.num_buckets - 1
     out = hist.group_by(keys, maintain_order=True).agg(pl.col("_total").first().alias("total_weight"))

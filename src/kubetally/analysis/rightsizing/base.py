@@ -114,7 +114,7 @@ def usage_summary(history: History) -> pl.DataFrame:
             pl.col(c.CPU_THROTTLED_RATIO).fill_nan(None),
         )
         .drop("_t0", "_t1")
-        .collect()
+        .collect(engine="streaming")
     )
     return per_pod
 

@@ -62,7 +62,7 @@ class SimpleStrategy:
                 .agg(pl.col(c.CPU_USAGE_CORES).quantile(s.cpu_percentile / 100, interpolation="linear").alias("_p"))
                 .group_by(keys)
                 .agg(pl.col("_p").max())
-                .collect()
+                .collect(engine="streaming")
             )
             summary = summary.join(p, on=keys, how="left").with_columns(pl.col("_p").alias(c.CPU_USAGE_P95_CORES))
         frame = history.info.select([*keys, c.HPA_TARGET_CPU_UTILIZATION]).join(summary, on=keys, how="left")

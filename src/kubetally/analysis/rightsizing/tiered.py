@@ -154,7 +154,7 @@ def _propose_tier(history: History, summary: pl.DataFrame, name: str, p: TierPol
             how="full",
             coalesce=True,
         )
-        .collect()
+        .collect(engine="streaming")
     )
     frame = (
         history.info.select(*keys, c.HPA_TARGET_CPU_UTILIZATION)
