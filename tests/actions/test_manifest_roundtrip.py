@@ -8,6 +8,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -127,6 +128,7 @@ def _normalized(resources: dict[str, Any]) -> dict[str, dict[str, Decimal]]:
     return {s: {r: parse_quantity(v) for r, v in vals.items()} for s, vals in resources.items() if vals}
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(manifest())
 def test_generated_manifests_round_trip(case: tuple[str, list[ResourceTarget], dict[str, dict[str, Any]]]) -> None:
