@@ -103,7 +103,12 @@ def recommendation_table(recs: pl.DataFrame, *, title: str, limit: int | None = 
             saving = "-" if cpu_s is None and mem_s is None else f"{_cpu(cpu_s or 0.0)} {_mem(mem_s or 0)}"
         else:
             saving = f"{money:,.2f} {r[CURRENCY]}"
-        why = r[c.REASON] if r[c.STATUS] == "no-recommendation" or not r[c.EVIDENCE] else r[c.EVIDENCE]
+        if r[c.STATUS] == "no-recommendation":
+            why = r[c.REASON]
+        elif r[c.EVIDENCE]:
+            why = r[c.EVIDENCE]
+        else:  # the strategy's note up to its colon: "tier standard", "KRR simple", "VPA target P90+15%"
+            why = r[c.REASON].split(":")[0].split(";")[0]
         name = workload_name(r[c.NAMESPACE], r[c.OWNER_KIND], r[c.OWNER_NAME])
         if r[c.CONTAINER] != r[c.OWNER_NAME]:
             name += f" / {r[c.CONTAINER]}"
