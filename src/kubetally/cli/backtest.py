@@ -60,7 +60,8 @@ def backtest_command(
     train_days: Annotated[
         float | None,
         typer.Option(
-            help="Days from each entity's start used to train [default: 14 for traces, half a dataset].", min=0.01
+            help="Days from each entity's start used to train (default: 14 for a trace, half a dataset's window).",
+            min=0.01,
         ),
     ] = None,
     window_days: Annotated[float, typer.Option(help="Rolling: trailing window re-trained on, days.", min=0.01)] = 14,
