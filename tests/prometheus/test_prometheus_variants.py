@@ -1,0 +1,124 @@
+"""Real-world variants on a real Prometheus: several clusters behind one server, dockershim pause
+containers with non-default job names, a query the server refuses, and the CLI end to end."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from compare import differences
+from expo_dataset import CLUSTER, dataset
+from typer.testing import CliRunner
+
+import servers
+from kubetally.cli import app
+from kubetally.dataset import Dataset, load
+from kubetally.errors import SourceError
+from kubetally.model import columns as c
+from kubetally.model import schema
+from kubetally.simulate.exposition import ExpositionOptions, write_openmetrics
+from kubetally.sources.prometheus import Connection, Query, collect
+from kubetally.sources.prometheus.client import PrometheusClient
+from kubetally.sources.prometheus.plan import Window, chunks
+
+pytestmark = pytest.mark.services
+LOCAL_PATH = {"volume_usage": "local-path claims have no kubelet volume stats (hostPath plugin)"}
+
+
+def renamed(ds: Dataset, cluster: str) -> Dataset:
+    frames = {spec.name: ds.frame(spec).with_columns(pl.lit(cluster).alias(c.CLUSTER)) for spec in schema.FRAMES}
+    return ds.with_frames(**frames)
+
+
+def without_local_path(ds: Dataset) -> Dataset:
+    claims = (
+        ds.table(schema.VOLUMES).filter(pl.col(c.STORAGE_CLASS) != "local-path").select(c.CLUSTER, c.NAMESPACE, c.PVC)
+    )
+    usage = ds.series(schema.VOLUME_USAGE).join(claims.lazy(), on=[c.CLUSTER, c.NAMESPACE, c.PVC], how="semi")
+    return ds.with_frames(volume_usage=usage)
+
+
+@pytest.fixture(scope="module")
+def two_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Dataset, Dataset]]:
+    """One Prometheus holding two clusters, told apart by a `cluster` label (as a central Thanos/Mimir)."""
+    work = tmp_path_factory.mktemp("two-clusters")
+    a, b = renamed(dataset(), "pi-a"), renamed(dataset(), "pi-b")
+    for name, ds in (("a", a), ("b", b)):
+        om = work / f"{name}.om"
+        with open(om, "wb") as out:
+            write_openmetrics(ds, out, ExpositionOptions(cluster_label="cluster"))
+        servers.backfill(om, work / "tsdb")
+    with servers.prometheus(work / "tsdb") as url:
+        yield url, a, b
+
+
+def query_for(ds: Dataset, **kw: object) -> Query:
+    window = int(ds.info.window.total_seconds())
+    return Query(end=ds.info.end, window_seconds=window, step_seconds=ds.info.step_seconds, **kw)  # type: ignore[arg-type]
+
+
+def test_cluster_label_splits_one_server_into_clusters(two_clusters: tuple[str, Dataset, Dataset]) -> None:
+    url, a, b = two_clusters
+    got = collect(Connection(url=url), query_for(a, cluster_label="cluster")).dataset
+    assert sorted(got.containers.get_column(c.CLUSTER).unique()) == ["pi-a", "pi-b"]
+    only_b = collect(Connection(url=url), query_for(b, cluster_label="cluster", clusters=("pi-b",))).dataset
+    assert differences(without_local_path(b), only_b) == []
+
+
+def test_dockershim_pause_and_renamed_jobs(tmp_path: Path) -> None:
+    truth = dataset()
+    om = tmp_path / "h.om"
+    options = ExpositionOptions(docker_runtime=True, kubelet_job="k3s-server", ksm_job="ksm")
+    with open(om, "wb") as out:
+        write_openmetrics(truth, out, options)
+    servers.backfill(om, tmp_path / "tsdb")
+    with servers.prometheus(tmp_path / "tsdb") as url:
+        q = query_for(truth, cluster_name=CLUSTER, kubelet_job="k3s-server|kubelet", ksm_job="ksm")
+        got = collect(Connection(url=url), q).dataset
+        assert differences(without_local_path(truth), got) == []
+        with pytest.raises(SourceError, match=r"no kube_pod_info series with job=~'kube-state-metrics'"):
+            collect(Connection(url=url), query_for(truth))
+
+
+def test_server_refusal_is_one_clear_line(tmp_path: Path) -> None:
+    truth = dataset()
+    om = tmp_path / "h.om"
+    with open(om, "wb") as out:
+        write_openmetrics(truth, out)
+    servers.backfill(om, tmp_path / "tsdb")
+    with servers.prometheus(tmp_path / "tsdb") as url, PrometheusClient(Connection(url=url)) as client:
+        end = truth.info.end.timestamp()
+        with pytest.raises(SourceError) as err:
+            client.range("up", end - 12_000, end, 1)  # 12,001 points: over Prometheus' 11,000 limit
+        assert "exceeded maximum resolution of 11,000 points per timeseries" in str(err.value)
+        with pytest.raises(SourceError, match="rejected a query"):
+            client.instant("sum(", end)
+
+
+def test_fourteen_days_at_one_minute_stays_under_the_point_limit() -> None:
+    window = Window(0, 14 * 86400, 60)
+    parts = chunks(window, 11_000)
+    assert [p.seconds // 60 for p in parts] == [11_000, 9_160]
+    assert parts[0].start == 0 and parts[-1].end == window.end
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+
+
+def test_collect_cli_writes_a_dataset(tmp_path: Path) -> None:
+    truth = dataset()
+    om = tmp_path / "h.om"
+    with open(om, "wb") as out:
+        write_openmetrics(truth, out)
+    servers.backfill(om, tmp_path / "tsdb")
+    runner = CliRunner()
+    with servers.prometheus(tmp_path / "tsdb") as url:
+        args = ["collect", "--prometheus", url, "-o", str(tmp_path / "ds"), "--window", "1h", "--step", "5m",
+                "--end", truth.info.end.strftime("%Y-%m-%dT%H:%M:%S"), "--cluster-name", CLUSTER]  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "queries" in result.output and "note: volume reclaim_policy inferred" in result.output
+        assert differences(without_local_path(truth), load(tmp_path / "ds")) == []
+    bad = runner.invoke(app, ["collect", "--prometheus", "ftp://nowhere", "-o", str(tmp_path / "x")])
+    assert bad.exit_code != 0
