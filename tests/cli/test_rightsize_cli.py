@@ -107,3 +107,24 @@ def test_backtest_on_a_dataset(dataset_dir: Path, tmp_path: Path) -> None:
     assert [r["strategy"] for r in rows] == ["current", "tiered"]
     assert rows[0]["cpu_saving"] == 0 and rows[1]["cpu_saving"] > 0
     assert rows[0]["entities"] == rows[1]["entities"] > 10
+
+
+def test_docs_cover_every_setting_and_option() -> None:
+    from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, TierPolicy
+
+    doc = (Path(__file__).parents[2] / "docs" / "rightsize.md").read_text()
+    models = [s.settings_model for s in STRATEGIES.values()] + [TierPolicy, EvidenceSettings]
+    for model in models:
+        for field in model.model_fields:
+            assert field in doc, field
+    for option in (
+        "--strategy",
+        "--namespace",
+        "--selector",
+        "--output",
+        "--set",
+        "--policy",
+        "--prices",
+        "--evidence",
+    ):
+        assert option in doc, option

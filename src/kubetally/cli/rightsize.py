@@ -12,13 +12,14 @@ from typing import Annotated, Any
 
 import polars as pl
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kubetally.analysis.rightsizing import (
     DEFAULT_STRATEGY,
     STRATEGIES,
     EvidenceSettings,
     StrategySettings,
+    TierPolicy,
     history_from_frames,
     recommendations,
 )
@@ -36,24 +37,50 @@ from kubetally.outputs.rightsizing import recommendation_table, top_opportunitie
 from kubetally.outputs.terminal import console
 
 
+def _fields_help(title: str, model: type[BaseModel]) -> list[str]:
+    lines = [title]
+    for field, info in model.model_fields.items():
+        bounds = [
+            f"{op}{getattr(m, attr)}"
+            for m in info.metadata
+            for attr, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+            if hasattr(m, attr)
+        ]
+        default = "per tier, see below" if field == "tiers" else repr(info.get_default(call_default_factory=True))
+        lines.append(f"  {field} = {default} {' '.join(bounds)}: {info.description or ''}")
+    lines.append("")
+    return lines
+
+
 def settings_help() -> str:
     """Every strategy's settings with bounds and descriptions (the --help epilog and docs)."""
     lines = []
     for name, strategy in STRATEGIES.items():
-        lines.append(f"{name} settings (--set FIELD=VALUE):")
-        for field, info in strategy.settings_model.model_fields.items():
-            bounds = [
-                f"{op}{getattr(m, attr)}"
-                for m in info.metadata
-                for attr, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-                if hasattr(m, attr)
-            ]
-            default = (
-                "per tier, see --policy" if field == "tiers" else repr(info.get_default(call_default_factory=True))
-            )
-            lines.append(f"  {field} = {default} {' '.join(bounds)}: {info.description or ''}")
-        lines.append("")
+        lines += _fields_help(f"{name} settings (--set FIELD=VALUE):", strategy.settings_model)
+        if name == "tiered":
+            lines += _fields_help("tier policy fields (per tier in the --policy file; standard defaults):", TierPolicy)
+    lines += _fields_help("evidence settings (--evidence FIELD=VALUE, every strategy):", EvidenceSettings)
     return "\n\n".join(lines)
+
+
+def _assign(model: type[BaseModel], assignments: list[str], option: str) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in model.model_fields:
+            raise ConfigError(
+                f"{option} {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(model.model_fields)}"
+            )
+        data[key.strip()] = value.strip()
+    return data
+
+
+def build_evidence(assignments: list[str]) -> EvidenceSettings:
+    try:
+        return EvidenceSettings.model_validate(_assign(EvidenceSettings, assignments, "--evidence"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"evidence settings: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
 
 
 def build_settings(strategy: str, assignments: list[str], policy: Path | None) -> StrategySettings:
@@ -66,11 +93,7 @@ def build_settings(strategy: str, assignments: list[str], policy: Path | None) -
         if strategy != "tiered":
             raise ConfigError("--policy is for the tiered strategy")
         data.update(_read_yaml(policy))
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep or key.strip() not in model.model_fields:
-            raise ConfigError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(model.model_fields)}")
-        data[key.strip()] = value.strip()
+    data.update(_assign(model, assignments, "--set"))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -110,6 +133,7 @@ def recommend(
     namespaces: tuple[str, ...] = (),
     selector: str = "",
     book: PriceBook | None = None,
+    evidence: EvidenceSettings | None = None,
 ) -> pl.DataFrame:
     """Recommendations (with money) for the selected workloads of ``dataset``."""
     history = history_from_frames(
@@ -120,7 +144,9 @@ def recommend(
         labels=dataset.labels,
         step_seconds=dataset.info.step_seconds,
     )
-    recs = recommendations(history, strategy=STRATEGIES[strategy], settings=settings, evidence=EvidenceSettings())
+    recs = recommendations(
+        history, strategy=STRATEGIES[strategy], settings=settings, evidence=evidence or EvidenceSettings()
+    )
     requirements = parse_selector(selector)
     labels = workload_labels(dataset.labels, dataset.containers) if requirements else None
     recs = select_workloads(recs, namespaces=namespaces, selector=requirements, labels=labels)
@@ -150,6 +176,9 @@ def rightsize_command(
     prices: Annotated[
         Path | None, typer.Option("--prices", help="Price file (docs/cost-model.md); default: built-in prices.")
     ] = None,
+    evidence: Annotated[
+        list[str] | None, typer.Option("--evidence", help="Evidence setting FIELD=VALUE (repeatable; see below).")
+    ] = None,
     all_rows: Annotated[
         bool, typer.Option("--all", help="Table: also rows that are ok or have no recommendation.")
     ] = False,
@@ -162,10 +191,17 @@ def rightsize_command(
     -o patch prints kubectl patch commands, -o vpa prints VPA objects in recommendation-only mode.
     """
     settings = build_settings(strategy, set_ or [], policy)
+    evidence_settings = build_evidence(evidence or [])
     book = price_book(prices)
     data = open_dataset(demo=demo, dataset=dataset)
     recs = recommend(
-        data, strategy=strategy, settings=settings, namespaces=tuple(namespace or ()), selector=selector, book=book
+        data,
+        strategy=strategy,
+        settings=settings,
+        namespaces=tuple(namespace or ()),
+        selector=selector,
+        book=book,
+        evidence=evidence_settings,
     )
     if apply and manifests is None:
         raise ConfigError("--apply needs --manifests DIR")
