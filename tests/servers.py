@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +23,9 @@ import httpx
 import pytest
 
 REQUIRE = os.environ.get("KUBETALLY_REQUIRE_SERVICES") == "1"
+
+Serve = Callable[[str, str], str]
+"""serve(server kind, variant name) -> base URL of a server loaded with that variant (tests/prometheus)."""
 
 
 def require_binary(name: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -17,9 +17,6 @@ import servers  # noqa: E402
 from kubetally.dataset import Dataset  # noqa: E402
 from kubetally.simulate import ScenarioConfig, simulate  # noqa: E402
 from kubetally.simulate.exposition import ExpositionOptions, write_openmetrics  # noqa: E402
-
-Serve = Callable[[str, str], str]
-"""serve(server kind, variant name) -> base URL of a server loaded with that variant."""
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +39,7 @@ VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
 
 
 @pytest.fixture(scope="session")
-def serve(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Serve]:
+def serve(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[servers.Serve]:
     stack = ExitStack()
     urls: dict[tuple[str, str], str] = {}
 

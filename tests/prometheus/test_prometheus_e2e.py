@@ -12,12 +12,12 @@ from __future__ import annotations
 import polars as pl
 import pytest
 from compare import differences
-from conftest import Serve
 
 from kubetally.dataset import Dataset
 from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.sources.prometheus import Collected, Connection, Query, collect
+from servers import Serve
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 SERVERS = ["prometheus", "victoria-metrics"]
