@@ -103,7 +103,8 @@ def google_replay(
     ``machine_cores`` / ``machine_memory_bytes``.
 
     The trace carries no requests, so the "operator's size" is the job's own peak over the
-    whole trace x (1 + ``headroom``) — a generous manual size that never OOMs, stated as such.
+    whole trace x (1 + ``headroom``): a hindsight (oracle) size that never OOMs and has no slack at
+    the peak — the most frugal *static* size possible, not a real operator's choice.
     """
     lazy = _check(path, GOOGLE_COLUMNS)
     owner = pl.format("job-{}", pl.col("job_id").cast(pl.String))
@@ -118,6 +119,7 @@ def google_replay(
     sized = base.with_columns(
         (pl.col(c.CPU_USAGE_CORES).max().over(c.OWNER_NAME) * (1 + headroom)).alias(c.CPU_REQUEST_CORES),
         (pl.col(c.MEMORY_WORKING_SET_BYTES).max().over(c.OWNER_NAME) * (1 + headroom))
+        .ceil()
         .cast(pl.Int64)
         .alias(c.MEMORY_REQUEST_BYTES),
     ).with_columns(
