@@ -240,7 +240,9 @@ def _demo(ctx: DemoContext) -> None:
     recs = recommend(
         ctx.dataset, strategy=strategy, settings=STRATEGIES[strategy].settings_model(), book=default_price_book()
     )
-    ctx.console.print(recommendation_table(top_opportunities(recs, 8), title="Biggest changes (risks first)"))
+    ctx.console.print(
+        recommendation_table(top_opportunities(recs, 8), title="Evidence of trouble first, then the biggest savings")
+    )
     _print_totals(ctx.console, recs)
     target = ctx.out_dir / "rightsizing.json"
     target.write_text(render(recs, "json"))

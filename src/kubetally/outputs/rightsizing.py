@@ -125,10 +125,18 @@ def recommendation_table(recs: pl.DataFrame, *, title: str, limit: int | None = 
     return table
 
 
-def top_opportunities(recs: pl.DataFrame, n: int = 10) -> pl.DataFrame:
-    """Rows that change something, biggest money (else CPU) saving first; raises (risk) included."""
-    order = MONTHLY_SAVING if MONTHLY_SAVING in recs.columns else c.CPU_SAVING_CORES
-    changed = recs.filter(pl.col(c.STATUS).is_in(["over-provisioned", "under-provisioned"]))
-    return changed.sort(
-        [pl.col(c.STATUS) == "under-provisioned", pl.col(order).abs()], descending=[True, True], nulls_last=True
-    ).head(n)
+def top_opportunities(recs: pl.DataFrame, n: int = 10, *, risks: int = 3) -> pl.DataFrame:
+    """Up to ``risks`` rows with evidence of trouble (OOM kills first), then the biggest savings
+    (money, else CPU cores freed)."""
+    order = MONEY_COLUMNS[0] if MONEY_COLUMNS[0] in recs.columns else c.CPU_SAVING_CORES
+    trouble = (
+        recs.filter((pl.col(c.STATUS) == "under-provisioned") & (pl.col(c.EVIDENCE) != ""))
+        .sort([c.OOM_KILLS, c.CPU_THROTTLED_RATIO], descending=True, nulls_last=True)
+        .head(risks)
+    )
+    savings = (
+        recs.filter(pl.col(c.STATUS) == "over-provisioned")
+        .sort(order, descending=True, nulls_last=True)
+        .head(max(0, n - trouble.height))
+    )
+    return pl.concat([trouble, savings])
