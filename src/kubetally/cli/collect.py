@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import datetime
 from pathlib import Path
@@ -91,9 +92,15 @@ def collect_command(
         max_points=max_points,
     )
     started = time.monotonic()
-    with console.status(f"collecting from {redact_url(conn.url)}") as status:
-        result = collect(conn, q, progress=status.update)
-    save(result.dataset, output, overwrite=overwrite)
+    spill = output.with_name(f".{output.name}.spill")
+    spill.mkdir(parents=True, exist_ok=True)
+    try:
+        with console.status(f"collecting from {redact_url(conn.url)}") as status:
+            result = collect(conn, q, progress=status.update, spill_dir=spill)
+            status.update("saving")
+            save(result.dataset, output, overwrite=overwrite)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
     u = result.usage
     counts = result.dataset.counts()
     info = result.dataset.info

@@ -13,16 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 
 from kubetally.dataset import Dataset, DatasetInfo
 from kubetally.errors import SourceError
 from kubetally.model import columns as c
+from kubetally.model import schema
 from kubetally.sources.prometheus import build, inventory, series
-from kubetally.sources.prometheus.client import PrometheusClient, Usage
+from kubetally.sources.prometheus.client import PrometheusClient, Series, Usage
 from kubetally.sources.prometheus.plan import Chunk, PromQL, Window, chunk_points, chunks
-from kubetally.sources.prometheus.runner import run_instant, run_range
+from kubetally.sources.prometheus.runner import Sink, run_instant, run_range
 from kubetally.sources.prometheus.settings import Connection, Query, parse_duration, redact_url
 
 __all__ = ["Collected", "Connection", "Query", "Usage", "collect", "parse_duration"]
@@ -40,9 +42,18 @@ class Collected:
 
 
 def collect(
-    conn: Connection, query: Query, *, now: datetime | None = None, progress: Progress | None = None
+    conn: Connection,
+    query: Query,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    spill_dir: Path | None = None,
 ) -> Collected:
-    """Read the window from the server and return the Dataset (raises SourceError with one clear line)."""
+    """Read the window from the server and return the Dataset (raises SourceError with one clear line).
+
+    With ``spill_dir`` (which must stay until the dataset is saved) each time chunk's series are
+    written to Parquet as they arrive, so memory stays bounded by the chunk size.
+    """
     say = progress or (lambda _: None)
     window = Window.of(query, now or datetime.now(UTC))
     if window.steps < 1:
@@ -81,16 +92,31 @@ def collect(
                 )
         texts = {**series.usage_texts(p, pod_level=pod_level), **series.other_texts(p)}
         say(f"series: {len(texts)} range queries x {len(series_chunks)} chunks")
-        results = run_range(client, texts, series_chunks, window.step)
-
+        nodes, instance_node = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
         frames = series.Frames(p, query.cluster_name)
-        _, last_reason = frames.terminations(results, build.containers(inv, ctx, {}, _ends(inv_chunks)))
+        sink = Sink(spill_dir)
+        term_results: dict[str, list[Series]] = {"term_reason": [], "term_time": []}
+        for done, chunk in enumerate(series_chunks, start=1):
+            # One chunk at a time: memory is bounded by the chunk, not by the window.
+            results = run_range(client, texts, [chunk], window.step)
+            for name, kept in term_results.items():
+                kept.extend(results.pop(name))
+            usage_part = frames.usage(results)
+            sink.add(schema.USAGE, usage_part)
+            sink.add(schema.POD_NETWORK, frames.pod_network(results, usage_part))
+            sink.add(schema.NODE_USAGE, frames.node_usage(results, instance_node))
+            sink.add(schema.VOLUME_USAGE, frames.volume_usage(results))
+            sink.add(schema.LOG_USAGE, frames.log_usage(results))
+            sink.add(schema.DATABASE_USAGE, frames.database_usage(results))
+            del results, usage_part
+            say(f"series: chunk {done}/{len(series_chunks)}")
+
+        _, last_reason = frames.terminations(term_results, build.containers(inv, ctx, {}, _ends(inv_chunks)))
         containers = build.containers(inv, ctx, last_reason, _ends(inv_chunks))
-        terminations, _ = frames.terminations(results, containers)
-        usage = frames.usage(results)
+        terminations, _ = frames.terminations(term_results, containers)
+        usage = sink.frame(schema.USAGE)
         if pod_level:
             usage = _attribute_pod_level(usage, containers)
-        nodes, instance_node = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
         volumes, mounts = build.volumes(inv, ctx)
         for warning in client.usage.warnings:
             ctx.notes.append(f"server warning: {warning}")
@@ -105,18 +131,18 @@ def collect(
             info,
             containers=containers,
             usage=usage,
-            pod_network=frames.pod_network(results, usage),
+            pod_network=sink.frame(schema.POD_NETWORK),
             terminations=terminations,
             workloads=build.workloads(inv, ctx, containers),
             nodes=nodes,
-            node_usage=frames.node_usage(results, instance_node),
+            node_usage=sink.frame(schema.NODE_USAGE),
             labels=labels,
             volumes=volumes,
             volume_mounts=mounts,
-            volume_usage=frames.volume_usage(results),
+            volume_usage=sink.frame(schema.VOLUME_USAGE),
             objects=build.objects(inv, ctx),
-            log_usage=frames.log_usage(results),
-            database_usage=frames.database_usage(results),
+            log_usage=sink.frame(schema.LOG_USAGE),
+            database_usage=sink.frame(schema.DATABASE_USAGE),
         )
         return Collected(dataset, client.usage, len(inv_chunks), len(series_chunks))
 
@@ -126,7 +152,7 @@ def _probe(p: PromQL, seconds: int, *, pod_level: bool) -> str:
     return f"count(count_over_time({selector}[{seconds}s]))"
 
 
-def _attribute_pod_level(usage: pl.DataFrame, containers: pl.DataFrame) -> pl.DataFrame:
+def _attribute_pod_level(usage: pl.LazyFrame, containers: pl.DataFrame) -> pl.LazyFrame:
     """Pod-level rows (container "") go to the pod's only app container when it has exactly one."""
     key = [c.CLUSTER, c.NAMESPACE, c.POD]
     single = (
@@ -136,7 +162,7 @@ def _attribute_pod_level(usage: pl.DataFrame, containers: pl.DataFrame) -> pl.Da
         .filter(pl.col("_n") == 1)
     )
     return (
-        usage.join(single, on=key, how="left")
+        usage.join(single.lazy(), on=key, how="left")
         .with_columns(pl.coalesce("_only", pl.col(c.CONTAINER)).alias(c.CONTAINER))
         .drop("_only", "_n")
     )

@@ -59,9 +59,12 @@ def chunks(window: Window, points: int) -> list[Chunk]:
 
 
 def chunk_points(query: Query, series_estimate: int, samples_per_point: int = 2) -> int:
-    """Steps per chunk so that series x points x samples-per-point stays under the sample budget."""
-    budget = query.max_samples_per_query // max(1, series_estimate * samples_per_point)
-    return max(1, min(query.max_points_per_series, budget))
+    """Steps per chunk: under 11,000 points per series, under the server's sample budget
+    (series x points x samples per point) and under the response size kubetally holds at once."""
+    series = max(1, series_estimate)
+    samples = query.max_samples_per_query // (series * samples_per_point)
+    response = query.max_points_per_query // series
+    return max(1, min(query.max_points_per_series, samples, response))
 
 
 class PromQL:

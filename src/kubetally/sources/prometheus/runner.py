@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 
-from kubetally.model.schema import TIME
+from kubetally.model.schema import TIME, FrameSpec, empty
 from kubetally.sources.prometheus.client import PrometheusClient, Series
 from kubetally.sources.prometheus.plan import Chunk
 
@@ -84,3 +85,30 @@ def to_time(epoch: float | None) -> datetime | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(round(epoch, 6), UTC)
+
+
+class Sink:
+    """Collects a frame's parts in memory, or spills each part to Parquet (bounded memory)."""
+
+    def __init__(self, spill_dir: Path | None) -> None:
+        self.spill_dir = spill_dir
+        self.parts: dict[str, list[pl.DataFrame]] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, spec: FrameSpec, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        if self.spill_dir is None:
+            self.parts.setdefault(spec.name, []).append(frame)
+            return
+        n = self.counts.get(spec.name, 0)
+        directory = self.spill_dir / spec.name
+        directory.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(directory / f"part-{n:05d}.parquet", compression="zstd")
+        self.counts[spec.name] = n + 1
+
+    def frame(self, spec: FrameSpec) -> pl.LazyFrame:
+        if self.spill_dir is not None and self.counts.get(spec.name):
+            return pl.scan_parquet(self.spill_dir / spec.name / "*.parquet")
+        parts = self.parts.get(spec.name)
+        return pl.concat(parts).lazy() if parts else empty(spec).lazy()

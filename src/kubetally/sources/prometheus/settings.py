@@ -72,6 +72,9 @@ class Query(BaseModel):
     max_points_per_series: int = Field(
         2880, ge=10, le=11_000, description="Points per series per query (Prometheus refuses > 11,000)."
     )
+    max_points_per_query: int = Field(
+        500_000, ge=1000, description="Points one range response may hold (bounds kubetally's memory per query)."
+    )
     max_samples_per_query: int = Field(
         20_000_000, ge=1000, description="Estimated samples one query may touch (Prometheus' default limit is 50 M)."
     )
