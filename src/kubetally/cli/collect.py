@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from kubetally.cli import app, promsettings
-from kubetally.dataset import save
+from kubetally.dataset import load, save
 from kubetally.sources.prometheus import collect
 from kubetally.sources.prometheus.settings import redact_url
 
@@ -101,9 +101,10 @@ def collect_command(
             save(result.dataset, output, overwrite=overwrite)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
+    dataset = load(output)  # the saved copy: the spill files are gone
     u = result.usage
-    counts = result.dataset.counts()
-    info = result.dataset.info
+    counts = dataset.counts()
+    info = dataset.info
     console.print(
         f"wrote {output}: {counts['containers']} containers, {counts['usage']:,} usage rows, "
         f"{counts['nodes']} nodes, {info.start:%Y-%m-%d %H:%M} .. {info.end:%Y-%m-%d %H:%M} UTC"
@@ -112,5 +113,5 @@ def collect_command(
         f"{u.queries} queries ({u.retries} retries), {u.points:,} points returned, "
         f"{u.server_samples:,} samples read by the server, {time.monotonic() - started:.1f} s"
     )
-    for note in result.dataset.info.notes:
+    for note in info.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
