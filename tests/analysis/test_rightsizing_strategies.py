@@ -145,8 +145,8 @@ def tiered_history(hours: float, *, tier: str | None = "standard", kind: str = "
 def test_tiered_standard_by_hand() -> None:
     h = tiered_history(25)
     rec = one(recommendations(h, strategy=TieredStrategy(), settings=TieredSettings(), evidence=EV))
-    # standard: CPU p90 of 1500 samples, 150 each of 0.1 + 0.1 k / 9 (k = 0..9): rank 0.9 x 1499 = 1349.1
-    # -> between sample 1349 (k=8: 0.18889) and 1350 (k=9: 0.2): 0.18889 + 0.1 x 0.01111 = 0.18999 -> 190m, no limit
+    # standard: CPU p85 of 1500 samples, 150 each of 0.1 + 0.1 k / 9 (k = 0..9): rank 0.85 x 1499 = 1274.15
+    # -> samples 1274 and 1275 are both k=8: 0.18889 -> up to the next 10m step: 190m; no limit
     assert rec[c.RECOMMENDED_CPU_REQUEST_CORES] == pytest.approx(0.19)
     assert rec[c.RECOMMENDED_CPU_LIMIT_CORES] is None
     # memory request p95 of working set (100Mi) x 1.15 = 115Mi; limit = peak 200Mi x 2 = 400Mi

@@ -36,7 +36,7 @@ class TierPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cpu_request_percentile: float = Field(0.9, gt=0, le=1, description="Per-pod CPU usage percentile (busiest pod).")
+    cpu_request_percentile: float = Field(0.85, gt=0, le=1, description="Per-pod CPU usage percentile (busiest pod).")
     cpu_request_headroom: float = Field(0.0, ge=0, le=5, description="Fraction added to the CPU request.")
     cpu_limit: Literal["none", "multiple", "request"] = Field(
         "none", description="none: no CPU limit; multiple: request x cpu_limit_multiple; request: = request."
