@@ -16,7 +16,7 @@ import typer
 from kubetally.analysis import backtest as bt
 from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, StrategySettings
 from kubetally.cli import app
-from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, open_dataset, stderr
+from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset, stderr
 from kubetally.cli.rightsize import build_settings
 from kubetally.errors import ConfigError
 from kubetally.outputs.backtest import backtest_table
@@ -48,6 +48,7 @@ def _settings(strategies: list[str], assignments: list[str], policy: Path | None
 def backtest_command(
     demo: DemoOpt = False,
     dataset: DatasetOpt = None,
+    prometheus: PrometheusOpt = None,
     trace: Annotated[
         Path | None,
         typer.Option("--trace", help="A public trace file (Bitbrains GWA-T-12 or Google 2011 CSV, gzip ok)."),
@@ -89,7 +90,7 @@ def backtest_command(
         step = TRACE_STEP_SECONDS
         source = f"{trace.name}: {frame.height:,} samples loaded in {time.perf_counter() - started:.1f} s"
     else:
-        data = open_dataset(demo=demo, dataset=dataset)
+        data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
         frame = bt.replay_frame(containers=data.containers, usage=data.usage)
         step = data.info.step_seconds
         source = f"{data.info.source}: {frame.height:,} samples"

@@ -15,7 +15,7 @@ import typer
 from kubetally.actions.costdiff import CostDiffSettings, checked_out, cost_diff, requested_resources
 from kubetally.analysis.scaling import UnitPrices
 from kubetally.cli import app
-from kubetally.cli.options import DatasetOpt, DemoOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset
 from kubetally.errors import ConfigError
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
 from kubetally.outputs.costdiff import diff_table, markdown, totals
@@ -66,6 +66,7 @@ def cost_diff_command(
     ] = None,
     demo: DemoOpt = False,
     dataset: DatasetOpt = None,
+    prometheus: PrometheusOpt = None,
     daemonset_nodes: Annotated[int, typer.Option("--daemonset-nodes", min=0, help="Nodes a DaemonSet runs on.")] = 1,
     job_hours: Annotated[
         float, typer.Option("--job-hours", min=0, max=744, help="Hours a month Jobs/CronJobs run (0: not priced).")
@@ -81,7 +82,7 @@ def cost_diff_command(
         raise ConfigError(f"unknown output {output!r}; choose {', '.join(OUTPUTS)}")
     book = _book(prices)
     if demo or dataset is not None:
-        data = open_dataset(demo=demo, dataset=dataset)
+        data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
         unit = unit_prices_from_nodes(book, data.nodes, data.labels)
         source = "the dataset's nodes"
     else:

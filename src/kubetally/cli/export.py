@@ -11,7 +11,7 @@ from kubetally.analysis.allocation import allocate
 from kubetally.cli import app
 from kubetally.cli.costopts import AllocationOpt, PricesOpt, WindowOpt, load_allocation, load_prices, windowed
 from kubetally.cli.demo import DemoContext, demo_section
-from kubetally.cli.options import DatasetOpt, DemoOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset
 
 export_app = typer.Typer(help="Export cost data in standard formats.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -21,6 +21,7 @@ app.add_typer(export_app, name="export")
 def focus_command(
     demo: DemoOpt = False,
     dataset: DatasetOpt = None,
+    prometheus: PrometheusOpt = None,
     window: WindowOpt = None,
     prices: PricesOpt = None,
     allocation: AllocationOpt = None,
@@ -36,7 +37,7 @@ def focus_command(
     from kubetally.outputs.focus import focus_frame, write_focus
     from kubetally.outputs.terminal import console as make_console
 
-    ds, note = windowed(open_dataset(demo=demo, dataset=dataset), window)
+    ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     alloc = allocate(ds, prices=load_prices(prices), settings=load_allocation(allocation, demo=demo))
     cluster = ds.nodes["cluster"][0] if ds.nodes.height else "cluster"
     frame = focus_frame(alloc, ds.labels, billing_account=account or cluster, provider=provider)

@@ -12,7 +12,7 @@ from kubetally.analysis.nodes import NodeReport, NodeSettings, node_report
 from kubetally.cli import app
 from kubetally.cli.costopts import PricesOpt, WindowOpt, load_prices, windowed
 from kubetally.cli.demo import DemoContext, demo_section
-from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
 from kubetally.dataset import Dataset
 from kubetally.model import columns as c
 from kubetally.model.pricing import PriceBook
@@ -35,6 +35,7 @@ def build_report(ds: Dataset, prices: PriceBook, percentile: float, headroom: fl
 def nodes_command(
     demo: DemoOpt = False,
     dataset: DatasetOpt = None,
+    prometheus: PrometheusOpt = None,
     window: WindowOpt = None,
     prices: PricesOpt = None,
     percentile: Annotated[
@@ -53,7 +54,7 @@ def nodes_command(
     from kubetally.outputs.formats import render
     from kubetally.outputs.terminal import console as make_console
 
-    ds, note = windowed(open_dataset(demo=demo, dataset=dataset), window)
+    ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     book = load_prices(prices)
     report = build_report(ds, book, percentile, headroom)
     if output != "table":

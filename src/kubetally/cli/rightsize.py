@@ -27,7 +27,7 @@ from kubetally.analysis.rightsizing.select import parse_selector, select_workloa
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.manifest_actions import ACTION_OUTPUTS, ApplyOpt, ManifestsOpt, action_output, rewrite_manifests
-from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model import schema
@@ -157,6 +157,7 @@ def recommend(
 def rightsize_command(
     demo: DemoOpt = False,
     dataset: DatasetOpt = None,
+    prometheus: PrometheusOpt = None,
     strategy: Annotated[
         str, typer.Option("--strategy", "-s", help=f"Strategy: {', '.join(STRATEGIES)}.")
     ] = DEFAULT_STRATEGY,
@@ -193,7 +194,7 @@ def rightsize_command(
     settings = build_settings(strategy, set_ or [], policy)
     evidence_settings = build_evidence(evidence or [])
     book = price_book(prices)
-    data = open_dataset(demo=demo, dataset=dataset)
+    data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
     recs = recommend(
         data,
         strategy=strategy,

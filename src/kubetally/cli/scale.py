@@ -20,7 +20,7 @@ from kubetally.analysis.scaling import HpaSettings, OffHoursSettings, UnitPrices
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.manifest_actions import default_recommendations
-from kubetally.cli.options import DatasetOpt, DemoOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model import columns as c
@@ -73,6 +73,7 @@ def _book(prices: Path | None) -> PriceBook:
 def scale_command(
     demo: DemoOpt = False,
     dataset: DatasetOpt = None,
+    prometheus: PrometheusOpt = None,
     output: Annotated[str, typer.Option("--output", "-o", help=f"Output: {', '.join(OUTPUTS)}.")] = "table",
     prices: Annotated[
         Path | None, typer.Option("--prices", help="Price file (docs/cost-model.md); default: built-in prices.")
@@ -95,7 +96,7 @@ def scale_command(
         off_settings = OffHoursSettings(timezone=timezone)
     except ValidationError as exc:
         raise ConfigError(f"invalid setting: {exc.errors()[0]['msg']}") from None
-    data = open_dataset(demo=demo, dataset=dataset)
+    data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
     what_if, plans, unit = scaling_frames(data, book=_book(prices), hpa=hpa_settings, offhours=off_settings)
     if output == "manifests":
         typer.echo(proposed_manifests(what_if, plans), nl=False)

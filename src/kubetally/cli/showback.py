@@ -21,7 +21,7 @@ from kubetally.cli.costopts import (
     windowed,
 )
 from kubetally.cli.demo import DemoContext, demo_section
-from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
 from kubetally.errors import KubetallyError
 from kubetally.model.owners import Owners
 
@@ -70,6 +70,7 @@ def unowned_workloads(alloc: Allocation, labels: pl.DataFrame, owners: Owners | 
 def showback_command(
     demo: DemoOpt = False,
     dataset: DatasetOpt = None,
+    prometheus: PrometheusOpt = None,
     by: ByOpt = "namespace",
     window: WindowOpt = None,
     prices: PricesOpt = None,
@@ -98,7 +99,7 @@ def showback_command(
     from kubetally.outputs.terminal import console as make_console
 
     keys = [k.strip() for k in by.split(",") if k.strip()]
-    ds, note = windowed(open_dataset(demo=demo, dataset=dataset), window)
+    ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     settings = build_settings(
         load_allocation(allocation, demo=demo), idle=idle, basis=basis, share=share or [], split=split
     )
