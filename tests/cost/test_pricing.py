@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import numpy as np
 import polars as pl
 import pytest
 from alloc_handmade import GI, START, dataset
@@ -120,3 +121,18 @@ def test_power_follows_node_utilization() -> None:
     )
     alloc = allocate(ds, prices=book, settings=AllocationSettings())
     assert alloc.total_cost == pytest.approx(0.32)
+
+
+@pytest.mark.parametrize(
+    ("amounts", "total", "expected"),
+    [
+        ([0.8675, 0.71, 1.1025, 0.01], None, [87, 71, 110, 1]),  # 268 floored cents + 1 for the largest remainder
+        ([0.333, 0.333, 0.334], None, [33, 33, 34]),
+        ([0.0, 0.054, 0.061], 0.10, [0, 5, 5]),  # one cent too many: taken back, never below 0
+        ([1.0, 2.0], 3.0, [100, 200]),
+    ],
+)
+def test_largest_remainder_cents(amounts: list[float], total: float | None, expected: list[int]) -> None:
+    from kubetally.model.money import largest_remainder_cents
+
+    assert largest_remainder_cents(np.array(amounts), total).tolist() == expected

@@ -45,9 +45,13 @@ def largest_remainder_cents(amounts: np.ndarray | pl.Series, total: float | None
             floors += missing // values.size
             floors[: missing % values.size] += 1
     else:
-        order = np.lexsort((values, remainders))  # smallest remainder first
-        take = order[: min(-missing, values.size)]
-        floors[take] -= 1
+        # too many cents: take them back from the smallest remainders, never below zero
+        while missing < 0 and (floors > 0).any():
+            candidates = np.flatnonzero(floors > 0)
+            order = candidates[np.lexsort((values[candidates], remainders[candidates]))]
+            take = order[: min(-missing, order.size)]
+            floors[take] -= 1
+            missing += take.size
     return floors
 
 

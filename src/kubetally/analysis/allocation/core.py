@@ -90,20 +90,38 @@ def _quantities(basis: str, req: str, use: str) -> pl.Expr:
     return pl.max_horizontal(pl.col(req).fill_null(0.0), pl.col(use))
 
 
-def _container_steps(ds: Dataset, settings: AllocationSettings) -> pl.LazyFrame:
-    inv = ds.containers.select(
-        *_KEYS,
-        c.NODE,
-        pl.col(c.OWNER_KIND).alias(c.CONTROLLER_KIND),
-        pl.col(c.OWNER_NAME).alias(c.CONTROLLER),
-        c.CPU_REQUEST_CORES,
-        pl.col(c.MEMORY_REQUEST_BYTES).cast(pl.Float64),
-    ).unique(subset=_KEYS, keep="last")
+def _inventory(ds: Dataset) -> pl.DataFrame:
+    """Containers with an integer id (``cid``) and their node's integer id (``nid``, null if unknown)."""
+    node_ids = ds.nodes.select(c.CLUSTER, c.NODE).with_row_index("nid")
+    return (
+        ds.containers.select(
+            *_KEYS,
+            c.NODE,
+            pl.col(c.OWNER_KIND).alias(c.CONTROLLER_KIND),
+            pl.col(c.OWNER_NAME).alias(c.CONTROLLER),
+            c.CPU_REQUEST_CORES,
+            pl.col(c.MEMORY_REQUEST_BYTES).cast(pl.Float64),
+        )
+        .unique(subset=_KEYS, keep="last", maintain_order=True)
+        .with_row_index("cid")
+        .join(node_ids, on=[c.CLUSTER, c.NODE], how="left")
+    )
+
+
+def _container_steps(ds: Dataset, inv: pl.DataFrame, settings: AllocationSettings) -> pl.LazyFrame:
+    """Step-level rows keyed by integers: cid, nid, timestamp, usage, requests and charged quantities."""
     return (
         ds.usage.filter(_in_window(ds))
         .select(*_KEYS, c.TIMESTAMP, c.CPU_USAGE_CORES, c.MEMORY_WORKING_SET_BYTES)
-        .join(inv.lazy(), on=_KEYS, how="inner")
-        .with_columns(
+        .join(inv.lazy().select(*_KEYS, "cid", "nid", c.CPU_REQUEST_CORES, c.MEMORY_REQUEST_BYTES), on=_KEYS)
+        .select(
+            "cid",
+            "nid",
+            c.TIMESTAMP,
+            c.CPU_USAGE_CORES,
+            c.MEMORY_WORKING_SET_BYTES,
+            c.CPU_REQUEST_CORES,
+            c.MEMORY_REQUEST_BYTES,
             _quantities(settings.basis, c.CPU_REQUEST_CORES, c.CPU_USAGE_CORES).alias("cpu_q"),
             _quantities(settings.basis, c.MEMORY_REQUEST_BYTES, c.MEMORY_WORKING_SET_BYTES).alias("mem_q"),
         )
@@ -122,10 +140,11 @@ def _node_steps(ds: Dataset, prices: pl.DataFrame, sums: pl.DataFrame, step_h: f
     cost = (pl.col(c.FIXED_COST_PER_HOUR) + watts / 1000.0 * pl.col(c.ELECTRICITY_PER_KWH)) * step_h
     return (
         ds.nodes.select(c.CLUSTER, c.NODE, c.CPU_CAPACITY_CORES, c.MEMORY_CAPACITY_BYTES)
+        .with_row_index("nid")
         .join(_grid(ds), how="cross")
         .join(prices, on=[c.CLUSTER, c.NODE], how="left")
         .join(node_cpu, on=[c.CLUSTER, c.NODE, c.TIMESTAMP], how="left")
-        .join(sums, on=[c.CLUSTER, c.NODE, c.TIMESTAMP], how="left")
+        .join(sums, on=["nid", c.TIMESTAMP], how="left")
         .with_columns(pl.col("sum_cpu_q", "sum_mem_q", "sum_cpu_use").fill_null(0.0))
         .with_columns(cost.alias(c.NODE_COST))
         .with_columns(
@@ -148,16 +167,19 @@ def _node_steps(ds: Dataset, prices: pl.DataFrame, sums: pl.DataFrame, step_h: f
     )
 
 
-def _container_items(steps: pl.LazyFrame, node_steps: pl.DataFrame, step_h: float) -> pl.DataFrame:
-    price = node_steps.select(c.CLUSTER, c.NODE, c.TIMESTAMP, "cpu_price", "mem_price").lazy()
+def _container_items(
+    steps: pl.LazyFrame, node_steps: pl.DataFrame, inv: pl.DataFrame, grid: pl.DataFrame, step_h: float
+) -> pl.DataFrame:
+    price = node_steps.select("nid", c.TIMESTAMP, "cpu_price", "mem_price").lazy()
+    days = grid.with_columns(pl.col(c.TIMESTAMP).dt.date().alias(c.DAY)).lazy()
     req_cpu, req_mem = pl.col(c.CPU_REQUEST_CORES).fill_null(0.0), pl.col(c.MEMORY_REQUEST_BYTES).fill_null(0.0)
     use_cpu, use_mem = pl.col(c.CPU_USAGE_CORES), pl.col(c.MEMORY_WORKING_SET_BYTES)
-    cp, mp = pl.col("cpu_price"), pl.col("mem_price")
+    cp, mp = pl.col("cpu_price").fill_null(0.0), pl.col("mem_price").fill_null(0.0)
     gib_h = step_h / GIB
-    return (
-        steps.join(price, on=[c.CLUSTER, c.NODE, c.TIMESTAMP], how="left")
-        .with_columns(pl.col("cpu_price", "mem_price").fill_null(0.0), pl.col(c.TIMESTAMP).dt.date().alias(c.DAY))
-        .group_by(list(ITEM_KEYS))
+    per_id = (
+        steps.join(price, on=["nid", c.TIMESTAMP], how="left")
+        .join(days, on=c.TIMESTAMP, how="left")
+        .group_by("cid", c.DAY)
         .agg(
             (pl.col("cpu_q") * cp).sum().alias(c.CPU_COST),
             (pl.col("mem_q") * mp).sum().alias(c.MEMORY_COST),
@@ -177,6 +199,8 @@ def _container_items(steps: pl.LazyFrame, node_steps: pl.DataFrame, step_h: floa
         )
         .collect(engine="streaming")
     )
+    names = inv.select("cid", c.CLUSTER, c.NODE, c.NAMESPACE, c.CONTROLLER_KIND, c.CONTROLLER, c.POD, c.CONTAINER)
+    return per_id.join(names, on="cid", how="left").drop("cid")
 
 
 def _volume_items(ds: Dataset, book: PriceBook, pods: pl.DataFrame, step_h: float) -> tuple[pl.DataFrame, float]:
@@ -245,9 +269,10 @@ def allocate(ds: Dataset, *, prices: PriceBook, settings: AllocationSettings) ->
     step_h = ds.info.step_seconds / 3600.0
     window_hours = ds.info.steps * step_h
     priced = node_prices(prices, ds.nodes, ds.labels)
-    steps = _container_steps(ds, settings)
+    inv = _inventory(ds)
+    steps = _container_steps(ds, inv, settings)
     sums = (
-        steps.group_by(c.CLUSTER, c.NODE, c.TIMESTAMP)
+        steps.group_by("nid", c.TIMESTAMP)
         .agg(
             pl.col("cpu_q").sum().alias("sum_cpu_q"),
             pl.col("mem_q").sum().alias("sum_mem_q"),
@@ -256,7 +281,7 @@ def allocate(ds: Dataset, *, prices: PriceBook, settings: AllocationSettings) ->
         .collect(engine="streaming")
     )
     node_steps = _node_steps(ds, priced, sums, step_h)
-    items = _container_items(steps, node_steps, step_h)
+    items = _container_items(steps, node_steps, inv, _grid(ds), step_h)
     notes: list[str] = []
     unknown = items.filter(~pl.col(c.NODE).is_in(ds.nodes[c.NODE].implode()))
     if unknown.height:

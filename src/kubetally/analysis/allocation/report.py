@@ -89,6 +89,15 @@ def _round(frame: pl.DataFrame, column: str, target: float | None, group: list[s
     return pl.Series(column, cents, dtype=pl.Int64)
 
 
+def _components(grouped: pl.DataFrame, total_cents: pl.Series) -> dict[str, pl.Series]:
+    """Cents of every cost column, rounded row by row so that each row's parts add up to its total."""
+    values = grouped.select(COST_COLUMNS).to_numpy()
+    out = np.zeros(values.shape, dtype=np.int64)
+    for i, cents in enumerate(total_cents.to_list()):
+        out[i] = largest_remainder_cents(values[i], cents / 100)
+    return {k: pl.Series(k, out[:, j], dtype=pl.Int64) for j, k in enumerate(COST_COLUMNS)}
+
+
 def _money(cents: pl.Series) -> pl.Series:
     return pl.Series(cents.name, [Decimal(int(v)).scaleb(-2) for v in cents.to_list()], dtype=pl.Decimal(18, 2))
 
@@ -152,8 +161,10 @@ def showback(
     )
     scale = allocation.hours_per_month / allocation.window_hours if allocation.window_hours else 0.0
     projected = grouped.select((pl.col(c.TOTAL_COST) * scale).alias(c.MONTHLY_PROJECTION))
-    money = {k: _money(_round(grouped, k, None)) for k in (*COST_COLUMNS, c.WASTE_COST)}
-    money[c.TOTAL_COST] = _money(_round(grouped, c.TOTAL_COST, total))
+    total_cents = _round(grouped, c.TOTAL_COST, total)
+    money = {k: _money(v) for k, v in _components(grouped, total_cents).items()}
+    money[c.WASTE_COST] = _money(_round(grouped, c.WASTE_COST, None))
+    money[c.TOTAL_COST] = _money(total_cents)
     money[c.MONTHLY_PROJECTION] = _money(_round(projected, c.MONTHLY_PROJECTION, total * scale))
     rows = pl.DataFrame(
         [
