@@ -122,3 +122,18 @@ def test_collect_cli_writes_a_dataset(tmp_path: Path) -> None:
         assert differences(without_local_path(truth), load(tmp_path / "ds")) == []
     bad = runner.invoke(app, ["collect", "--prometheus", "ftp://nowhere", "-o", str(tmp_path / "x")])
     assert bad.exit_code != 0
+
+
+def test_analysis_commands_accept_prometheus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    truth = dataset()
+    om = tmp_path / "h.om"
+    with open(om, "wb") as out:
+        write_openmetrics(truth, out)
+    servers.backfill(om, tmp_path / "tsdb")
+    monkeypatch.setenv("KUBETALLY_PROMETHEUS_WINDOW", "1h")
+    monkeypatch.setenv("KUBETALLY_PROMETHEUS_STEP", "5m")
+    monkeypatch.setenv("KUBETALLY_PROMETHEUS_END", truth.info.end.isoformat())
+    with servers.prometheus(tmp_path / "tsdb") as url:
+        result = CliRunner().invoke(app, ["nodes", "--prometheus", url])
+    assert result.exit_code == 0, result.output
+    assert "pi-1" in result.output and "pi-2" in result.output

@@ -25,6 +25,7 @@ ENV = {
     "ca_file": "KUBETALLY_PROMETHEUS_CA_FILE",
     "insecure": "KUBETALLY_PROMETHEUS_INSECURE",
     "window": "KUBETALLY_PROMETHEUS_WINDOW",
+    "end": "KUBETALLY_PROMETHEUS_END",
     "step": "KUBETALLY_PROMETHEUS_STEP",
     "cluster_label": "KUBETALLY_PROMETHEUS_CLUSTER_LABEL",
     "kubelet_job": "KUBETALLY_PROMETHEUS_KUBELET_JOB",
@@ -103,8 +104,9 @@ def query(
 ) -> Query:
     env = os.environ
     try:
+        env_end = env.get(ENV["end"])
         return Query(
-            end=end,
+            end=end or (datetime.fromisoformat(env_end) if env_end else None),
             window_seconds=parse_duration(window or env.get(ENV["window"], "14d")),
             step_seconds=parse_duration(step or env.get(ENV["step"], "1m")),
             rate_window_seconds=parse_duration(rate_window) if rate_window else None,
