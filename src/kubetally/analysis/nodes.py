@@ -54,33 +54,48 @@ class NodeReport:
     packing: tuple[Packing, ...]
 
 
-def _steps(ds: Dataset) -> pl.LazyFrame:
-    inv = ds.containers.select(
-        c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.NODE, c.INIT_CONTAINER, c.OWNER_KIND,
-        pl.col(c.CPU_REQUEST_CORES).fill_null(0.0),
-        pl.col(c.MEMORY_REQUEST_BYTES).fill_null(0).cast(pl.Float64),
-    ).unique(subset=[c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER], keep="last")  # fmt: skip
+def _inventory(ds: Dataset) -> pl.DataFrame:
+    """Containers with an integer id (``cid``) and their node's integer id (``nid``)."""
+    node_ids = ds.nodes.select(c.CLUSTER, c.NODE).with_row_index("nid")
+    return (
+        ds.containers.select(
+            c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.NODE, c.INIT_CONTAINER, c.OWNER_KIND,
+            pl.col(c.CPU_REQUEST_CORES).fill_null(0.0),
+            pl.col(c.MEMORY_REQUEST_BYTES).fill_null(0).cast(pl.Float64),
+        )
+        .unique(subset=[c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER], keep="last", maintain_order=True)
+        .with_row_index("cid")
+        .join(node_ids, on=[c.CLUSTER, c.NODE], how="inner")
+    )  # fmt: skip
+
+
+def _steps(ds: Dataset, inv: pl.DataFrame) -> pl.LazyFrame:
+    keys = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER]
     return (
         ds.usage.filter((pl.col(c.TIMESTAMP) >= ds.info.start) & (pl.col(c.TIMESTAMP) < ds.info.end))
-        .select(c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.TIMESTAMP, c.CPU_USAGE_CORES, c.MEMORY_WORKING_SET_BYTES)
-        .join(inv.lazy(), on=[c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER], how="inner")
+        .select(*keys, c.TIMESTAMP, c.CPU_USAGE_CORES, c.MEMORY_WORKING_SET_BYTES)
+        .join(inv.lazy().select(*keys, "cid", "nid", c.CPU_REQUEST_CORES, c.MEMORY_REQUEST_BYTES), on=keys)
+        .drop(keys)
     )
 
 
 def node_utilization(ds: Dataset, *, settings: NodeSettings) -> pl.DataFrame:
     """One row per node: capacity, allocatable, requested / used mean and pN, stranded, fragmented."""
     q = settings.percentile
+    node_ids = ds.nodes.select(c.CLUSTER, c.NODE).with_row_index("nid")
     per_step = (
-        _steps(ds)
-        .group_by(c.CLUSTER, c.NODE, c.TIMESTAMP)
+        _steps(ds, _inventory(ds))
+        .group_by("nid", c.TIMESTAMP)
         .agg(
             pl.col(c.CPU_REQUEST_CORES).sum().alias("req_cpu"),
             pl.col(c.MEMORY_REQUEST_BYTES).sum().alias("req_mem"),
             pl.col(c.CPU_USAGE_CORES).sum().alias("pod_cpu"),
             pl.col(c.MEMORY_WORKING_SET_BYTES).sum().alias("pod_mem"),
         )
+        .collect(engine="streaming")
+        .join(node_ids, on="nid")
         .join(
-            ds.node_usage.select(c.CLUSTER, c.NODE, c.TIMESTAMP, c.CPU_USAGE_CORES, c.MEMORY_USED_BYTES),
+            ds.node_usage.select(c.CLUSTER, c.NODE, c.TIMESTAMP, c.CPU_USAGE_CORES, c.MEMORY_USED_BYTES).collect(),
             on=[c.CLUSTER, c.NODE, c.TIMESTAMP],
             how="left",
         )
@@ -88,7 +103,6 @@ def node_utilization(ds: Dataset, *, settings: NodeSettings) -> pl.DataFrame:
             pl.coalesce(c.CPU_USAGE_CORES, "pod_cpu").alias("use_cpu"),
             pl.coalesce(c.MEMORY_USED_BYTES, "pod_mem").alias("use_mem"),
         )
-        .collect(engine="streaming")
     )
     steps = max(ds.info.steps, 1)
     # steps without any pod count as 0 requested: sum / steps, and the percentile over the present steps
@@ -132,19 +146,17 @@ def cluster_totals(nodes: pl.DataFrame) -> pl.DataFrame:
 
 def pods_at_end(ds: Dataset, *, settings: NodeSettings) -> pl.DataFrame:
     """Pods running in the last step: requests and usage-based sizes (pN CPU, max memory, + headroom)."""
-    steps = _steps(ds).filter(~pl.col(c.INIT_CONTAINER))
+    inv = _inventory(ds).filter(~pl.col(c.INIT_CONTAINER))
+    steps = _steps(ds, inv)
     last = steps.select(pl.col(c.TIMESTAMP).max()).collect().item()
     if last is None:
         return pl.DataFrame(schema={c.CLUSTER: pl.String, c.NAMESPACE: pl.String, c.POD: pl.String})
-    running = steps.filter(pl.col(c.TIMESTAMP) == last).select(c.CLUSTER, c.NAMESPACE, c.POD).unique()
+    running = steps.filter(pl.col(c.TIMESTAMP) == last).select("cid").unique().collect()
     grow = 1.0 + settings.headroom
     per_container = (
-        steps.join(running, on=[c.CLUSTER, c.NAMESPACE, c.POD], how="semi")
-        .group_by(c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER)
+        steps.join(running.lazy(), on="cid", how="semi")
+        .group_by("cid")
         .agg(
-            pl.col(c.OWNER_KIND).first(),
-            pl.col(c.CPU_REQUEST_CORES).first(),
-            pl.col(c.MEMORY_REQUEST_BYTES).first(),
             (pl.col(c.CPU_USAGE_CORES).quantile(settings.percentile, interpolation="linear") * grow)
             .clip(lower_bound=settings.min_cpu_cores)
             .alias("use_cpu"),
@@ -153,6 +165,7 @@ def pods_at_end(ds: Dataset, *, settings: NodeSettings) -> pl.DataFrame:
             .alias("use_mem"),
         )
         .collect(engine="streaming")
+        .join(inv, on="cid")
     )
     return per_container.group_by(c.CLUSTER, c.NAMESPACE, c.POD).agg(
         pl.col(c.OWNER_KIND).first(),
