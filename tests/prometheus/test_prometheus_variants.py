@@ -4,6 +4,7 @@ containers with non-default job names, a query the server refuses, and the CLI e
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +138,23 @@ def test_analysis_commands_accept_prometheus(tmp_path: Path, monkeypatch: pytest
         result = CliRunner().invoke(app, ["nodes", "--prometheus", url])
     assert result.exit_code == 0, result.output
     assert "pi-1" in result.output and "pi-2" in result.output
+
+
+def test_labels_from_a_kubectl_dump_when_ksm_has_none(tmp_path: Path) -> None:
+    truth = dataset()
+    om = tmp_path / "h.om"
+    with open(om, "wb") as out:
+        write_openmetrics(truth, out, ExpositionOptions(label_allowlist=False))
+    servers.backfill(om, tmp_path / "tsdb")
+    items: dict[tuple[str, str, str], dict[str, object]] = {}
+    for row in truth.labels.iter_rows(named=True):
+        key = (row[c.OBJECT_KIND], row[c.NAMESPACE], row[c.NAME])
+        meta = {"name": row[c.NAME], "labels": {}} | ({"namespace": row[c.NAMESPACE]} if row[c.NAMESPACE] else {})
+        item = items.setdefault(key, {"kind": row[c.OBJECT_KIND], "metadata": meta})
+        item["metadata"]["labels"][row[c.KEY]] = row[c.VALUE]  # type: ignore[index]
+    dump = tmp_path / "dump.json"
+    dump.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": list(items.values())}))
+    with servers.prometheus(tmp_path / "tsdb") as url:
+        got = collect(Connection(url=url), query_for(truth, cluster_name=CLUSTER), labels_from=dump).dataset
+    assert differences(without_local_path(truth), got) == []
+    assert any("labels read from the kubectl dump dump.json" in note for note in got.info.notes)

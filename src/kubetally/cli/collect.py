@@ -61,6 +61,12 @@ def collect_command(
     max_points: Annotated[
         int, typer.Option(help="Points per series per query (time-chunk size).", min=10, max=11_000)
     ] = 2880,
+    labels_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="`kubectl get pods,deployments,...,nodes,namespaces -A -o json` dump: labels when KSM has none."
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it is an existing dataset.")] = False,
 ) -> None:
     """Read every Dataset frame from a Prometheus-compatible server with a small, fixed query plan."""
@@ -96,7 +102,7 @@ def collect_command(
     spill.mkdir(parents=True, exist_ok=True)
     try:
         with console.status(f"collecting from {redact_url(conn.url)}") as status:
-            result = collect(conn, q, progress=status.update, spill_dir=spill)
+            result = collect(conn, q, progress=status.update, spill_dir=spill, labels_from=labels_from)
             status.update("saving")
             save(result.dataset, output, overwrite=overwrite)
     finally:

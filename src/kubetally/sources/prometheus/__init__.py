@@ -21,6 +21,7 @@ from kubetally.dataset import Dataset, DatasetInfo
 from kubetally.errors import SourceError
 from kubetally.model import columns as c
 from kubetally.model import schema
+from kubetally.sources.kubectl_labels import labels_from_kubectl
 from kubetally.sources.prometheus import build, inventory, series
 from kubetally.sources.prometheus.client import PrometheusClient, Series, Usage
 from kubetally.sources.prometheus.plan import Chunk, PromQL, Window, chunk_points, chunks
@@ -48,11 +49,13 @@ def collect(
     now: datetime | None = None,
     progress: Progress | None = None,
     spill_dir: Path | None = None,
+    labels_from: Path | None = None,
 ) -> Collected:
     """Read the window from the server and return the Dataset (raises SourceError with one clear line).
 
     With ``spill_dir`` (which must stay until the dataset is saved) each time chunk's series are
-    written to Parquet as they arrive, so memory stays bounded by the chunk size.
+    written to Parquet as they arrive, so memory stays bounded by the chunk size. ``labels_from``
+    (a ``kubectl get -o json`` dump) supplies labels when kube-state-metrics exports none.
     """
     say = progress or (lambda _: None)
     window = Window.of(query, now or datetime.now(UTC))
@@ -71,7 +74,10 @@ def collect(
             )
         ctx = build.Ctx(query.cluster_label, query.cluster_name, len(inv_chunks) - 1, _dt(window.end))
         labels = build.labels(inv, ctx)
-        if labels.filter(pl.col(c.OBJECT_KIND) == "Pod").height == 0:
+        if labels.filter(pl.col(c.OBJECT_KIND) == "Pod").height == 0 and labels_from is not None:
+            labels = labels_from_kubectl(labels_from, query.cluster_name)
+            ctx.notes.append(f"kube_pod_labels absent: labels read from the kubectl dump {labels_from.name}")
+        elif labels.filter(pl.col(c.OBJECT_KIND) == "Pod").height == 0:
             ctx.notes.append(
                 "kube_pod_labels absent (kube-state-metrics --metric-labels-allowlist not set, the default since "
                 "v2.10): pod labels must come from a `kubectl get -o json` dump or the manifests"
