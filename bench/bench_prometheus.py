@@ -1,0 +1,142 @@
+"""Collection from a real Prometheus: wall time, queries, samples, peak memory, against the server's own floor.
+
+For each case: simulate, write the OpenMetrics exposition, backfill it with promtool, start
+Prometheus on 127.0.0.1, then in a fresh subprocess run `kubetally.sources.prometheus.collect`
+(peak RSS = that subprocess' ru_maxrss). The floor is measured in the same run: the time
+Prometheus needs for `count_over_time` queries that touch every sample of the jobs the
+collector reads, split so no query exceeds the 50 M-sample limit.
+
+Usage: .venv/bin/python bench/bench_prometheus.py [--case auditflow|scale] [--workloads N] [--days D] [--step S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import httpx  # noqa: E402
+
+import servers  # noqa: E402
+from kubetally.simulate import ScenarioConfig, simulate  # noqa: E402
+from kubetally.simulate.exposition import write_openmetrics  # noqa: E402
+
+COLLECT = """
+import json, resource, sys, tempfile, time
+from datetime import datetime
+from pathlib import Path
+from kubetally.dataset import save
+from kubetally.sources.prometheus import Connection, Query, collect
+url, end = sys.argv[1], datetime.fromisoformat(sys.argv[2])
+window, step, points = (int(a) for a in sys.argv[3:6])
+query = Query(end=end, window_seconds=window, step_seconds=step, cluster_name="auditflow-pi",
+              max_points_per_series=points)
+with tempfile.TemporaryDirectory() as tmp:
+    t0 = time.perf_counter()
+    got = collect(Connection(url=url), query, spill_dir=Path(tmp) / "spill")
+    save(got.dataset, Path(tmp) / "ds")
+    t1 = time.perf_counter()
+    counts = got.dataset.counts()
+u = got.usage
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"collect_s": t1 - t0, "queries": u.queries, "points": u.points, "server_samples": u.server_samples,
+                  "query_s": u.seconds, "chunks": got.series_chunks, "usage_rows": counts["usage"],
+                  "containers": counts["containers"], "peak_rss_mb": peak}))
+"""
+SAMPLE_LIMIT = 40_000_000
+PREFIXES = ("container_", "kube_", "kubelet_", "node_", "pg_")
+
+
+def floor(url: str, start: int, end: int, total_samples: int) -> tuple[float, int]:
+    """Seconds for count_over_time over every sample of every family the collector reads; queries sent.
+
+    One query per metric family (count_over_time drops the name, so families cannot share a query),
+    split in time so no query touches more than SAMPLE_LIMIT samples.
+    """
+    names = httpx.get(f"{url}/api/v1/label/__name__/values", timeout=60).json()["data"]
+    names = [n for n in names if n.startswith(PREFIXES)]
+    parts = max(1, -(-total_samples // SAMPLE_LIMIT))
+    span = (end - start) // parts
+    elapsed, queries = 0.0, 0
+    for name in names:
+        for i in range(parts):
+            at = end if i == parts - 1 else start + span * (i + 1)
+            seconds = at - (start + span * i)
+            t0 = time.perf_counter()
+            response = httpx.post(
+                f"{url}/api/v1/query",
+                data={"query": f"sum(count_over_time({name}[{seconds}s]))", "time": str(at)},
+                timeout=600,
+            )
+            elapsed += time.perf_counter() - t0
+            queries += 1
+            response.raise_for_status()
+    return elapsed, queries
+
+
+def run(name: str, workloads: int, days: float, step: int, points: int, *, half: bool) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="kubetally-bench-", dir="/tmp"))
+    try:
+        t0 = time.perf_counter()
+        ds = simulate(ScenarioConfig(extra_workloads=workloads, days=days, step_seconds=step), spill_dir=work / "spill")
+        t1 = time.perf_counter()
+        om = work / "history.om"
+        with open(om, "wb") as out:
+            stats = write_openmetrics(ds, out, spool_dir=work)
+        t2 = time.perf_counter()
+        servers.backfill(om, work / "tsdb")
+        t3 = time.perf_counter()
+        size_gb = om.stat().st_size / 1e9
+        om.unlink()
+        start, end = int(ds.info.start.timestamp()), int(ds.info.end.timestamp())
+        with servers.prometheus(work / "tsdb") as url:
+            floor_s, floor_queries = floor(url, start, end, stats.samples)
+            args = [url, ds.info.end.isoformat(), str(end - start), str(step), str(points)]
+            out = subprocess.run([sys.executable, "-c", COLLECT, *args], capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr[-2000:])
+            result = json.loads(out.stdout)
+            floor_again, _ = floor(url, start, end, stats.samples)
+            if half:  # the same collection over half the window: peak memory should not halve
+                args[2] = str((end - start) // 2)
+                out = subprocess.run(
+                    [sys.executable, "-c", COLLECT, *args], capture_output=True, text=True, check=False
+                )
+                if out.returncode != 0:
+                    raise RuntimeError(out.stderr[-2000:])
+                halved = json.loads(out.stdout)
+                result["half_window"] = {k: halved[k] for k in ("collect_s", "queries", "chunks", "peak_rss_mb")}
+        return {
+            "case": name, "workloads": workloads, "days": days, "step": step, "samples": stats.samples,
+            "series": stats.series, "om_gb": round(size_gb, 2), "simulate_s": round(t1 - t0, 1),
+            "exposition_s": round(t2 - t1, 1), "backfill_s": round(t3 - t2, 1),
+            "floor_s": round(min(floor_s, floor_again), 2), "floor_queries": floor_queries, **result,
+            "ratio_to_floor": round(result["collect_s"] / min(floor_s, floor_again), 2),
+        }  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", default="auditflow")
+    parser.add_argument("--workloads", type=int, default=0)
+    parser.add_argument("--days", type=float, default=14.0)
+    parser.add_argument("--step", type=int, default=60)
+    parser.add_argument("--points", type=int, default=2880, help="max points per series per query (chunk size)")
+    parser.add_argument("--half", action="store_true", help="also collect half the window (memory vs window)")
+    args = parser.parse_args()
+    result = run(args.case, args.workloads, args.days, args.step, args.points, half=args.half)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
