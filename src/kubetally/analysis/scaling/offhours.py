@@ -123,12 +123,12 @@ def offhours_plans(
     demand = demand.with_columns(
         weekday=pl.col("local").dt.weekday() - 1, hour=pl.col("local").dt.hour().cast(pl.Int64)
     )
+    groups = dict(demand.partition_by(*WORKLOAD_KEY, as_dict=True))
+    empty = demand.clear()
     rows: list[dict[str, Any]] = []
     for row in candidates.iter_rows(named=True):
         key = (row[c.NAMESPACE], row[c.KIND], row[c.NAME])
-        series = demand.filter(
-            (pl.col(c.NAMESPACE) == key[0]) & (pl.col(c.KIND) == key[1]) & (pl.col(c.NAME) == key[2])
-        )
+        series = groups.get(key, empty)
         replicas = int(row[c.DESIRED_REPLICAS] or 0)
         cpu, memory = float(row[c.CPU_REQUEST_CORES] or 0.0), int(row[c.MEMORY_REQUEST_BYTES] or 0)
         cost_per_hour = replicas * (cpu * prices.cpu_per_core_hour + memory / GIB * prices.memory_per_gib_hour)
