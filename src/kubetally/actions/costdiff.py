@@ -190,7 +190,12 @@ def _git(repo: Path, *args: str) -> str:
 @contextmanager
 def checked_out(repo: Path, ref: str, path: str) -> Iterator[Path]:
     """The YAML files under ``path`` at git ``ref`` of ``repo``, in a temporary directory."""
-    _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    try:
+        _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except ManifestError:
+        raise ManifestError(
+            f"{ref!r} is neither a manifest directory nor a commit of the git repository {repo}"
+        ) from None
     names = [
         name
         for name in _git(repo, "ls-tree", "-r", "--name-only", ref, "--", path).splitlines()
