@@ -95,3 +95,21 @@ def test_scale_json_and_manifests(dataset: Path) -> None:
     assert annotated["metadata"]["annotations"] == {"downscaler/uptime": "Mon-Fri 06:30-20:30 Europe/Berlin"}
     table = run("scale", "--dataset", str(dataset))
     assert table.returncode == 0 and "HPA what-if" in table.stdout and "Off-hours" in table.stdout
+
+
+def test_demo_sections_write_the_k8s_diff_and_scaling_yaml(dataset: Path, tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from kubetally.cli import manifest_actions, scale
+    from kubetally.cli.demo import DemoContext
+    from kubetally.dataset import load
+
+    out = Console(record=True, width=200)
+    ctx = DemoContext(dataset=load(dataset), out_dir=tmp_path, console=out)
+    manifest_actions._demo(ctx)
+    scale._demo(ctx)
+    diff = (tmp_path / "k8s-rightsizing.diff").read_text()
+    assert "--- a/auditflow/notification-service.yaml" in diff
+    assert "Proposed resource changes in k8s/" in out.export_text()
+    scaling = (tmp_path / "scaling.yaml").read_text()
+    assert "kind: HorizontalPodAutoscaler" in scaling and "downscaler/uptime: Mon-Fri 06:30-20:30" in scaling

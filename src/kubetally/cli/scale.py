@@ -74,6 +74,9 @@ def scale_command(
     demo: DemoOpt = False,
     dataset: DatasetOpt = None,
     prometheus: PrometheusOpt = None,
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="Only this namespace (repeatable).")
+    ] = None,
     output: Annotated[str, typer.Option("--output", "-o", help=f"Output: {', '.join(OUTPUTS)}.")] = "table",
     prices: Annotated[
         Path | None, typer.Option("--prices", help="Price file (docs/cost-model.md); default: built-in prices.")
@@ -98,6 +101,9 @@ def scale_command(
         raise ConfigError(f"invalid setting: {exc.errors()[0]['msg']}") from None
     data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
     what_if, plans, unit = scaling_frames(data, book=_book(prices), hpa=hpa_settings, offhours=off_settings)
+    if namespace:
+        what_if = what_if.filter(pl.col(c.NAMESPACE).is_in(namespace))
+        plans = plans.filter(pl.col(c.NAMESPACE).is_in(namespace))
     if output == "manifests":
         typer.echo(proposed_manifests(what_if, plans), nl=False)
         return
