@@ -81,10 +81,10 @@ def cost_diff_command(
     if output not in OUTPUTS:
         raise ConfigError(f"unknown output {output!r}; choose {', '.join(OUTPUTS)}")
     book = _book(prices)
-    if demo or dataset is not None:
+    if demo or dataset is not None or prometheus is not None:
         data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
         unit = unit_prices_from_nodes(book, data.nodes, data.labels)
-        source = "the dataset's nodes"
+        source = "the cluster's nodes"
     else:
         unit = unit_prices_from_book(book)
         source = "the price file's unit prices" if prices else "built-in unit prices (OpenCost defaults)"
