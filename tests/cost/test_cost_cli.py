@@ -89,3 +89,12 @@ def test_bad_price_file_is_one_red_line(dataset_dir: Path, tmp_path: Path) -> No
     assert "Traceback" not in proc.stderr
     message = " ".join(proc.stderr.split())  # rich wraps long lines when piped
     assert "nodes.0: give exactly one of profile, owned, cloud, per_hour, per_month, unit" in message
+
+
+def test_showback_unowned_lists_the_planted_unlabelled_workload(dataset_dir: Path) -> None:
+    result = runner.invoke(app, ["showback", "-d", str(dataset_dir), "--unowned", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    names = {(r["namespace"], r["controller"]) for r in rows}
+    assert ("auditflow-dev", "load-tester") in names  # answer key: missing team/finops_tier labels
+    assert all(not r["namespace"].startswith("__") for r in rows)

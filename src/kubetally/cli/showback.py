@@ -90,6 +90,9 @@ def showback_command(
         str, typer.Option(help="How --share is split: weighted (by cost) or even (per workload).")
     ] = "weighted",
     daily: Annotated[bool, typer.Option("--daily", help="Print the daily series instead of window totals.")] = False,
+    unowned: Annotated[
+        bool, typer.Option("--unowned", help="List only the workloads without an owner (no team label or entry).")
+    ] = False,
     output: OutputFormatOpt = "table",
 ) -> None:
     """Cost per team, namespace, workload or label over the window: CPU, memory, volumes, idle, shared, waste,
@@ -106,6 +109,13 @@ def showback_command(
     owner_map = load_owners(owners, demo=demo)
     alloc = allocate(ds, prices=load_prices(prices), settings=settings)
     report = showback(alloc, ds.labels, by=keys, owners=owner_map)
+    if unowned:
+        missing = unowned_workloads(alloc, ds.labels, owner_map)
+        if output != "table":
+            typer.echo(render(missing, output), nl=False)
+            return
+        make_console().print(missing)
+        return
     if output != "table":
         typer.echo(render(report.daily if daily else report.rows, output), nl=False)
         return

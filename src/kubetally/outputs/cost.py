@@ -92,6 +92,22 @@ def nodes_table(report: NodeReport) -> Table:
                "mem alloc", "mem req", "mem used", "mem stranded", "mem frag")  # fmt: skip
     for header in headers:
         table.add_column(header, justify="left" if header == "node" else "right", no_wrap=True)
+    for r in report.cluster.iter_rows(named=True):
+        table.add_row(
+            f"Σ {r[c.CLUSTER]}",
+            cores(r[c.CPU_ALLOCATABLE_CORES]),
+            cores(r[n.REQ_CPU_MEAN]),
+            cores(r[n.USE_CPU_MEAN]),
+            cores(r[n.STRANDED_CPU]),
+            cores(r[n.FRAG_CPU]),
+            mebibytes(r[c.MEMORY_ALLOCATABLE_BYTES]),
+            mebibytes(r[n.REQ_MEM_MEAN]),
+            mebibytes(r[n.USE_MEM_MEAN]),
+            mebibytes(r[n.STRANDED_MEM]),
+            mebibytes(r[n.FRAG_MEM]),
+            style="bold",
+            end_section=True,
+        )
     for r in report.nodes.sort(c.NODE).iter_rows(named=True):
         table.add_row(
             r[c.NODE],
