@@ -98,3 +98,12 @@ def test_showback_unowned_lists_the_planted_unlabelled_workload(dataset_dir: Pat
     names = {(r["namespace"], r["controller"]) for r in rows}
     assert ("auditflow-dev", "load-tester") in names  # answer key: missing team/finops_tier labels
     assert all(not r["namespace"].startswith("__") for r in rows)
+
+
+def test_cloud_what_if(dataset_dir: Path) -> None:
+    result = runner.invoke(app, ["showback", "-d", str(dataset_dir), "--cloud", "aws/t4g.medium", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    total = sum(Decimal(r["total_cost"]) for r in json.loads(result.output))
+    # 4 nodes x 0.0336/h x 48 h = 6.4512, plus the volumes at the default 0.04 per GiB-month:
+    # 10 + 2 + 8 + 5 + 20 GiB = 45 GiB x 0.04 / 730 h x 48 h = 0.1184 -> 6.5696
+    assert total == Decimal("6.57")

@@ -14,12 +14,20 @@ from kubetally.analysis.allocation.settings import AllocationSettings, allocatio
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model.owners import Owners, parse_owners_text
-from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
+from kubetally.model.price_catalog import CLOUD_CATALOG
+from kubetally.model.pricing import PriceBook, cloud_what_if, default_price_book, parse_price_text
 
 PricesOpt = Annotated[
     Path | None,
     typer.Option(
         "--prices", help="Price file (YAML, see docs/cost-model.md); default: built-in Pi profiles + unit prices."
+    ),
+]
+CloudOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cloud",
+        help="What-if: price every node as this built-in cloud instance type (e.g. aws/t4g.large, gcp/e2-standard-2).",
     ),
 ]
 OwnersOpt = Annotated[
@@ -49,8 +57,13 @@ def _demo_text(name: str) -> str:
     return resources.files("kubetally.data").joinpath("auditflow", name).read_text()
 
 
-def load_prices(path: Path | None) -> PriceBook:
-    return default_price_book() if path is None else parse_price_text(_read(path, "price file"), where=str(path))
+def load_prices(path: Path | None, cloud: str | None = None) -> PriceBook:
+    book = default_price_book() if path is None else parse_price_text(_read(path, "price file"), where=str(path))
+    if cloud is None:
+        return book
+    if cloud not in CLOUD_CATALOG:
+        raise ConfigError(f"--cloud {cloud!r}: not in the built-in catalog ({', '.join(sorted(CLOUD_CATALOG))})")
+    return cloud_what_if(book, cloud)
 
 
 def load_owners(path: Path | None, *, demo: bool) -> Owners | None:

@@ -10,7 +10,7 @@ import typer
 from kubetally.analysis.allocation import AllocationSettings, allocate
 from kubetally.analysis.nodes import NodeReport, NodeSettings, node_report
 from kubetally.cli import app
-from kubetally.cli.costopts import PricesOpt, WindowOpt, load_prices, windowed
+from kubetally.cli.costopts import CloudOpt, PricesOpt, WindowOpt, load_prices, windowed
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
 from kubetally.dataset import Dataset
@@ -38,6 +38,7 @@ def nodes_command(
     prometheus: PrometheusOpt = None,
     window: WindowOpt = None,
     prices: PricesOpt = None,
+    cloud: CloudOpt = None,
     percentile: Annotated[
         float, typer.Option(help="Percentile shown beside the mean (0-1].", min=0.01, max=1.0)
     ] = 0.95,
@@ -55,7 +56,7 @@ def nodes_command(
     from kubetally.outputs.terminal import console as make_console
 
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
-    book = load_prices(prices)
+    book = load_prices(prices, cloud)
     report = build_report(ds, book, percentile, headroom)
     if output != "table":
         typer.echo(render(report.nodes, output), nl=False)

@@ -12,6 +12,7 @@ from kubetally.analysis.allocation.report import showback, unowned
 from kubetally.cli import app
 from kubetally.cli.costopts import (
     AllocationOpt,
+    CloudOpt,
     OwnersOpt,
     PricesOpt,
     WindowOpt,
@@ -74,6 +75,7 @@ def showback_command(
     by: ByOpt = "namespace",
     window: WindowOpt = None,
     prices: PricesOpt = None,
+    cloud: CloudOpt = None,
     owners: OwnersOpt = None,
     allocation: AllocationOpt = None,
     idle: Annotated[
@@ -107,7 +109,7 @@ def showback_command(
         load_allocation(allocation, demo=demo), idle=idle, basis=basis, share=share or [], split=split
     )
     owner_map = load_owners(owners, demo=demo)
-    alloc = allocate(ds, prices=load_prices(prices), settings=settings)
+    alloc = allocate(ds, prices=load_prices(prices, cloud), settings=settings)
     report = showback(alloc, ds.labels, by=keys, owners=owner_map)
     if unowned:
         missing = unowned_workloads(alloc, ds.labels, owner_map)

@@ -123,7 +123,7 @@ class NodeRule(BaseModel):
             if name not in HARDWARE_PROFILES:
                 raise ValueError(f"unknown profile {name!r}; built-in: {', '.join(sorted(HARDWARE_PROFILES))}")
         if self.cloud is not None and self.cloud not in CLOUD_CATALOG:
-            raise ValueError(f"unknown cloud instance {self.cloud!r}; see `kubetally prices` or docs/cost-model.md")
+            raise ValueError(f"unknown cloud instance {self.cloud!r}; built-in: {', '.join(sorted(CLOUD_CATALOG))}")
         return self
 
     def label(self) -> str:
@@ -180,6 +180,12 @@ def default_price_book() -> PriceBook:
         )
     )
     return PriceBook(nodes=tuple(rules))
+
+
+def cloud_what_if(book: PriceBook, instance: str) -> PriceBook:
+    """``book`` with every node priced as the catalog's ``instance`` (what would this cluster cost in the cloud)."""
+    rule = NodeRule(name=f"what-if {instance}", cloud=instance)
+    return book.model_copy(update={"nodes": (rule,), "currency": "USD"})
 
 
 def price_book_from_dict(data: Mapping[str, Any], *, where: str = "price file") -> PriceBook:
