@@ -272,3 +272,20 @@ def test_online_boutique_only_resource_lines_change_and_stay_valid(tmp_path: Pat
                 "requests": {"cpu": "35m", "memory": "96Mi"},
                 "limits": {"memory": "192Mi"},
             }
+
+
+def test_block_scalars_and_document_markers(tmp_path: Path) -> None:
+    text = (
+        "--- # first doc\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: edge\nspec:\n  template:\n"
+        "    spec:\n      containers:\n      - name: a\n        image: x\n        args:\n        - |\n"
+        "          line one\n          # not a comment: block scalar content\n"
+        "      - name: b\n        image: y\n        command: >\n          run this\n\n          folded\n"
+        "...\n--- !!map\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    )
+    _write(tmp_path, "edge.yaml", text)
+    plan = plan_manifests(tmp_path, [_target("edge", "a", requests_cpu="1"), _target("edge", "b", limits_memory="1Gi")])
+    assert plan.files[0].after == text.replace(
+        "block scalar content\n", "block scalar content\n        resources:\n          requests:\n            cpu: 1\n"
+    ).replace(
+        "          folded\n", "          folded\n        resources:\n          limits:\n            memory: 1Gi\n"
+    )

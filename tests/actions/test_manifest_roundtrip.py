@@ -68,6 +68,8 @@ def container(draw: st.DrawFn, name: str, ind: int, dash: str) -> tuple[list[str
             lines.append(f"{pad}{sp}{section}: {{{inner}}}")
     if draw(st.booleans()):
         lines += [f"{pad}env:", f"{pad}- name: A", f'{pad}  value: "1"', f"{pad}# - name: B"]
+    if draw(st.booleans()):  # a block scalar whose content looks like a comment, as the last key
+        lines += [f"{pad}command:", f"{pad}- |", f"{pad}  echo start", f"{pad}  # not a comment"]
     plain = YAML(typ="safe", pure=True).load("\n".join(lines))[0]
     return lines, plain.get("resources") or {}
 

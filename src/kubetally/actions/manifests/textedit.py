@@ -76,21 +76,35 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+_BLOCK_SCALAR = re.compile(r"(?:^|:|-)\s*[|>][-+0-9]*\s*(?:#.*)?$")
+
+
 def block_end_line(lines: list[str], first_line: int, col: int) -> int:
     """Last content line of a block node whose keys start at ``col``.
 
     The node ends before the first later line (not blank, not a comment) indented
     less than ``col``, or a document marker; trailing comments are not part of it.
+    Lines of a block scalar (``|``/``>``) are content even when they start with ``#``.
     """
     last = first_line
+    scalar_indent = _indent(lines[first_line]) if _BLOCK_SCALAR.search(_body(lines[first_line])) else -1
     for index in range(first_line + 1, len(lines)):
         line = lines[index]
+        body = _body(line)
+        if scalar_indent >= 0:
+            if not body.strip():
+                continue
+            if _indent(line) > scalar_indent:
+                last = index
+                continue
+            scalar_indent = -1
         if _is_comment_or_blank(line):
             continue
-        body = _body(line)
         if _indent(line) < col or body.startswith(("---", "...")):
             break
         last = index
+        if _BLOCK_SCALAR.search(body):
+            scalar_indent = _indent(line)
     return last
 
 
