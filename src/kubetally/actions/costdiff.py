@@ -21,8 +21,8 @@ from typing import Any
 
 import polars as pl
 
+from kubetally.actions.manifests.lines import ManifestError
 from kubetally.actions.manifests.scan import FoundWorkload, scan
-from kubetally.actions.manifests.textedit import ManifestError
 from kubetally.analysis.scaling import UnitPrices
 from kubetally.model import columns as c
 from kubetally.model.quantity import QuantityError, parse_cpu, parse_memory

@@ -3,6 +3,7 @@
 Plan (:func:`plan_manifests`) -> show (:meth:`ManifestPlan.diff`) -> apply (:func:`apply_plan`).
 """
 
+from kubetally.actions.manifests.lines import ManifestError
 from kubetally.actions.manifests.plan import (
     FieldChange,
     FileChange,
@@ -12,7 +13,6 @@ from kubetally.actions.manifests.plan import (
     plan_manifests,
 )
 from kubetally.actions.manifests.scan import WORKLOAD_KINDS, WorkloadRef, scan
-from kubetally.actions.manifests.textedit import ManifestError
 
 __all__ = [
     "WORKLOAD_KINDS",

@@ -17,18 +17,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from kubetally.actions.manifests.lines import Edit, ManifestError, apply_edits
 from kubetally.actions.manifests.scan import WORKLOAD_KINDS, FoundWorkload, ParsedFile, WorkloadRef, scan
-from kubetally.actions.manifests.textedit import (
-    RESOURCES,
-    SECTIONS,
-    Change,
-    Edit,
-    Field,
-    ManifestError,
-    apply_edits,
-    container_edits,
-    merged_resources,
-)
+from kubetally.actions.manifests.textedit import SECTIONS, Change, Field, container_edits, merged_resources
 from kubetally.model.quantity import QuantityError, parse_quantity
 
 
@@ -249,7 +240,3 @@ def apply_plan(plan: ManifestPlan) -> list[Path]:
     for temp, path in staged:
         os.replace(temp, path)
     return [path for _, path in staged]
-
-
-def fields(change: Change) -> list[str]:
-    return [f"{section}.{resource}" for section in SECTIONS for resource in RESOURCES if (section, resource) in change]

@@ -15,7 +15,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from kubetally.actions.manifests.textedit import ManifestError, is_map, split_lines
+from kubetally.actions.manifests.lines import ManifestError, split_lines
+from kubetally.actions.manifests.textedit import is_map
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")

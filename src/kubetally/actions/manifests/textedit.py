@@ -10,12 +10,19 @@ The caller re-parses the result and checks it means exactly what was intended.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from kubetally.errors import KubetallyError
+from kubetally.actions.manifests.lines import (
+    Edit,
+    ManifestError,
+    block_end_line,
+    body_of,
+    flow_span,
+    is_comment_or_blank,
+    scalar_span,
+    value_end,
+)
 
 SECTIONS = ("requests", "limits")
 RESOURCES = ("cpu", "memory")
@@ -25,142 +32,6 @@ Field = tuple[str, str]
 
 Change = Mapping[Field, str | None]
 """Desired values: a quantity string sets the field, None removes it; absent fields stay."""
-
-
-class ManifestError(KubetallyError):
-    """A manifest cannot be read or rewritten safely."""
-
-
-@dataclass(frozen=True)
-class Edit:
-    """Replace ``lines[line][start:end]`` with ``text``, or insert/delete whole lines."""
-
-    line: int
-    op: str  # "replace" | "insert_before" | "insert_after" | "delete"
-    start: int = 0
-    end: int = 0
-    text: str = ""
-    new_lines: tuple[str, ...] = ()
-
-
-_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their YAML line break kept (only \\n, \\r\\n and \\r break lines)."""
-    parts = _LINE_BREAK.split(text)
-    lines = [parts[i] + parts[i + 1] for i in range(0, len(parts) - 1, 2)]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
-
-
-def newline_of(lines: list[str]) -> str:
-    for line in lines:
-        for brk in ("\r\n", "\n", "\r"):
-            if line.endswith(brk):
-                return brk
-    return "\n"
-
-
-def _body(line: str) -> str:
-    return line.rstrip("\r\n")
-
-
-def _is_comment_or_blank(line: str) -> bool:
-    stripped = _body(line).strip()
-    return not stripped or stripped.startswith("#")
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
-_BLOCK_SCALAR = re.compile(r"(?:^|:|-)\s*[|>][-+0-9]*\s*(?:#.*)?$")
-
-
-def block_end_line(lines: list[str], first_line: int, col: int) -> int:
-    """Last content line of a block node whose keys start at ``col``.
-
-    The node ends before the first later line (not blank, not a comment) indented
-    less than ``col``, or a document marker; trailing comments are not part of it.
-    Lines of a block scalar (``|``/``>``) are content even when they start with ``#``.
-    """
-    last = first_line
-    scalar_indent = _indent(lines[first_line]) if _BLOCK_SCALAR.search(_body(lines[first_line])) else -1
-    for index in range(first_line + 1, len(lines)):
-        line = lines[index]
-        body = _body(line)
-        if scalar_indent >= 0:
-            if not body.strip():
-                continue
-            if _indent(line) > scalar_indent:
-                last = index
-                continue
-            scalar_indent = -1
-        if _is_comment_or_blank(line):
-            continue
-        if _indent(line) < col or body.startswith(("---", "...")):
-            break
-        last = index
-        if _BLOCK_SCALAR.search(body):
-            scalar_indent = _indent(line)
-    return last
-
-
-def scalar_span(line: str, col: int) -> tuple[int, int, str]:
-    """(start, end, quote) of the single-line scalar starting at ``col``."""
-    body = _body(line)
-    if col >= len(body):
-        raise ManifestError("empty value")
-    quote = body[col]
-    if quote == '"':
-        index = col + 1
-        while index < len(body):
-            if body[index] == "\\":
-                index += 2
-                continue
-            if body[index] == '"':
-                return col, index + 1, '"'
-            index += 1
-        raise ManifestError("multi-line quoted value")
-    if quote == "'":
-        index = col + 1
-        while index < len(body):
-            if body[index] == "'":
-                if index + 1 < len(body) and body[index + 1] == "'":
-                    index += 2
-                    continue
-                return col, index + 1, "'"
-            index += 1
-        raise ManifestError("multi-line quoted value")
-    if quote in "|>[{&*!":
-        raise ManifestError(f"unsupported value style {quote!r}")
-    comment = re.search(r"\s#", body[col:])
-    end = col + comment.start() if comment else len(body)
-    return col, len(body[:end].rstrip()), ""
-
-
-def flow_span(lines: list[str], line: int, col: int) -> tuple[int, int]:
-    """(start, end) of a single-line flow collection starting at ``col``."""
-    body = _body(lines[line])
-    depth = 0
-    quote = ""
-    for index in range(col, len(body)):
-        char = body[index]
-        if quote:
-            if char == quote:
-                quote = ""
-            continue
-        if char in "\"'":
-            quote = char
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-            if depth == 0:
-                return col, index + 1
-    raise ManifestError("flow-style resources spanning several lines")
 
 
 def quoted(value: str, quote: str) -> str:
@@ -223,7 +94,7 @@ def container_edits(lines: list[str], container: Any, change: Change, step: int)
         if "resources" in container:  # `resources:` with no value (null)
             line, col = container.lc.key("resources")
             return [
-                Edit(line, "replace", col, _value_end(lines[line], col), block[0].lstrip()),
+                Edit(line, "replace", col, value_end(lines[line], col), block[0].lstrip()),
                 _after(line, block[1:]),
             ]
         end_line = block_end_line(lines, container.lc.line, key_col)
@@ -253,30 +124,22 @@ def _after(line: int, block: list[str]) -> Edit:
     return Edit(line, "insert_after", new_lines=tuple(block))
 
 
-def _value_end(line: str, col: int) -> int:
-    """End of ``key: value`` on one line, before any comment."""
-    body = _body(line)
-    comment = re.search(r"\s#", body[col:])
-    end = col + comment.start() if comment else len(body)
-    return len(body[:end].rstrip())
-
-
 def _is_flow(lines: list[str], parent: Any, key: str) -> bool:
     line, col = parent.lc.value(key)
-    return _body(lines[line])[col : col + 1] in ("{", "[")
+    return body_of(lines[line])[col : col + 1] in ("{", "[")
 
 
 def _emptied(lines: list[str], parent: Any, key: str, *, keep_empty: bool) -> list[Edit]:
     """Edits that leave ``key: {}`` (keep_empty) or remove the key and its content lines."""
     key_line, key_col = parent.lc.key(key)
     end = block_end_line(lines, key_line, key_col + 1)
-    edits = [Edit(i, "delete") for i in range(key_line + 1, end + 1) if not _is_comment_or_blank(lines[i])]
+    edits = [Edit(i, "delete") for i in range(key_line + 1, end + 1) if not is_comment_or_blank(lines[i])]
     if keep_empty:
         value_line, value_col = parent.lc.value(key)
         if value_line == key_line and _is_flow(lines, parent, key):
             stop = flow_span(lines, value_line, value_col)[1]
         else:
-            stop = _value_end(lines[key_line], key_col)
+            stop = value_end(lines[key_line], key_col)
         edits.append(Edit(key_line, "replace", key_col, stop, f"{key}: {{}}"))
     else:
         edits.append(Edit(key_line, "delete"))
@@ -318,7 +181,7 @@ def _map_edits(
                 line, col = node.lc.key(name)
                 block = _block_lines({name: wanted}, col, step)
                 edits += [
-                    Edit(line, "replace", col, _value_end(lines[line], col), block[0].lstrip()),
+                    Edit(line, "replace", col, value_end(lines[line], col), block[0].lstrip()),
                     _after(line, block[1:]),
                 ]
                 continue
@@ -331,10 +194,10 @@ def _map_edits(
             continue
         if name in node:
             line, col = node.lc.value(name)
-            if _body(lines[line])[col:].startswith(("{", "[", "|", ">")) or line != node.lc.key(name)[0]:
+            if body_of(lines[line])[col:].startswith(("{", "[", "|", ">")) or line != node.lc.key(name)[0]:
                 raise ManifestError(f"`{name}` value is not a one-line scalar")
             start, end, quote = scalar_span(lines[line], col)
-            if _body(lines[line])[start:end] != quoted(str(want), quote):
+            if body_of(lines[line])[start:end] != quoted(str(want), quote):
                 edits.append(Edit(line, "replace", start, end, quoted(str(want), quote)))
         else:
             edits.append(_insertion(lines, node, keys, name, [f"{' ' * child_col}{name}: {want}"], child_col))
@@ -366,36 +229,3 @@ def _apply_tree(node: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[str, A
         else:
             result[name] = want
     return result
-
-
-def apply_edits(lines: list[str], edits: list[Edit]) -> str:
-    """The text with ``edits`` applied; positions refer to the original ``lines``."""
-    newline = newline_of(lines)
-    before: dict[int, list[str]] = {}
-    after: dict[int, list[str]] = {}
-    replaces: dict[int, list[Edit]] = {}
-    deleted: set[int] = set()
-    for edit in edits:
-        if edit.op == "replace":
-            replaces.setdefault(edit.line, []).append(edit)
-        elif edit.op == "delete":
-            deleted.add(edit.line)
-        elif edit.op == "insert_before":
-            before.setdefault(edit.line, []).extend(edit.new_lines)
-        else:
-            after.setdefault(edit.line, []).extend(edit.new_lines)
-    out: list[str] = []
-    for index, line in enumerate(lines):
-        body = _body(line)
-        ending = line[len(body) :]
-        out.extend(text + newline for text in before.get(index, []))
-        if index not in deleted:
-            for edit in sorted(replaces.get(index, []), key=lambda e: e.start, reverse=True):
-                body = body[: edit.start] + edit.text + body[edit.end :]
-            out.append(body + (ending or (newline if after.get(index) else "")))
-        extra = after.get(index, [])
-        if extra and not ending:  # inserting after a last line without a line break: keep it without one
-            out.append(newline.join(extra))
-        else:
-            out.extend(text + newline for text in extra)
-    return "".join(out)
