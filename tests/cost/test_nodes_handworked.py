@@ -7,6 +7,7 @@ Typical pod shape = all requests 3.5 cores / 4 GiB = 0.875 cores per GiB.
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from alloc_handmade import GI, dataset
 
@@ -56,3 +57,27 @@ def test_first_fit_decreasing(
     items: list[tuple[float, float]], bins: list[tuple[str, float, float, int]], expected: tuple[list[str], int]
 ) -> None:
     assert first_fit_decreasing(items, bins) == expected
+
+
+def _recommended(db_cpu: float) -> pl.DataFrame:
+    # a right-sizing recommendation frame (only the columns packing reads): db-0's container only
+    return pl.DataFrame(
+        {
+            "cluster": ["c1"],
+            "namespace": ["team-b"],
+            "owner_kind": ["StatefulSet"],
+            "owner_name": ["db"],
+            "container": ["c3"],
+            "recommended_cpu_request_cores": [db_cpu],
+            "recommended_memory_request_bytes": [1 * GI],
+        }
+    )
+
+
+@pytest.mark.parametrize(("db_cpu", "needed"), [(1.0, 1), (3.5, 2)])
+def test_packing_at_recommended_requests(db_cpu: float, needed: int) -> None:
+    # web 1 + api 0 + worker 1 keep their current requests; db gets the recommendation:
+    # 1.0 -> 3.0 cores fit node-a; 3.5 -> 5.5 cores need node-b too
+    packing = node_report(dataset(), settings=NodeSettings(), recommended=_recommended(db_cpu)).packing
+    assert [p.scenario for p in packing] == ["current requests", "usage-based sizes", "recommended requests"]
+    assert packing[2].nodes_needed == needed

@@ -59,7 +59,7 @@ def _inventory(ds: Dataset) -> pl.DataFrame:
     node_ids = ds.nodes.select(c.CLUSTER, c.NODE).with_row_index("nid")
     return (
         ds.containers.select(
-            c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.NODE, c.INIT_CONTAINER, c.OWNER_KIND,
+            c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.NODE, c.INIT_CONTAINER, c.OWNER_KIND, c.OWNER_NAME,
             pl.col(c.CPU_REQUEST_CORES).fill_null(0.0),
             pl.col(c.MEMORY_REQUEST_BYTES).fill_null(0).cast(pl.Float64),
         )
@@ -144,8 +144,10 @@ def cluster_totals(nodes: pl.DataFrame) -> pl.DataFrame:
     return nodes.group_by(c.CLUSTER).agg(pl.len().alias("nodes"), *[pl.col(k).sum() for k in summed]).sort(c.CLUSTER)
 
 
-def pods_at_end(ds: Dataset, *, settings: NodeSettings) -> pl.DataFrame:
-    """Pods running in the last step: requests and usage-based sizes (pN CPU, max memory, + headroom)."""
+def pods_at_end(ds: Dataset, *, settings: NodeSettings, recommended: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Pods running in the last step: requests, usage-based sizes (pN CPU, max memory, + headroom) and,
+    with ``recommended`` (a right-sizing recommendation frame), the recommended requests (``rec_*``;
+    the current request where a container has no recommendation)."""
     inv = _inventory(ds).filter(~pl.col(c.INIT_CONTAINER))
     steps = _steps(ds, inv)
     last = steps.select(pl.col(c.TIMESTAMP).max()).collect().item()
@@ -167,12 +169,30 @@ def pods_at_end(ds: Dataset, *, settings: NodeSettings) -> pl.DataFrame:
         .collect(engine="streaming")
         .join(inv, on="cid")
     )
+    keys = [c.CLUSTER, c.NAMESPACE, c.OWNER_KIND, c.OWNER_NAME, c.CONTAINER]
+    if recommended is not None and recommended.height:
+        rec = recommended.select(
+            *keys,
+            pl.col(c.RECOMMENDED_CPU_REQUEST_CORES).alias("rec_cpu"),
+            pl.col(c.RECOMMENDED_MEMORY_REQUEST_BYTES).cast(pl.Float64).alias("rec_mem"),
+        ).unique(subset=keys)
+        per_container = per_container.join(rec, on=keys, how="left")
+    else:
+        per_container = per_container.with_columns(
+            pl.lit(None, pl.Float64).alias("rec_cpu"), pl.lit(None, pl.Float64).alias("rec_mem")
+        )
+    per_container = per_container.with_columns(
+        pl.coalesce("rec_cpu", c.CPU_REQUEST_CORES).alias("rec_cpu"),
+        pl.coalesce("rec_mem", c.MEMORY_REQUEST_BYTES).alias("rec_mem"),
+    )
     return per_container.group_by(c.CLUSTER, c.NAMESPACE, c.POD).agg(
         pl.col(c.OWNER_KIND).first(),
         pl.col(c.CPU_REQUEST_CORES).sum().alias("req_cpu"),
         pl.col(c.MEMORY_REQUEST_BYTES).sum().alias("req_mem"),
         pl.col("use_cpu").sum(),
         pl.col("use_mem").sum(),
+        pl.col("rec_cpu").sum(),
+        pl.col("rec_mem").sum(),
     )
 
 
@@ -229,10 +249,15 @@ def first_fit_decreasing(
 
 
 def packing_estimates(
-    ds: Dataset, *, settings: NodeSettings, node_monthly_cost: dict[str, float] | None = None
+    ds: Dataset,
+    *,
+    settings: NodeSettings,
+    node_monthly_cost: dict[str, float] | None = None,
+    recommended: pl.DataFrame | None = None,
 ) -> tuple[Packing, ...]:
-    """How many of the existing nodes the end-of-window pods need, at requests and at usage-based sizes."""
-    pods = pods_at_end(ds, settings=settings)
+    """How many of the existing nodes the end-of-window pods need: at current requests, at usage-based
+    sizes and (given a recommendation frame) at the recommended requests."""
+    pods = pods_at_end(ds, settings=settings, recommended=recommended)
     # control-plane nodes first and always kept; then the biggest nodes
     nodes = ds.nodes.with_columns((pl.col(c.ROLE) != "control-plane").alias("_worker")).sort(
         ["_worker", c.CPU_ALLOCATABLE_CORES, c.MEMORY_ALLOCATABLE_BYTES, c.NODE], descending=[False, True, True, False]
@@ -248,7 +273,10 @@ def packing_estimates(
     others = pods.filter(pl.col(c.OWNER_KIND) != "DaemonSet")
     n_nodes = max(ds.nodes.height, 1)
     out = []
-    for scenario, cpu, mem in (("current requests", "req_cpu", "req_mem"), ("usage-based sizes", "use_cpu", "use_mem")):
+    scenarios = [("current requests", "req_cpu", "req_mem"), ("usage-based sizes", "use_cpu", "use_mem")]
+    if recommended is not None:
+        scenarios.append(("recommended requests", "rec_cpu", "rec_mem"))
+    for scenario, cpu, mem in scenarios:
         # every node runs one pod of each DaemonSet: reserve the per-node average of their sizes
         reserved = (
             float(daemon[cpu].sum()) / n_nodes,
@@ -264,11 +292,16 @@ def packing_estimates(
 
 
 def node_report(
-    ds: Dataset, *, settings: NodeSettings, node_monthly_cost: dict[str, float] | None = None
+    ds: Dataset,
+    *,
+    settings: NodeSettings,
+    node_monthly_cost: dict[str, float] | None = None,
+    recommended: pl.DataFrame | None = None,
 ) -> NodeReport:
+    """Utilization per node and cluster, and the packing estimates (``recommended``: see packing_estimates)."""
     nodes = node_utilization(ds, settings=settings)
     return NodeReport(
         nodes=nodes,
         cluster=cluster_totals(nodes),
-        packing=packing_estimates(ds, settings=settings, node_monthly_cost=node_monthly_cost),
+        packing=packing_estimates(ds, settings=settings, node_monthly_cost=node_monthly_cost, recommended=recommended),
     )

@@ -26,9 +26,18 @@ def monthly_node_costs(ds: Dataset, prices: PriceBook) -> dict[str, float]:
     return {row[c.NODE]: row[c.NODE_COST] * scale for row in per_node.iter_rows(named=True)}
 
 
-def build_report(ds: Dataset, prices: PriceBook, percentile: float, headroom: float) -> NodeReport:
+def build_report(
+    ds: Dataset, prices: PriceBook, percentile: float, headroom: float, *, recommended: bool = False
+) -> NodeReport:
     settings = NodeSettings(percentile=percentile, headroom=headroom)
-    return node_report(ds, settings=settings, node_monthly_cost=monthly_node_costs(ds, prices))
+    recs = None
+    if recommended:
+        from kubetally.analysis.rightsizing import DEFAULT_STRATEGY
+        from kubetally.cli.rightsize import build_settings, recommend
+
+        strategy = build_settings(DEFAULT_STRATEGY, [], None)
+        recs = recommend(ds, strategy=DEFAULT_STRATEGY, settings=strategy, book=prices)
+    return node_report(ds, settings=settings, node_monthly_cost=monthly_node_costs(ds, prices), recommended=recs)
 
 
 @app.command("nodes")
@@ -46,6 +55,13 @@ def nodes_command(
         float,
         typer.Option(help="Headroom over observed usage for the usage-based packing (0.15 = +15%).", min=0, max=2),
     ] = 0.15,
+    recommended: Annotated[
+        bool,
+        typer.Option(
+            "--recommended",
+            help="Also pack the pods at the requests `kubetally rightsize` recommends (default strategy).",
+        ),
+    ] = False,
     output: OutputFormatOpt = "table",
 ) -> None:
     """Per node: allocatable, requested and used CPU/memory (mean and p95), stranded capacity (allocatable not
@@ -57,7 +73,7 @@ def nodes_command(
 
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     book = load_prices(prices, cloud)
-    report = build_report(ds, book, percentile, headroom)
+    report = build_report(ds, book, percentile, headroom, recommended=recommended)
     if output != "table":
         typer.echo(render(report.nodes, output), nl=False)
         return
@@ -73,6 +89,6 @@ def _demo(ctx: DemoContext) -> None:
     from kubetally.outputs.cost import nodes_table, packing_table
 
     book = load_prices(None)
-    report = build_report(ctx.dataset, book, 0.95, 0.15)
+    report = build_report(ctx.dataset, book, 0.95, 0.15, recommended=True)
     ctx.console.print(nodes_table(report))
     ctx.console.print(packing_table(report, book.currency))
