@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from kubetally.actions.manifests.lines import ManifestError
-from kubetally.actions.manifests.scan import FoundWorkload, scan
+from kubetally.actions.manifests.scan import FoundWorkload, ParsedFile, WorkloadRef, kustomize_namespace, scan
 from kubetally.analysis.scaling import UnitPrices
 from kubetally.model import columns as c
 from kubetally.model.quantity import QuantityError, parse_cpu, parse_memory
@@ -36,6 +36,7 @@ REQUESTS_SCHEMA: dict[str, pl.DataType] = {
     c.REPLICAS: pl.Int64(),
     c.CPU_REQUEST_PER_POD_CORES: pl.Float64(),
     c.MEMORY_REQUEST_PER_POD_BYTES: pl.Int64(),
+    c.HPA_MAX: pl.Int64(),
 }
 
 
@@ -86,20 +87,47 @@ def _replicas(workload: FoundWorkload, settings: CostDiffSettings) -> int:
     return parallelism if isinstance(parallelism, int) else 1
 
 
+def _autoscalers(files: list[ParsedFile], root: Path, default_ns: str) -> dict[WorkloadRef, tuple[int, int | None]]:
+    """(minReplicas, maxReplicas) of every HorizontalPodAutoscaler in the tree, by the workload it scales."""
+    found: dict[WorkloadRef, tuple[int, int | None]] = {}
+    for parsed in files:
+        override = kustomize_namespace(parsed.path, root)
+        for doc in parsed.documents:
+            objects = doc.get("items") if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
+            for obj in objects if isinstance(objects, list) else []:
+                if not isinstance(obj, dict) or obj.get("kind") != "HorizontalPodAutoscaler":
+                    continue
+                meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+                target = spec.get("scaleTargetRef") or {}
+                ns = override or meta.get("namespace") or default_ns
+                low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
+                ref = WorkloadRef(str(ns), str(target.get("kind")), str(target.get("name")))
+                found[ref] = (low if isinstance(low, int) else 1, high if isinstance(high, int) else None)
+    return found
+
+
 def requested_resources(root: Path, *, namespace: str | None, settings: CostDiffSettings) -> pl.DataFrame:
-    """Per workload in the manifests under ``root``: replicas and the pod's CPU/memory request."""
+    """Per workload in the manifests under ``root``: replicas and the pod's CPU/memory request.
+
+    A workload scaled by an HorizontalPodAutoscaler in the tree counts its ``minReplicas``
+    (``hpa_max`` says how far it may grow).
+    """
     rows = []
-    for parsed in scan(root, default_namespace=namespace or "default"):
+    files = scan(root, default_namespace=namespace or "default")
+    autoscalers = _autoscalers(files, root, namespace or "default")
+    for parsed in files:
         for workload in parsed.workloads:
             cpu, mem = _pod_request(workload)
+            low, high = autoscalers.get(workload.ref, (None, None))
             rows.append(
                 {
                     c.NAMESPACE: workload.ref.namespace,
                     c.KIND: workload.ref.kind,
                     c.NAME: workload.ref.name,
-                    c.REPLICAS: _replicas(workload, settings),
+                    c.REPLICAS: _replicas(workload, settings) if low is None else low,
                     c.CPU_REQUEST_PER_POD_CORES: cpu,
                     c.MEMORY_REQUEST_PER_POD_BYTES: mem,
+                    c.HPA_MAX: high,
                 }
             )
     frame = pl.DataFrame(rows, schema=REQUESTS_SCHEMA)
@@ -153,6 +181,7 @@ def cost_diff(
                 (pl.col(c.REPLICAS) == pl.col(f"{c.REPLICAS}_head"))
                 & (pl.col(c.CPU_REQUEST_PER_POD_CORES) == pl.col(f"{c.CPU_REQUEST_PER_POD_CORES}_head"))
                 & (pl.col(c.MEMORY_REQUEST_PER_POD_BYTES) == pl.col(f"{c.MEMORY_REQUEST_PER_POD_BYTES}_head"))
+                & pl.col(c.HPA_MAX).eq_missing(pl.col(f"{c.HPA_MAX}_head"))
             )
             .then(pl.lit("unchanged"))
             .otherwise(pl.lit("changed"))
@@ -163,6 +192,8 @@ def cost_diff(
             c.CHANGE,
             pl.col(c.REPLICAS).alias("replicas_base"),
             pl.col(f"{c.REPLICAS}_head").alias("replicas_head"),
+            pl.col(c.HPA_MAX).alias("hpa_max_base"),
+            pl.col(f"{c.HPA_MAX}_head").alias("hpa_max_head"),
             pl.col("cpu").fill_null(0.0).alias("cpu_request_base_cores"),
             pl.col("cpu_head").fill_null(0.0).alias("cpu_request_head_cores"),
             (pl.col("cpu_head").fill_null(0.0) - pl.col("cpu").fill_null(0.0)).alias(c.CPU_REQUEST_DELTA_CORES),

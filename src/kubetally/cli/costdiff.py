@@ -97,6 +97,8 @@ def cost_diff_command(
         frames = [requested_resources(tree, namespace=namespace, settings=settings) for tree in trees]
     diff = cost_diff(frames[0], frames[1], prices=unit, settings=settings)
     notes = [f"Prices from {source}."]
+    if diff.filter(diff["hpa_max_base"].is_not_null() | diff["hpa_max_head"].is_not_null()).height:
+        notes.append("Workloads scaled by an HPA in the tree are priced at its minReplicas (min-max shown).")
     if job_hours == 0 and diff.filter(diff["kind"].is_in(["Job", "CronJob"])).height:
         notes.append("Jobs and CronJobs are not priced (run time unknown; see --job-hours).")
     if output == "json":

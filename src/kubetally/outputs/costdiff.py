@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 from rich.table import Table
 
@@ -36,10 +38,15 @@ def _delta_money(value: float) -> str:
     return f"{value:+,.2f}" if round(value, 2) != 0 else "±0.00"
 
 
-def _replicas(base: int | None, head: int | None) -> str:
-    if base == head:
-        return str(base)
-    return f"{'–' if base is None else base} → {'–' if head is None else head}"
+def _count(replicas: int | None, hpa_max: int | None) -> str:
+    if replicas is None:
+        return "–"
+    return f"{replicas}-{hpa_max} (HPA)" if hpa_max is not None else str(replicas)
+
+
+def _replicas(row: dict[str, Any]) -> str:
+    base, head = _count(row["replicas_base"], row["hpa_max_base"]), _count(row["replicas_head"], row["hpa_max_head"])
+    return base if base == head else f"{base} → {head}"
 
 
 def _rows(diff: pl.DataFrame) -> list[list[str]]:
@@ -49,7 +56,7 @@ def _rows(diff: pl.DataFrame) -> list[list[str]]:
             [
                 f"{row[c.NAMESPACE]}/{row[c.KIND]}/{row[c.NAME]}",
                 row[c.CHANGE],
-                _replicas(row["replicas_base"], row["replicas_head"]),
+                _replicas(row),
                 f"{_cores(row['cpu_request_base_cores'])} → {_cores(row['cpu_request_head_cores'])} "
                 f"({_delta_cores(row[c.CPU_REQUEST_DELTA_CORES])})",
                 f"{_mem(row['memory_request_base_bytes'])} → {_mem(row['memory_request_head_bytes'])} "
