@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,7 +32,8 @@ OR_BRANCHES = {"InvoiceId-C-004-C", "InvoiceId-C-005-C"}
 def _validator() -> Path:
     exe = VENV / "bin" / "focus-validator"
     if not exe.exists():
-        subprocess.run([str(ROOT / "scripts" / "install-focus-validator")], check=False, timeout=900)
+        env = {**os.environ, "PYTHON": sys.executable}
+        subprocess.run([str(ROOT / "scripts" / "install-focus-validator")], check=False, timeout=900, env=env)
     if not exe.exists():
         if os.environ.get("KUBETALLY_REQUIRE_SERVICES") == "1":
             pytest.fail("focus-validator could not be installed (scripts/install-focus-validator)")
