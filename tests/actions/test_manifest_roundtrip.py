@@ -81,21 +81,26 @@ def manifest(draw: st.DrawFn) -> tuple[str, list[ResourceTarget], dict[str, dict
     dash_indented = draw(st.booleans())
     dash = draw(st.sampled_from(["- ", "-   "])) if ind == 4 else "- "
     seq_pad = sp if dash_indented else ""
-    base = 3 * ind  # containers key col: spec.template.spec.containers
+    kind = draw(st.sampled_from(["Deployment", "StatefulSet", "DaemonSet", "CronJob"]))
+    # containers key col: spec.template.spec.containers (CronJob: spec.jobTemplate.spec.template.spec)
+    base = (5 if kind == "CronJob" else 3) * ind
     names = [f"c{i}" for i in range(draw(st.integers(1, 3)))]
     init_names = [f"init{i}" for i in range(draw(st.integers(0, 1)))]
     out = [
         "# generated",
         "---" if draw(st.booleans()) else "# no separator",
-        "apiVersion: apps/v1",
-        f"kind: {draw(st.sampled_from(['Deployment', 'StatefulSet', 'DaemonSet']))}",
+        "apiVersion: batch/v1" if kind == "CronJob" else "apiVersion: apps/v1",
+        f"kind: {kind}",
         "metadata:",
         f"{sp}name: app  # inline comment",
         f'{sp}labels: {{team: "core"}}',
         "spec:",
-        f"{sp}template:",
-        f"{sp}{sp}spec:",
     ]
+    if kind == "CronJob":
+        out += [f"{sp}schedule: '*/5 * * * *'", f"{sp}jobTemplate:", f"{sp * 2}spec:", f"{sp * 3}template:"]
+        out += [f"{sp * 4}spec:"]
+    else:
+        out += [f"{sp}template:", f"{sp}{sp}spec:"]
     originals: dict[str, dict[str, Any]] = {}
     for key, group in (("initContainers", init_names), ("containers", names)):
         if not group:
@@ -116,7 +121,6 @@ def manifest(draw: st.DrawFn) -> tuple[str, list[ResourceTarget], dict[str, dict
     ]
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     text = newline.join(out) + (newline if draw(st.booleans()) else "")
-    kind = out[3].split(": ")[1]
     targets = []
     for name in names + init_names:
         change = {}
@@ -149,7 +153,12 @@ def test_generated_manifests_round_trip(case: tuple[str, list[ResourceTarget], d
     # 2. the documents mean the original with exactly the planned resources (an independent model)
     docs = list(YAML(typ="safe", pure=True).load_all(new))
     old_docs = list(YAML(typ="safe", pure=True).load_all(text))
-    pod, old_pod = docs[0]["spec"]["template"]["spec"], old_docs[0]["spec"]["template"]["spec"]
+
+    def pod_of(doc: dict[str, Any]) -> dict[str, Any]:
+        spec = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+        return spec["template"]["spec"]
+
+    pod, old_pod = pod_of(docs[0]), pod_of(old_docs[0])
     for target in targets:
         expected = {s: dict(v) for s, v in originals[target.container].items()}
         for (section, resource), value in target.change.items():
