@@ -61,8 +61,11 @@ def test_showback_by_team_matches_declared_requests(small: object) -> None:
     assert {"core-pipeline", "analytics", "notifications", "frontend", "platform"} <= set(got)
     for team, per_hour in PER_HOUR.items():
         expected = per_hour * HOURS + EXTRA.get(team, 0.0)
-        # mailhog's usage (a few millicores) and postgresql's init container are the only unlisted charges
-        assert got[team] == pytest.approx(expected, rel=0.01), team
+        if team == "notifications":
+            # + mailhog, which has no requests and is charged its usage: about 3m CPU + 14Mi -> ~0.8
+            assert got[team] == pytest.approx(expected + (0.003 + 14 * MI_IN_GI) * HOURS, abs=0.15), team
+        else:
+            assert got[team] == pytest.approx(expected, abs=0.011), team
     # load-tester has no team label and kube-system is unlabelled, as in real k3s
     assert got["__unallocated__"] > 0
 
