@@ -23,7 +23,7 @@ from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.sources.kubectl_labels import labels_from_kubectl
 from kubetally.sources.prometheus import build, inventory, series
-from kubetally.sources.prometheus.client import PrometheusClient, Series, Usage
+from kubetally.sources.prometheus.client import PrometheusClient, Usage
 from kubetally.sources.prometheus.plan import Chunk, PromQL, Window, chunk_points, chunks
 from kubetally.sources.prometheus.runner import Sink, run_instant, run_range
 from kubetally.sources.prometheus.settings import Connection, Query, parse_duration, redact_url
@@ -101,12 +101,12 @@ def collect(
         nodes, instance_node = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
         frames = series.Frames(p, query.cluster_name)
         sink = Sink(spill_dir)
-        term_results: dict[str, list[Series]] = {"term_reason": [], "term_time": []}
+        term_parts: dict[str, list[pl.DataFrame]] = {"term_reason": [], "term_time": []}
         for done, chunk in enumerate(series_chunks, start=1):
             # One chunk at a time: memory is bounded by the chunk, not by the window.
             results = run_range(client, texts, [chunk], window.step)
-            for name, kept in term_results.items():
-                kept.extend(results.pop(name))
+            for name, kept in term_parts.items():
+                kept.append(results.pop(name))
             usage_part = frames.usage(results)
             sink.add(schema.USAGE, usage_part)
             sink.add(schema.POD_NETWORK, frames.pod_network(results, usage_part))
@@ -117,6 +117,7 @@ def collect(
             del results, usage_part
             say(f"series: chunk {done}/{len(series_chunks)}")
 
+        term_results = {name: pl.concat(parts, how="diagonal_relaxed") for name, parts in term_parts.items()}
         _, last_reason = frames.terminations(term_results, build.containers(inv, ctx, {}, _ends(inv_chunks)))
         containers = build.containers(inv, ctx, last_reason, _ends(inv_chunks))
         terminations, _ = frames.terminations(term_results, containers)

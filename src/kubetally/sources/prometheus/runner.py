@@ -40,18 +40,28 @@ def run_instant(
 
 def run_range(
     client: PrometheusClient, texts: Mapping[str, str], chunk_list: list[Chunk], step: int
-) -> dict[str, list[Series]]:
-    """Each text as a range query over every chunk: evaluation at chunk.start + step .. chunk.end."""
+) -> dict[str, pl.DataFrame]:
+    """Each text as a range query over every chunk (evaluation at chunk.start + step .. chunk.end).
+
+    Each response becomes a frame in the worker thread (every label a column, ``timestamp``, ``_v``),
+    so the JSON objects are dropped as soon as they arrive.
+    """
+
+    def fetch(text: str, chunk: Chunk) -> pl.DataFrame:
+        return generic_frame(client.range(text, chunk.start + step, chunk.end, step), step)
+
     with ThreadPoolExecutor(max_workers=client.conn.concurrency) as pool:
-        futures = [
-            (name, pool.submit(client.range, text, chunk.start + step, chunk.end, step))
-            for name, text in texts.items()
-            for chunk in chunk_list
-        ]
-        out: dict[str, list[Series]] = {name: [] for name in texts}
+        futures = [(name, pool.submit(fetch, text, chunk)) for name, text in texts.items() for chunk in chunk_list]
+        parts: dict[str, list[pl.DataFrame]] = {name: [] for name in texts}
         for name, future in futures:
-            out[name].extend(future.result())
-    return out
+            parts[name].append(future.result())
+    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in parts.items()}
+
+
+def generic_frame(result: list[Series], step: int) -> pl.DataFrame:
+    """Every label of every series as a column ("" where absent)."""
+    names = sorted({name for series in result for name in series["metric"]} - {"__name__"})
+    return series_frame(result, names, "_v", step)
 
 
 def series_frame(result: list[Series], labels: list[str], value: str, step: int) -> pl.DataFrame:

@@ -14,9 +14,7 @@ import polars as pl
 
 from kubetally.model import columns as c
 from kubetally.model import schema
-from kubetally.sources.prometheus.client import Series
 from kubetally.sources.prometheus.plan import PromQL
-from kubetally.sources.prometheus.runner import series_frame
 
 CONTAINER = ("namespace", "pod", "container")
 CNI_INTERFACES = "(cali|cilium|cni|lxc|nodelocaldns|tunl|veth|flannel|vxlan|docker|lo).*"
@@ -96,9 +94,10 @@ class Frames:
         self.cluster_label = p.q.cluster_label
         self.cluster_name = cluster_name
 
-    def frame(self, result: list[Series], labels: tuple[str, ...], value: str) -> pl.DataFrame:
+    def frame(self, result: pl.DataFrame, labels: tuple[str, ...], value: str) -> pl.DataFrame:
         names = [*([self.cluster_label] if self.cluster_label else []), *labels]
-        frame = series_frame(result, names, value, self.p.step)
+        cols = [pl.col(n) if n in result.columns else pl.lit("", pl.String).alias(n) for n in names]
+        frame = result.select(*cols, pl.col("timestamp"), pl.col("_v").alias(value))
         if self.cluster_label:
             cluster = pl.when(pl.col(self.cluster_label) == "").then(pl.lit(self.cluster_name))
             frame = frame.with_columns(cluster.otherwise(pl.col(self.cluster_label)).alias(c.CLUSTER))
@@ -108,7 +107,7 @@ class Frames:
             frame = frame.with_columns(pl.lit(self.cluster_name).alias(c.CLUSTER))
         return frame
 
-    def usage(self, results: dict[str, list[Series]]) -> pl.DataFrame:
+    def usage(self, results: dict[str, pl.DataFrame]) -> pl.DataFrame:
         key = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.TIMESTAMP]
         merged: pl.DataFrame | None = None
         for name, column in USAGE_COLUMNS.items():
@@ -129,7 +128,7 @@ class Frames:
         present = pl.col(c.CPU_USAGE_CORES).is_not_null() & pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()
         return merged.filter(present).select(schema.USAGE.names)
 
-    def pod_network(self, results: dict[str, list[Series]], usage: pl.DataFrame) -> pl.DataFrame:
+    def pod_network(self, results: dict[str, pl.DataFrame], usage: pl.DataFrame) -> pl.DataFrame:
         """Pod network from the sandbox series, kept for the steps the pod's containers were scraped."""
         rx = self.frame(results["net_rx"], ("namespace", "pod"), c.NETWORK_RECEIVE_BYTES_PER_SECOND)
         tx = self.frame(results["net_tx"], ("namespace", "pod"), c.NETWORK_TRANSMIT_BYTES_PER_SECOND)
@@ -138,7 +137,7 @@ class Frames:
         joined = joined.join(usage.select(key).unique(), on=key, how="semi")
         return joined.select(schema.POD_NETWORK.names)
 
-    def node_usage(self, results: dict[str, list[Series]], instance_node: dict[tuple[str, str], str]) -> pl.DataFrame:
+    def node_usage(self, results: dict[str, pl.DataFrame], instance_node: dict[tuple[str, str], str]) -> pl.DataFrame:
         key = [c.CLUSTER, "instance", c.TIMESTAMP]
         merged: pl.DataFrame | None = None
         for name, column in (
@@ -158,14 +157,14 @@ class Frames:
         )  # fmt: skip
         return merged.join(mapping, on=[c.CLUSTER, "instance"]).select(schema.NODE_USAGE.names)
 
-    def volume_usage(self, results: dict[str, list[Series]]) -> pl.DataFrame:
+    def volume_usage(self, results: dict[str, pl.DataFrame]) -> pl.DataFrame:
         frame = self.frame(results["volume"], ("namespace", "persistentvolumeclaim"), c.USED_BYTES)
         return frame.rename({"persistentvolumeclaim": c.PVC}).select(schema.VOLUME_USAGE.names)
 
-    def log_usage(self, results: dict[str, list[Series]]) -> pl.DataFrame:
+    def log_usage(self, results: dict[str, pl.DataFrame]) -> pl.DataFrame:
         return self.frame(results["logs"], CONTAINER, c.LOG_BYTES).select(schema.LOG_USAGE.names)
 
-    def database_usage(self, results: dict[str, list[Series]]) -> pl.DataFrame:
+    def database_usage(self, results: dict[str, pl.DataFrame]) -> pl.DataFrame:
         dbs = self.frame(results["db_size"], ("namespace", "pod", "datname"), c.SIZE_BYTES).with_columns(
             pl.lit("").alias("relname"), pl.lit(None, pl.Float64).alias(c.ROWS)
         )
@@ -177,7 +176,7 @@ class Frames:
         return both.rename({"datname": c.DATABASE, "relname": c.TABLE}).select(schema.DATABASE_USAGE.names)
 
     def terminations(
-        self, results: dict[str, list[Series]], containers: pl.DataFrame
+        self, results: dict[str, pl.DataFrame], containers: pl.DataFrame
     ) -> tuple[pl.DataFrame, dict[tuple[str, str, str, str], str]]:
         """Terminations (each distinct last-terminated timestamp) and each container's last reason."""
         key = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER]
