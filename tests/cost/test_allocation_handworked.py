@@ -191,3 +191,12 @@ def test_daily_series_and_projection() -> None:
     assert report.daily["total_cost"].sum() == Decimal("2.69")
     # 2.69 for 2 hours -> 730 h month: 981.85
     assert report.monthly_projection == Decimal("981.85")
+
+
+def test_group_efficiency_ignores_containers_without_requests() -> None:
+    ds = dataset()
+    alloc = allocate(ds, prices=PRICES, settings=AllocationSettings())
+    rows = {r["namespace"]: r for r in showback(alloc, ds.labels, by=["namespace"]).rows.iter_rows(named=True)}
+    # team-b: api-1 (no requests) is left out; db-0 used 2 of 3 requested core-hours and 1 of 2 GiB-hours
+    assert rows["team-b"]["cpu_efficiency"] == pytest.approx(2 / 3, abs=1e-4)
+    assert rows["team-b"]["memory_efficiency"] == pytest.approx(0.5)

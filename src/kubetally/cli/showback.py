@@ -92,6 +92,9 @@ def showback_command(
         str, typer.Option(help="How --share is split: weighted (by cost) or even (per workload).")
     ] = "weighted",
     daily: Annotated[bool, typer.Option("--daily", help="Print the daily series instead of window totals.")] = False,
+    overcommit: Annotated[
+        bool, typer.Option("--overcommit", help="List only the over-committed nodes and resources.")
+    ] = False,
     unowned: Annotated[
         bool, typer.Option("--unowned", help="List only the workloads without an owner (no team label or entry).")
     ] = False,
@@ -99,7 +102,7 @@ def showback_command(
 ) -> None:
     """Cost per team, namespace, workload or label over the window: CPU, memory, volumes, idle, shared, waste,
     efficiency and a monthly projection. Every report adds up to the cluster's total cost, to the cent."""
-    from kubetally.outputs.cost import overcommit_table, showback_table
+    from kubetally.outputs.cost import overcommit_table, showback_table, window_text
     from kubetally.outputs.formats import render
     from kubetally.outputs.terminal import console as make_console
 
@@ -111,6 +114,10 @@ def showback_command(
     owner_map = load_owners(owners, demo=demo)
     alloc = allocate(ds, prices=load_prices(prices, cloud), settings=settings)
     report = showback(alloc, ds.labels, by=keys, owners=owner_map)
+    if overcommit:
+        frame = alloc.overcommit.drop("steps")
+        typer.echo(render(frame, "json" if output == "table" else output), nl=False)
+        return
     if unowned:
         missing = unowned_workloads(alloc, ds.labels, owner_map)
         if output != "table":
@@ -132,7 +139,7 @@ def showback_command(
     out.print(showback_table(report))
     mark = "[green]✓ reconciled[/]" if report.reconciled else f"[red]✗ off by {report.difference:.4f}[/]"
     out.print(
-        f"cluster cost {report.total} {report.currency} over {report.window_hours / 24:g} days; "
+        f"cluster cost {report.total} {report.currency} over {window_text(report.window_hours)}; "
         f"projected {report.monthly_projection} {report.currency}/month; {mark}"
     )
     if alloc.overcommit.height:

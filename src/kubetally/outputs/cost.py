@@ -34,13 +34,17 @@ def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
+def window_text(hours: float) -> str:
+    """A window length for people: '14 days', '2 hours'."""
+    return f"{hours / 24:g} days" if hours >= 24 else f"{hours:g} hours"
+
+
 def showback_table(report: Showback, *, title: str | None = None) -> Table:
     """The showback rows with a total line. Columns that are zero everywhere are left out."""
     rows = report.rows
     shown = [(k, h) for k, h in _COST_HEADERS if k == c.TOTAL_COST or any(v != 0 for v in rows[k].to_list())]
-    days = report.window_hours / 24
     table = Table(
-        title=title or f"Showback by {', '.join(report.by)} — {days:g} days, {report.currency}",
+        title=title or f"Showback by {', '.join(report.by)} — {window_text(report.window_hours)}, {report.currency}",
         title_justify="left",
         show_footer=True,
     )

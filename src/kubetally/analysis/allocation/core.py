@@ -45,6 +45,8 @@ METRIC_COLUMNS: tuple[str, ...] = (
     c.MEMORY_GIB_HOURS,
     c.MEMORY_REQUEST_GIB_HOURS,
     c.MEMORY_USAGE_GIB_HOURS,
+    c.CPU_USAGE_REQUESTED_CORE_HOURS,
+    c.MEMORY_USAGE_REQUESTED_GIB_HOURS,
     c.CPU_REQUEST_COST,
     c.MEMORY_REQUEST_COST,
     c.CPU_USAGE_COST,
@@ -189,6 +191,12 @@ def _container_items(
             (pl.col("mem_q").sum() * gib_h).alias(c.MEMORY_GIB_HOURS),
             (req_mem.sum() * gib_h).alias(c.MEMORY_REQUEST_GIB_HOURS),
             (use_mem.sum() * gib_h).alias(c.MEMORY_USAGE_GIB_HOURS),
+            (use_cpu.filter(pl.col(c.CPU_REQUEST_CORES).is_not_null()).sum() * step_h).alias(
+                c.CPU_USAGE_REQUESTED_CORE_HOURS
+            ),
+            (use_mem.filter(pl.col(c.MEMORY_REQUEST_BYTES).is_not_null()).sum() * gib_h).alias(
+                c.MEMORY_USAGE_REQUESTED_GIB_HOURS
+            ),
             (req_cpu * cp).sum().alias(c.CPU_REQUEST_COST),
             (req_mem * mp).sum().alias(c.MEMORY_REQUEST_COST),
             (pl.min_horizontal(use_cpu, pl.col("cpu_q")) * cp).sum().alias(c.CPU_USAGE_COST),

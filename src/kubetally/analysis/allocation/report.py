@@ -126,6 +126,8 @@ def showback(
             c.CPU_USAGE_CORE_HOURS,
             c.MEMORY_REQUEST_GIB_HOURS,
             c.MEMORY_USAGE_GIB_HOURS,
+            c.CPU_USAGE_REQUESTED_CORE_HOURS,
+            c.MEMORY_USAGE_REQUESTED_GIB_HOURS,
         )
     ]
     grouped = (
@@ -136,10 +138,10 @@ def showback(
     difference = float_sum - total
     eff = grouped.select(
         pl.when(pl.col(c.CPU_REQUEST_CORE_HOURS) > 0)
-        .then(pl.col(c.CPU_USAGE_CORE_HOURS) / pl.col(c.CPU_REQUEST_CORE_HOURS))
+        .then(pl.col(c.CPU_USAGE_REQUESTED_CORE_HOURS) / pl.col(c.CPU_REQUEST_CORE_HOURS))
         .alias(c.CPU_EFFICIENCY),
         pl.when(pl.col(c.MEMORY_REQUEST_GIB_HOURS) > 0)
-        .then(pl.col(c.MEMORY_USAGE_GIB_HOURS) / pl.col(c.MEMORY_REQUEST_GIB_HOURS))
+        .then(pl.col(c.MEMORY_USAGE_REQUESTED_GIB_HOURS) / pl.col(c.MEMORY_REQUEST_GIB_HOURS))
         .alias(c.MEMORY_EFFICIENCY),
     )
     cost_cpu, cost_mem = grouped[c.CPU_COST], grouped[c.MEMORY_COST]
