@@ -6,12 +6,13 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 from compare import differences
-from expo_dataset import CLUSTER, dataset
+from expo_dataset import CLUSTER, STEP, dataset
 from typer.testing import CliRunner
 
 import servers
@@ -158,3 +159,24 @@ def test_labels_from_a_kubectl_dump_when_ksm_has_none(tmp_path: Path) -> None:
         got = collect(Connection(url=url), query_for(truth, cluster_name=CLUSTER), labels_from=dump).dataset
     assert differences(without_local_path(truth), got) == []
     assert any("labels read from the kubectl dump dump.json" in note for note in got.info.notes)
+
+
+def test_scrape_gap_leaves_rows_unknown_not_zero(tmp_path: Path) -> None:
+    """Two missed scrapes of container web (steps 3 and 4): those steps and the one after (whose counter
+    delta spans the gap) have no usage rows; everything else is unchanged."""
+    truth = dataset()
+    gap = (pl.col(c.CONTAINER) == "web") & pl.col(c.TIMESTAMP).is_in(
+        [truth.info.start + timedelta(seconds=k * STEP) for k in (3, 4)]
+    )
+    gappy = truth.with_frames(usage=truth.usage.filter(~gap))
+    om = tmp_path / "h.om"
+    with open(om, "wb") as out:
+        write_openmetrics(gappy, out)
+    servers.backfill(om, tmp_path / "tsdb")
+    with servers.prometheus(tmp_path / "tsdb") as url:
+        got = collect(Connection(url=url), query_for(truth, cluster_name=CLUSTER)).dataset
+    lost = (pl.col(c.CONTAINER) == "web") & pl.col(c.TIMESTAMP).is_in(
+        [truth.info.start + timedelta(seconds=k * STEP) for k in (3, 4, 5)]
+    )
+    expected = without_local_path(truth.with_frames(usage=truth.usage.filter(~lost)))
+    assert differences(expected, got) == []
