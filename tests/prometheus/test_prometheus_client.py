@@ -23,16 +23,19 @@ OK = {"status": "success", "data": {"resultType": "vector", "result": [{"metric"
 class Scripted(BaseHTTPRequestHandler):
     """Answers from a script of (status, body) and records the requests it saw."""
 
-    script: ClassVar[list[tuple[int, dict[str, object]]]] = []
+    script: ClassVar[list[tuple[object, ...]]] = []
     seen: ClassVar[list[dict[str, str]]] = []
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         self.rfile.read(length)
         type(self).seen.append(dict(self.headers))
-        status, body = type(self).script.pop(0) if len(type(self).script) > 1 else type(self).script[0]
+        entry = type(self).script.pop(0) if len(type(self).script) > 1 else type(self).script[0]
+        status, body = int(entry[0]), entry[1]  # type: ignore[call-overload]
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (entry[2] if len(entry) > 2 else {}).items():  # type: ignore[misc]
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -119,3 +122,12 @@ def test_not_a_prometheus_api(scripted: tuple[str, type[Scripted]]) -> None:
 
 def test_redact_url() -> None:
     assert redact_url("https://u:p@prom.example:9090/x?token=1") == "https://prom.example:9090/x"
+
+
+def test_honours_retry_after(scripted: tuple[str, type[Scripted]]) -> None:
+    url, handler = scripted
+    handler.script = [(429, {}, {"Retry-After": "3"}), (200, OK)]
+    delays: list[float] = []
+    with PrometheusClient(Connection(url=url, backoff_seconds=0.01), sleep=delays.append) as cl:
+        assert cl.instant("up", 1.0)
+    assert delays == [3.0]

@@ -102,6 +102,7 @@ class PrometheusClient:
         attempt = 0
         started = time.monotonic()
         while True:
+            retry_after = 0.0
             try:
                 response = self._http.post(path, data=params)
             except httpx.TimeoutException:
@@ -112,9 +113,10 @@ class PrometheusClient:
                 if response.status_code not in RETRY_STATUS:
                     return self._decode(response, params["query"], started)
                 problem = f"HTTP {response.status_code}{_api_error(response)}"
+                retry_after = _retry_after(response)
             if attempt >= self.conn.retries:
                 raise SourceError(f"Prometheus at {self.where}: {problem} (after {attempt + 1} attempts)")
-            delay = min(30.0, self.conn.backoff_seconds * 2**attempt) * random.uniform(0.5, 1.0)
+            delay = max(retry_after, min(30.0, self.conn.backoff_seconds * 2**attempt) * random.uniform(0.5, 1.0))
             attempt += 1
             with self._lock:
                 self.usage.retries += 1
@@ -158,6 +160,14 @@ def _reason(exc: httpx.TransportError) -> str:
     if "certificate" in text.lower() or "ssl" in text.lower():
         return "TLS error: " + text.split("\n")[0][:160] + " (use a CA bundle, or --insecure)"
     return text.split("\n")[0][:160]
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds the server asked us to wait (429/503 ``Retry-After``), capped at 60."""
+    try:
+        return min(60.0, max(0.0, float(response.headers.get("Retry-After", "0"))))
+    except ValueError:
+        return 0.0
 
 
 def _api_error(response: httpx.Response) -> str:
