@@ -200,3 +200,16 @@ def test_group_efficiency_ignores_containers_without_requests() -> None:
     # team-b: api-1 (no requests) is left out; db-0 used 2 of 3 requested core-hours and 1 of 2 GiB-hours
     assert rows["team-b"]["cpu_efficiency"] == pytest.approx(2 / 3, abs=1e-4)
     assert rows["team-b"]["memory_efficiency"] == pytest.approx(0.5)
+
+
+def test_samples_off_the_step_grid_are_charged_for_their_step() -> None:
+    # a source whose samples come 17 s after each step start: same charges as on the grid
+    ds = dataset()
+    shifted = ds.usage.with_columns(pl.col("timestamp") + pl.duration(seconds=17)).collect()
+    alloc = allocate(ds.with_frames(usage=shifted), prices=PRICES, settings=AllocationSettings())
+    costs = {
+        r["container"]: r["total_cost"]
+        for r in alloc.items.group_by("container").agg(pl.col("total_cost").sum()).iter_rows(named=True)
+    }
+    assert costs["c1"] == pytest.approx(0.6875)
+    assert costs["c3"] == pytest.approx(0.26)

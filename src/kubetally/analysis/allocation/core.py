@@ -86,6 +86,14 @@ def _in_window(ds: Dataset) -> pl.Expr:
     return (pl.col(c.TIMESTAMP) >= ds.info.start) & (pl.col(c.TIMESTAMP) < ds.info.end)
 
 
+def _on_grid(ds: Dataset) -> pl.Expr:
+    """Timestamps floored to the window's step grid (a sample stands for the step it falls in)."""
+    start = pl.lit(ds.info.start).cast(schema.TIME).cast(pl.Int64)
+    step_us = ds.info.step_seconds * 1_000_000
+    ts = pl.col(c.TIMESTAMP).cast(pl.Int64)
+    return ((ts - start) // step_us * step_us + start).cast(schema.TIME).alias(c.TIMESTAMP)
+
+
 def _quantities(basis: str, req: str, use: str) -> pl.Expr:
     if basis == "request":
         return pl.coalesce(pl.col(req), pl.col(use))
@@ -114,7 +122,7 @@ def _container_steps(ds: Dataset, inv: pl.DataFrame, settings: AllocationSetting
     """Step-level rows keyed by integers: cid, nid, timestamp, usage, requests and charged quantities."""
     return (
         ds.usage.filter(_in_window(ds))
-        .select(*_KEYS, c.TIMESTAMP, c.CPU_USAGE_CORES, c.MEMORY_WORKING_SET_BYTES)
+        .select(*_KEYS, _on_grid(ds), c.CPU_USAGE_CORES, c.MEMORY_WORKING_SET_BYTES)
         .join(inv.lazy().select(*_KEYS, "cid", "nid", c.CPU_REQUEST_CORES, c.MEMORY_REQUEST_BYTES), on=_KEYS)
         .select(
             "cid",
@@ -133,7 +141,8 @@ def _container_steps(ds: Dataset, inv: pl.DataFrame, settings: AllocationSetting
 def _node_steps(ds: Dataset, prices: pl.DataFrame, sums: pl.DataFrame, step_h: float) -> pl.DataFrame:
     node_cpu = (
         ds.node_usage.filter(_in_window(ds))
-        .select(c.CLUSTER, c.NODE, c.TIMESTAMP, pl.col(c.CPU_USAGE_CORES).alias("node_cpu"))
+        .select(c.CLUSTER, c.NODE, _on_grid(ds), pl.col(c.CPU_USAGE_CORES).alias("node_cpu"))
+        .unique(subset=[c.CLUSTER, c.NODE, c.TIMESTAMP], keep="first")
         .collect()
     )
     cap_cpu, cap_mem = pl.col(c.CPU_CAPACITY_CORES), pl.col(c.MEMORY_CAPACITY_BYTES).cast(pl.Float64)
@@ -228,7 +237,7 @@ def _volume_items(ds: Dataset, book: PriceBook, pods: pl.DataFrame, step_h: floa
     mounts = ds.table(schema.VOLUME_MOUNTS)
     present = (
         ds.usage.filter(_in_window(ds))
-        .select(c.CLUSTER, c.NAMESPACE, c.POD, c.TIMESTAMP)
+        .select(c.CLUSTER, c.NAMESPACE, c.POD, _on_grid(ds))
         .join(
             mounts.lazy().select(c.CLUSTER, c.NAMESPACE, c.POD).unique(), on=[c.CLUSTER, c.NAMESPACE, c.POD], how="semi"
         )
