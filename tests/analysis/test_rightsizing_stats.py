@@ -90,3 +90,28 @@ def test_decay_halves_per_half_life() -> None:
     frame = pl.DataFrame({"ts": [t, t + timedelta(hours=24), t + timedelta(hours=48)]})
     w = frame.select(decay_weight_expr(pl.col("ts"), pl.col("ts").max(), 86400).alias("w"))["w"].to_list()
     assert w == pytest.approx([0.25, 0.5, 1.0])
+
+
+def test_exact_quantiles_stream_in_two_passes_and_match_by_hand() -> None:
+    from kubetally.model.stats import exact_quantiles
+
+    frame = pl.DataFrame(
+        {
+            "k": ["a"] * 5 + ["b"] * 2 + ["c"] * 4,
+            "v": [5.0, 1.0, 4.0, 2.0, 3.0, 10.0, 20.0, 0.0, 0.0, 0.0, 7.0],
+        }
+    )
+    out = exact_quantiles(frame.lazy(), keys=["k"], value="v", quantiles={"p95": 0.95, "p50": 0.5}).sort("k")
+    assert out["n"].to_list() == [5, 2, 4]
+    # a: rank 3.8 -> 4 + 0.8 = 4.8; b: 10 + 0.95 x 10 = 19.5; c: rank 2.85 -> 0 + 0.85 x 7 = 5.95
+    assert out["p95"].to_list() == pytest.approx([4.8, 19.5, 5.95])
+    assert out["p50"].to_list() == pytest.approx([3.0, 15.0, 0.0])
+
+
+def test_exact_quantiles_with_a_quantile_per_group() -> None:
+    from kubetally.model.stats import exact_quantiles
+
+    frame = pl.DataFrame({"k": ["a"] * 5 + ["b"] * 5, "v": [1.0, 2.0, 3.0, 4.0, 5.0] * 2})
+    qs = pl.DataFrame({"k": ["a", "b"], "q": [0.0, 1.0]})
+    out = exact_quantiles(frame.lazy(), keys=["k"], value="v", quantiles={"x": qs}).sort("k")
+    assert out["x"].to_list() == [1.0, 5.0]

@@ -140,3 +140,104 @@ def histogram_percentiles(
         )
         out = out.join(chosen, on=keys, how="left")
     return out
+
+
+def _fine_bucket(value: pl.Expr, sub_buckets: int) -> pl.Expr:
+    """A monotone bucket of a non-negative value: ``sub_buckets`` buckets per power of two (0 and
+    below share the lowest bucket)."""
+    return pl.when(value > 0).then((value.log(2) * sub_buckets).floor()).otherwise(pl.lit(-(2.0**40))).cast(pl.Int64)
+
+
+def exact_quantiles(
+    samples: pl.LazyFrame,
+    *,
+    keys: Sequence[str],
+    value: str,
+    quantiles: dict[str, float | pl.DataFrame],
+    sub_buckets: int = 64,
+) -> pl.DataFrame:
+    """Exact :func:`percentile` per group (linear interpolation), computed in two streaming passes
+    so memory does not grow with the number of samples.
+
+    Pass 1 counts the samples of each group in fine, monotone buckets (``sub_buckets`` per power of
+    two); that locates the bucket holding each needed rank. Pass 2 collects only the samples of
+    those buckets and reads the exact order statistics from them. Returns ``keys``, ``n`` (non-null
+    samples) and one column per ``quantiles`` entry (name -> q). ``q`` is a number, or a frame with
+    some of ``keys`` and a ``q`` column to use a different quantile per group (groups it does not
+    list get null). Groups without samples are absent.
+    """
+    keys = list(keys)
+    v = pl.col(value)
+    clean = samples.filter(v.is_not_null() & ~v.is_nan()).with_columns(_fine_bucket(v, sub_buckets).alias("_b"))
+    hist = (
+        clean.group_by(*keys, "_b")
+        .agg(pl.len().cast(pl.Int64).alias("_cnt"), v.min().alias("_min"))
+        .collect(engine="streaming")
+        .sort(*keys, "_b")
+        .with_columns(pl.col("_cnt").cum_sum().over(keys).alias("_cum"), pl.col("_cnt").sum().over(keys).alias("n"))
+        .with_columns((pl.col("_cum") - pl.col("_cnt")).alias("_before"))
+    )
+    if hist.height == 0:
+        return pl.DataFrame(
+            schema={
+                **{k: samples.collect_schema()[k] for k in keys},
+                "n": pl.Int64,
+                **dict.fromkeys(quantiles, pl.Float64),
+            }
+        )
+    groups = hist.group_by(keys, maintain_order=True).agg(pl.col("n").first())
+    located: list[pl.DataFrame] = []
+    for name, q in quantiles.items():
+        if isinstance(q, pl.DataFrame):
+            with_q = groups.join(q, on=[k for k in q.columns if k != "q"], how="inner")
+        elif 0.0 <= q <= 1.0:
+            with_q = groups.with_columns(pl.lit(q, dtype=pl.Float64).alias("q"))
+        else:
+            raise ValueError(f"quantile must be within [0, 1], got {q}")
+        rank = (
+            with_q.with_columns((pl.col("q") * (pl.col("n") - 1)).alias("_r"))
+            .drop("q")
+            .with_columns(pl.col("_r").floor().cast(pl.Int64).alias("_lo"))
+            .with_columns(
+                pl.min_horizontal(pl.col("_lo") + 1, pl.col("n") - 1).alias("_hi"),
+                (pl.col("_r") - pl.col("_lo")).alias("_frac"),
+            )
+        )
+        for end in ("_lo", "_hi"):
+            found = (
+                hist.join(rank.select(*keys, end), on=keys)
+                .filter((pl.col("_before") <= pl.col(end)) & (pl.col(end) < pl.col("_cum")))
+                .select(
+                    *keys,
+                    pl.col("_b").alias(f"_b{end}"),
+                    (pl.col(end) - pl.col("_before")).alias(f"_pos{end}"),
+                    pl.col("_min").alias(f"_min{end}"),
+                )
+            )
+            rank = rank.join(found, on=keys, how="left")
+        located.append(rank.with_columns(pl.lit(name).alias("_q")))
+    targets = pl.concat(located)
+    needed = pl.concat(
+        [targets.select(*keys, pl.col("_b_lo").alias("_b")), targets.select(*keys, pl.col("_b_hi").alias("_b"))]
+    ).unique()
+    values = (
+        clean.join(needed.lazy(), on=[*keys, "_b"], how="semi")
+        .group_by(*keys, "_b")
+        .agg(v.sort().alias("_vals"))
+        .collect(engine="streaming")
+    )
+    lo_vals = values.rename({"_b": "_b_lo", "_vals": "_vals_lo"})
+    hi_vals = values.rename({"_b": "_b_hi", "_vals": "_vals_hi"})
+    picked = (
+        targets.join(lo_vals, on=[*keys, "_b_lo"], how="left")
+        .join(hi_vals, on=[*keys, "_b_hi"], how="left")
+        .with_columns(
+            pl.col("_vals_lo").list.get(pl.col("_pos_lo")).alias("_x_lo"),
+            pl.col("_vals_hi").list.get(pl.col("_pos_hi")).alias("_x_hi"),
+        )
+        .with_columns((pl.col("_x_lo") + pl.col("_frac") * (pl.col("_x_hi") - pl.col("_x_lo"))).alias("_x"))
+    )
+    out = groups
+    for name in quantiles:
+        out = out.join(picked.filter(pl.col("_q") == name).select(*keys, pl.col("_x").alias(name)), on=keys, how="left")
+    return out

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kubetally.analysis.rightsizing.history import KEYS, History
 from kubetally.model import columns as c
+from kubetally.model.stats import exact_quantiles
 
 MIB = 2**20
 
@@ -82,27 +83,39 @@ class Strategy(Protocol):
         ...
 
 
+def per_pod_quantile(history: History, column: str, q: float | pl.DataFrame) -> pl.DataFrame:
+    """KEYS + the highest per-pod ``q`` quantile of ``column`` (exact, streaming); ``q`` may be a
+    frame of KEYS + ``q`` (one quantile per workload container)."""
+    keys = list(KEYS)
+    per_pod = exact_quantiles(history.samples, keys=[*keys, c.POD], value=column, quantiles={"_q": q})
+    return per_pod.group_by(keys).agg(pl.col("_q").max())
+
+
 def usage_summary(history: History) -> pl.DataFrame:
     """Per workload container: data points, hours of history, highest per-pod p95 CPU, peak memory,
-    mean throttling. Rows exist only for containers with samples."""
+    mean throttling. Rows exist only for containers with samples. Streams: memory does not grow
+    with the number of samples."""
     keys = list(KEYS)
     per_pod = (
         history.samples.group_by(*keys, c.POD)
         .agg(
-            pl.col(c.CPU_USAGE_CORES).drop_nulls().len().alias("_n"),
-            pl.col(c.CPU_USAGE_CORES).quantile(0.95, interpolation="linear").alias("_p95"),
+            pl.col(c.CPU_USAGE_CORES).count().alias("_n"),
             pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("_mem"),
             pl.col(c.CPU_THROTTLED_RATIO).sum().alias("_thr_sum"),
             pl.col(c.CPU_THROTTLED_RATIO).count().alias("_thr_n"),
             pl.col(c.TIMESTAMP).min().alias("_t0"),
             pl.col(c.TIMESTAMP).max().alias("_t1"),
         )
-        .group_by(keys)
+        .collect(engine="streaming")
+    )
+    summary = (
+        per_pod.group_by(keys)
         .agg(
-            pl.col("_n").sum().alias(c.DATA_POINTS),
-            pl.col("_p95").max().alias(c.CPU_USAGE_P95_CORES),
+            pl.col("_n").sum().cast(pl.Int64).alias(c.DATA_POINTS),
             pl.col("_mem").max().alias(c.MEMORY_PEAK_BYTES),
-            (pl.col("_thr_sum").sum() / pl.col("_thr_n").sum()).alias(c.CPU_THROTTLED_RATIO),
+            pl.when(pl.col("_thr_n").sum() > 0)
+            .then(pl.col("_thr_sum").sum() / pl.col("_thr_n").sum())
+            .alias(c.CPU_THROTTLED_RATIO),
             pl.col("_t0").min().alias("_t0"),
             pl.col("_t1").max().alias("_t1"),
             pl.col(c.POD).n_unique().alias("sampled_pods"),
@@ -111,12 +124,11 @@ def usage_summary(history: History) -> pl.DataFrame:
             (((pl.col("_t1") - pl.col("_t0")).dt.total_seconds() + history.step_seconds).cast(pl.Float64) / 3600).alias(
                 c.HISTORY_HOURS
             ),
-            pl.col(c.CPU_THROTTLED_RATIO).fill_nan(None),
         )
         .drop("_t0", "_t1")
-        .collect(engine="streaming")
     )
-    return per_pod
+    p95 = per_pod_quantile(history, c.CPU_USAGE_CORES, 0.95).rename({"_q": c.CPU_USAGE_P95_CORES})
+    return summary.join(p95, on=keys, how="left")
 
 
 def hours(value: float) -> str:

@@ -26,6 +26,7 @@ from kubetally.analysis.rightsizing.base import (
     NOTE,
     PROPOSAL_SCHEMA,
     StrategySettings,
+    per_pod_quantile,
 )
 from kubetally.analysis.rightsizing.history import KEYS, History
 from kubetally.model import columns as c
@@ -57,14 +58,8 @@ class SimpleStrategy:
         keys = list(KEYS)
         # The summary's per-pod p95 is fixed at 95; recompute for another percentile.
         if s.cpu_percentile != 95:
-            p = (
-                history.samples.group_by(*keys, c.POD)
-                .agg(pl.col(c.CPU_USAGE_CORES).quantile(s.cpu_percentile / 100, interpolation="linear").alias("_p"))
-                .group_by(keys)
-                .agg(pl.col("_p").max())
-                .collect(engine="streaming")
-            )
-            summary = summary.join(p, on=keys, how="left").with_columns(pl.col("_p").alias(c.CPU_USAGE_P95_CORES))
+            p = per_pod_quantile(history, c.CPU_USAGE_CORES, s.cpu_percentile / 100)
+            summary = summary.join(p, on=keys, how="left").with_columns(pl.col("_q").alias(c.CPU_USAGE_P95_CORES))
         frame = history.info.select([*keys, c.HPA_TARGET_CPU_UTILIZATION]).join(summary, on=keys, how="left")
         points = pl.col(c.DATA_POINTS).fill_null(0)
         short = pl.format("not enough data: {} data points of {} required", points, pl.lit(s.points_required))

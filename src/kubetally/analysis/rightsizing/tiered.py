@@ -26,9 +26,11 @@ from kubetally.analysis.rightsizing.base import (
     PROPOSAL_SCHEMA,
     StrategySettings,
     hours,
+    per_pod_quantile,
 )
 from kubetally.analysis.rightsizing.history import KEYS, History
 from kubetally.model import columns as c
+from kubetally.model.stats import exact_quantiles
 
 
 class TierPolicy(BaseModel):
@@ -118,49 +120,41 @@ class TieredStrategy:
             .otherwise(pl.lit(settings.default_tier))
             .alias("_policy")
         )
-        parts: list[pl.DataFrame] = []
-        for name, policy in settings.tiers.items():
-            members = info.filter(pl.col("_policy") == name)
-            if members.height == 0:
-                continue
-            sub = History(
-                samples=history.samples.join(members.lazy().select(keys), on=keys, how="semi"),
-                info=members,
-                ooms=history.ooms,
-                step_seconds=history.step_seconds,
+        # One streaming pass for all tiers: each workload container's quantiles come from its tier.
+        q_cpu = info.select(
+            *keys,
+            pl.col("_policy")
+            .replace_strict({n: t.cpu_request_percentile for n, t in settings.tiers.items()}, return_dtype=pl.Float64)
+            .alias("q"),
+        )
+        q_mem = info.select(
+            *keys,
+            pl.col("_policy")
+            .replace_strict(
+                {n: t.memory_request_percentile for n, t in settings.tiers.items()}, return_dtype=pl.Float64
             )
-            parts.append(_propose_tier(sub, summary, name, policy))
-        if not parts:
-            return pl.DataFrame(schema=PROPOSAL_SCHEMA)
+            .alias("q"),
+        )
+        cpu_q = per_pod_quantile(history, c.CPU_USAGE_CORES, q_cpu).rename({"_q": "_cpu"})
+        mem_q = exact_quantiles(
+            history.samples, keys=keys, value=c.MEMORY_WORKING_SET_BYTES, quantiles={"_mem": q_mem}
+        ).drop("n")
+        frame = (
+            info.select(*keys, "_policy", c.HPA_TARGET_CPU_UTILIZATION)
+            .join(summary, on=keys, how="left")
+            .join(cpu_q, on=keys, how="left")
+            .join(mem_q, on=keys, how="left")
+        )
+        parts = [
+            _propose_tier(frame.filter(pl.col("_policy") == name), name, policy)
+            for name, policy in settings.tiers.items()
+        ]
         return pl.concat(parts).select([pl.col(k).cast(t) for k, t in PROPOSAL_SCHEMA.items()])
 
 
-def _propose_tier(history: History, summary: pl.DataFrame, name: str, p: TierPolicy) -> pl.DataFrame:
+def _propose_tier(frame: pl.DataFrame, name: str, p: TierPolicy) -> pl.DataFrame:
+    """The tier's proposal from ``frame`` (its members: summary + ``_cpu`` and ``_mem`` quantiles)."""
     keys = list(KEYS)
-    stats = (
-        history.samples.group_by(*keys, c.POD)
-        .agg(
-            pl.col(c.CPU_USAGE_CORES).quantile(p.cpu_request_percentile, interpolation="linear").alias("_cpu"),
-        )
-        .group_by(keys)
-        .agg(pl.col("_cpu").max())
-        .join(
-            history.samples.group_by(keys).agg(
-                pl.col(c.MEMORY_WORKING_SET_BYTES)
-                .quantile(p.memory_request_percentile, interpolation="linear")
-                .alias("_mem"),
-            ),
-            on=keys,
-            how="full",
-            coalesce=True,
-        )
-        .collect(engine="streaming")
-    )
-    frame = (
-        history.info.select(*keys, c.HPA_TARGET_CPU_UTILIZATION)
-        .join(summary, on=keys, how="left")
-        .join(stats, on=keys, how="left")
-    )
     hpa = pl.col(c.HPA_TARGET_CPU_UTILIZATION).is_not_null()
     points = pl.col(c.DATA_POINTS).fill_null(0)
     span = pl.col(c.HISTORY_HOURS).fill_null(0)

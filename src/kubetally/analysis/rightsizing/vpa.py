@@ -14,6 +14,7 @@ the request (controlledValues RequestsAndLimits); no limit stays no limit.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
 import polars as pl
@@ -79,7 +80,12 @@ class VpaStrategy:
             on=keys,
             how="left",
         )
-        reference = pl.col(c.TIMESTAMP).max().over(keys)
+        # Percentiles depend only on weight ratios within a key, so one reference instant for all keys
+        # (the newest sample) gives the same result as VPA's per-container reference, and streams.
+        newest = history.samples.select(pl.col(c.TIMESTAMP).max()).collect(engine="streaming").item()
+        if newest is None:
+            newest = datetime(1970, 1, 1, tzinfo=UTC)
+        reference = pl.lit(newest, dtype=pl.Datetime("us", "UTC"))
         cpu_samples = samples.filter(pl.col(c.CPU_USAGE_CORES).is_not_null()).with_columns(
             (
                 pl.max_horizontal(pl.col(c.CURRENT_CPU_REQUEST_CORES).fill_null(0), pl.lit(s.min_cpu_sample_weight))
@@ -90,9 +96,7 @@ class VpaStrategy:
             cpu_samples, keys=keys, value=c.CPU_USAGE_CORES, weight="_w", buckets=CPU_BUCKETS, quantiles=quantiles
         ).rename({q: f"cpu_{q}" for q in quantiles})
         peaks = self._memory_peaks(history, samples, s)
-        peaks = peaks.with_columns(
-            decay_weight_expr(pl.col("_window_end"), pl.col("_window_end").max().over(keys), half_life).alias("_w")
-        )
+        peaks = peaks.with_columns(decay_weight_expr(pl.col("_window_end"), reference, half_life).alias("_w"))
         mem = histogram_percentiles(
             peaks, keys=keys, value="_peak", weight="_w", buckets=MEMORY_BUCKETS, quantiles=quantiles
         ).rename({q: f"mem_{q}" for q in quantiles})
@@ -173,8 +177,18 @@ class VpaStrategy:
         """One peak per pod container per aggregation window, OOM kills bumped in."""
         keys = list(KEYS)
         window = int(s.memory_aggregation_hours * 3600 * 1_000_000)
-        first = pl.col(c.TIMESTAMP).min().over(*keys, c.POD)
-        mem = samples.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()).with_columns(
+        firsts = (
+            samples.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null())
+            .group_by(*keys, c.POD)
+            .agg(pl.col(c.TIMESTAMP).min().alias("_first"))
+            .collect(engine="streaming")
+        )
+        first = pl.col("_first")
+        mem = (
+            samples.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()).join(
+                firsts.lazy(), on=[*keys, c.POD], how="inner"
+            )
+        ).with_columns(
             (
                 first
                 + pl.duration(
