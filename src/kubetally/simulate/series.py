@@ -7,14 +7,17 @@ container's restarts (few per pod).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from kubetally.simulate.inventory import DAY, PodPlan
 from kubetally.simulate.scenario import MI, ContainerSpec, Load
 
-LOCAL_OFFSET = 3600
-"""The cluster's users live at UTC+1 (Europe/Berlin in winter): cycles follow their day."""
+TIME_ZONE = ZoneInfo("Europe/Berlin")
+"""The cluster's users live in Europe/Berlin: cycles follow their day, daylight saving time included."""
 LOG_MAX_FILE_BYTES = 10 * MI
 LOG_MAX_FILES = 5
 """kubelet defaults containerLogMaxSize=10Mi, containerLogMaxFiles=5: on-disk logs are capped."""
@@ -44,19 +47,32 @@ class PodSeries:
     network_tx: np.ndarray
 
 
+@cache
+def _utc_offset(hour: int) -> int:
+    offset = datetime.fromtimestamp(hour * 3600, TIME_ZONE).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
+
+
+def local_seconds(ts: np.ndarray) -> np.ndarray:
+    """Unix seconds shifted to Europe/Berlin wall-clock time (its transitions fall on whole UTC hours)."""
+    hours, index = np.unique(ts // 3600, return_inverse=True)
+    offsets = np.fromiter((_utc_offset(int(h)) for h in hours), dtype=np.int64, count=len(hours))
+    return np.asarray(ts + offsets[index])
+
+
 def day_shape(ts: np.ndarray) -> np.ndarray:
     """0 at 03:00 local, 1 at 15:00 local: when people use the platform."""
-    hours = ((ts + LOCAL_OFFSET) % DAY) / 3600.0
+    hours = (local_seconds(ts) % DAY) / 3600.0
     return 0.5 - 0.5 * np.cos(2 * np.pi * (hours - 3.0) / 24.0)
 
 
 def is_weekend(ts: np.ndarray) -> np.ndarray:
-    weekday = ((ts + LOCAL_OFFSET) // DAY + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    weekday = (local_seconds(ts) // DAY + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     return np.asarray(weekday >= 5)
 
 
 def office_hours(ts: np.ndarray) -> np.ndarray:
-    hours = ((ts + LOCAL_OFFSET) % DAY) / 3600.0
+    hours = (local_seconds(ts) % DAY) / 3600.0
     return np.asarray((hours >= 7.0) & (hours < 20.0) & ~is_weekend(ts))
 
 
