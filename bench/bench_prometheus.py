@@ -82,7 +82,9 @@ def floor(url: str, start: int, end: int, total_samples: int) -> tuple[float, in
     return elapsed, queries
 
 
-def run(name: str, workloads: int, days: float, step: int, points: int, *, half: bool) -> dict[str, object]:
+def run(
+    name: str, workloads: int, days: float, step: int, points: int, *, half: bool, collect_step: int = 0
+) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="kubetally-bench-", dir="/tmp"))
     try:
         t0 = time.perf_counter()
@@ -99,7 +101,7 @@ def run(name: str, workloads: int, days: float, step: int, points: int, *, half:
         start, end = int(ds.info.start.timestamp()), int(ds.info.end.timestamp())
         with servers.prometheus(work / "tsdb") as url:
             floor_s, floor_queries = floor(url, start, end, stats.samples)
-            args = [url, ds.info.end.isoformat(), str(end - start), str(step), str(points)]
+            args = [url, ds.info.end.isoformat(), str(end - start), str(collect_step or step), str(points)]
             out = subprocess.run([sys.executable, "-c", COLLECT, *args], capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 raise RuntimeError(out.stderr[-2000:])
@@ -115,8 +117,8 @@ def run(name: str, workloads: int, days: float, step: int, points: int, *, half:
                 halved = json.loads(out.stdout)
                 result["half_window"] = {k: halved[k] for k in ("collect_s", "queries", "chunks", "peak_rss_mb")}
         return {
-            "case": name, "workloads": workloads, "days": days, "step": step, "samples": stats.samples,
-            "series": stats.series, "om_gb": round(size_gb, 2), "simulate_s": round(t1 - t0, 1),
+            "case": name, "workloads": workloads, "days": days, "step": step, "collect_step": collect_step or step,
+            "samples": stats.samples, "series": stats.series, "om_gb": round(size_gb, 2), "simulate_s": round(t1 - t0, 1),
             "exposition_s": round(t2 - t1, 1), "backfill_s": round(t3 - t2, 1),
             "floor_s": round(min(floor_s, floor_again), 2), "floor_queries": floor_queries, **result,
             "ratio_to_floor": round(result["collect_s"] / min(floor_s, floor_again), 2),
@@ -133,8 +135,16 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=60)
     parser.add_argument("--points", type=int, default=2880, help="max points per series per query (chunk size)")
     parser.add_argument("--half", action="store_true", help="also collect half the window (memory vs window)")
+    parser.add_argument(
+        "--collect-step",
+        type=int,
+        default=0,
+        help="collect at this step (default: the simulated step = scrape interval)",
+    )
     args = parser.parse_args()
-    result = run(args.case, args.workloads, args.days, args.step, args.points, half=args.half)
+    result = run(
+        args.case, args.workloads, args.days, args.step, args.points, half=args.half, collect_step=args.collect_step
+    )
     print(json.dumps(result, indent=1))
 
 
