@@ -118,8 +118,8 @@ def run(
                 result["half_window"] = {k: halved[k] for k in ("collect_s", "queries", "chunks", "peak_rss_mb")}
         return {
             "case": name, "workloads": workloads, "days": days, "step": step, "collect_step": collect_step or step,
-            "samples": stats.samples, "series": stats.series, "om_gb": round(size_gb, 2), "simulate_s": round(t1 - t0, 1),
-            "exposition_s": round(t2 - t1, 1), "backfill_s": round(t3 - t2, 1),
+            "samples": stats.samples, "series": stats.series, "om_gb": round(size_gb, 2),
+            "simulate_s": round(t1 - t0, 1), "exposition_s": round(t2 - t1, 1), "backfill_s": round(t3 - t2, 1),
             "floor_s": round(min(floor_s, floor_again), 2), "floor_queries": floor_queries, **result,
             "ratio_to_floor": round(result["collect_s"] / min(floor_s, floor_again), 2),
         }  # fmt: skip
