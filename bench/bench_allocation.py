@@ -3,7 +3,8 @@
 The dataset is simulated once (spilled to Parquet, ~2.4 GB) into a temporary directory, or
 read from --dataset DIR (kept between runs with --keep DIR). Each case then runs in a fresh
 subprocess that loads the dataset lazily (series are scanned from Parquet) so its peak RSS
-(ru_maxrss) is its own; "baseline" is the same process after imports and load only.
+(ru_maxrss) is its own; "baseline" is the same process after imports and load only; "CPU s" is
+the case's user + system CPU time over all threads (less noisy than wall time on a shared machine).
 Usage: .venv/bin/python bench/bench_allocation.py [--workloads 1000] [--days 14] [--step 60] [--dataset DIR]
 """
 
@@ -28,7 +29,8 @@ from kubetally.dataset import load
 from kubetally.model.pricing import default_price_book
 case, directory = sys.argv[1], Path(sys.argv[2])
 ds = load(directory)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+usage0 = resource.getrusage(resource.RUSAGE_SELF)
+base = usage0.ru_maxrss / 1024
 t1 = time.perf_counter()
 rows = None
 if case in ("allocate", "allocate+share"):
@@ -48,7 +50,9 @@ elif case == "nodes":
     t2 = time.perf_counter()
     rows = node_report(ds, settings=NodeSettings()).nodes.height
 t3 = time.perf_counter()
-print(json.dumps({"baseline_mb": base, "compute_s": t2 - t1, "report_s": t3 - t2, "rows": rows,
+usage1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
+print(json.dumps({"baseline_mb": base, "compute_s": t2 - t1, "report_s": t3 - t2, "rows": rows, "cpu_s": cpu,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -93,11 +97,14 @@ def main() -> None:
 
         usage_rows = pl.scan_parquet(directory / "usage.parquet").select(pl.len()).collect().item()
         print(f"usage rows: {usage_rows:,}")
-        print(f"{'case':<16} {'compute s':>9} {'report s':>8} {'rows':>6} {'baseline MB':>11} {'peak RSS MB':>11}")
+        print(
+            f"{'case':<16} {'compute s':>9} {'report s':>8} {'CPU s':>6} {'rows':>6} {'baseline MB':>11} "
+            f"{'peak RSS MB':>11}"
+        )
         for case in ("allocate", "allocate+share", "nodes"):
             r = run(case, directory)
             print(
-                f"{case:<16} {r['compute_s']:>9.1f} {r['report_s']:>8.1f} {r['rows'] or 0:>6.0f} "
+                f"{case:<16} {r['compute_s']:>9.1f} {r['report_s']:>8.1f} {r['cpu_s']:>6.1f} {r['rows'] or 0:>6.0f} "
                 f"{r['baseline_mb']:>11.0f} {r['peak_rss_mb']:>11.0f}",
                 flush=True,
             )
