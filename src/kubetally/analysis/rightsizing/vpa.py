@@ -2,7 +2,7 @@
 
 From ``kubernetes/autoscaler`` (vertical-pod-autoscaler/pkg/recommender): CPU usage samples go
 into an exponential histogram (10m first bucket, +5% per bucket) weighted by
-``max(CPU request, 0.1 core)`` and decayed with a 24 h half-life; memory goes in as one peak per
+``max(CPU request, 0.1 core)`` (constant per container here, so it cancels) and decayed with a 24 h half-life; memory goes in as one peak per
 container per 24 h aggregation window (weight 1, decayed, stamped at the window end), where an
 OOM kill in the window counts as a peak of ``max(used + 100Mi, used x 1.2)`` with
 ``used = max(request, window peak)``. Target = P90, lower bound = P50, upper bound = P95, each
@@ -52,7 +52,6 @@ class VpaSettings(StrategySettings):
     pod_min_memory_mib: int = Field(250, ge=0, le=1_000_000, description="Per-pod memory floor, MiB, split likewise.")
     oom_bump_ratio: float = Field(1.2, ge=1, le=4, description="An OOM kill counts as a peak of used x this ...")
     oom_min_bump_mib: int = Field(100, ge=0, le=65536, description="... or used + this many MiB, whichever is more.")
-    min_cpu_sample_weight: float = Field(0.1, gt=0, le=100, description="CPU sample weight floor (cores).")
     rounding: Literal["people", "exact"] = Field(
         "people", description="people: 5m/10m and Mi steps; exact: up to 1m and 1 byte as the VPA recommender."
     )
@@ -75,22 +74,18 @@ class VpaStrategy:
             "target": s.target_percentile,
             "upper": s.upper_bound_percentile,
         }
-        samples = history.samples.join(
-            history.info.lazy().select(*keys, c.CURRENT_CPU_REQUEST_CORES, c.CURRENT_MEMORY_REQUEST_BYTES),
-            on=keys,
-            how="left",
-        )
+        samples = history.samples
         # Percentiles depend only on weight ratios within a key, so one reference instant for all keys
         # (the newest sample) gives the same result as VPA's per-container reference, and streams.
         newest = history.samples.select(pl.col(c.TIMESTAMP).max()).collect(engine="streaming").item()
         if newest is None:
             newest = datetime(1970, 1, 1, tzinfo=UTC)
         reference = pl.lit(newest, dtype=pl.Datetime("us", "UTC"))
+        # VPA weighs a CPU sample by max(request, 0.1 core) x decay. The request is the container's
+        # current one, the same for all its samples, so it scales all weights of a key alike and
+        # cancels out of every percentile: decay alone gives the same result.
         cpu_samples = samples.filter(pl.col(c.CPU_USAGE_CORES).is_not_null()).with_columns(
-            (
-                pl.max_horizontal(pl.col(c.CURRENT_CPU_REQUEST_CORES).fill_null(0), pl.lit(s.min_cpu_sample_weight))
-                * decay_weight_expr(pl.col(c.TIMESTAMP), reference, half_life)
-            ).alias("_w")
+            decay_weight_expr(pl.col(c.TIMESTAMP), reference, half_life).alias("_w")
         )
         cpu = histogram_percentiles(
             cpu_samples, keys=keys, value=c.CPU_USAGE_CORES, weight="_w", buckets=CPU_BUCKETS, quantiles=quantiles
@@ -174,31 +169,30 @@ class VpaStrategy:
 
     @staticmethod
     def _memory_peaks(history: History, samples: pl.LazyFrame, s: VpaSettings) -> pl.LazyFrame:
+        # (samples: history.samples; the request needed for the OOM bump is joined on the small result)
         """One peak per pod container per aggregation window, OOM kills bumped in."""
         keys = list(KEYS)
         window = int(s.memory_aggregation_hours * 3600 * 1_000_000)
+        with_memory = samples.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null())
         firsts = (
-            samples.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null())
-            .group_by(*keys, c.POD)
-            .agg(pl.col(c.TIMESTAMP).min().alias("_first"))
+            with_memory.group_by(*keys, c.POD)
+            .agg(pl.col(c.TIMESTAMP).min().cast(pl.Int64).alias("_first"))
             .collect(engine="streaming")
         )
-        first = pl.col("_first")
-        mem = (
-            samples.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()).join(
-                firsts.lazy(), on=[*keys, c.POD], how="inner"
+        # Window index in integer microseconds (streams); the window end is rebuilt on the small result.
+        index = ((pl.col(c.TIMESTAMP).cast(pl.Int64) - pl.col("_first")) // window).alias("_w")
+        peaks = (
+            with_memory.join(firsts.lazy(), on=[*keys, c.POD], how="inner")
+            .with_columns(index)
+            .group_by(*keys, c.POD, "_w")
+            .agg(pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("_peak"))
+            .collect(engine="streaming")
+            .join(firsts, on=[*keys, c.POD], how="left")
+            .with_columns(
+                ((pl.col("_w") + 1) * window + pl.col("_first")).cast(pl.Datetime("us", "UTC")).alias("_window_end")
             )
-        ).with_columns(
-            (
-                first
-                + pl.duration(
-                    microseconds=((pl.col(c.TIMESTAMP) - first).dt.total_microseconds() // window + 1) * window
-                )
-            ).alias("_window_end")
-        )
-        peaks = mem.group_by(*keys, c.POD, "_window_end").agg(
-            pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("_peak"),
-            pl.col(c.CURRENT_MEMORY_REQUEST_BYTES).first().alias("_req"),
+            .join(history.info.select(*keys, pl.col(c.CURRENT_MEMORY_REQUEST_BYTES).alias("_req")), on=keys, how="left")
+            .lazy()
         )
         if history.ooms.height == 0:
             return peaks.select(*keys, "_window_end", "_peak")
