@@ -1,15 +1,19 @@
 """``vpa``: the Kubernetes Vertical Pod Autoscaler recommender's algorithm.
 
-From ``kubernetes/autoscaler`` (vertical-pod-autoscaler/pkg/recommender): CPU usage samples go
-into an exponential histogram (10m first bucket, +5% per bucket) weighted by
-``max(CPU request, 0.1 core)`` (constant per container here, so it cancels) and decayed with a 24 h half-life; memory goes in as one peak per
-container per 24 h aggregation window (weight 1, decayed, stamped at the window end), where an
-OOM kill in the window counts as a peak of ``max(used + 100Mi, used x 1.2)`` with
-``used = max(request, window peak)``. Target = P90, lower bound = P50, upper bound = P95, each
-+15% safety margin; the upper bound is scaled by ``1 + 1/confidence`` and the lower by
-``(1 + 0.001/confidence)^-2`` where confidence = min(days of history, samples / 1440). Per-pod floors
-of 25m and 250Mi are split evenly over the pod's containers. A current limit keeps its ratio to
-the request (controlledValues RequestsAndLimits); no limit stays no limit.
+From ``kubernetes/autoscaler`` (vertical-pod-autoscaler/pkg/recommender):
+
+- CPU usage samples go into an exponential histogram (10m first bucket, +5% per bucket) weighted
+  by ``max(CPU request, 0.1 core)`` (constant per container here, so it cancels) and decayed with
+  a 24 h half-life;
+- memory goes in as one peak per container per 24 h aggregation window (weight 1, decayed,
+  stamped at the window end); an OOM kill in the window counts as a peak of
+  ``max(used + 100Mi, used x 1.2)`` with ``used = max(request, window peak, limit at the kill)``;
+- target = P90, lower bound = P50, upper bound = P95, each +15% safety margin; the upper bound is
+  scaled by ``1 + 1/confidence`` and the lower by ``(1 + 0.001/confidence)^-2`` where
+  confidence = min(days of history, samples / 1440);
+- per-pod floors of 25m and 250Mi are split evenly over the pod's containers;
+- a current limit keeps its ratio to the request (controlledValues RequestsAndLimits); no limit
+  stays no limit.
 """
 
 from __future__ import annotations
