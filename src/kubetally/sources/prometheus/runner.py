@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from kubetally.model.schema import TIME, FrameSpec, empty
@@ -69,20 +71,20 @@ def series_frame(result: list[Series], labels: list[str], value: str, step: int)
 
     Missing labels become "" (Prometheus drops empty labels); non-finite values are dropped.
     """
-    cols: dict[str, list[str]] = {name: [] for name in labels}
-    times: list[float] = []
-    values: list[float] = []
-    for series in result:
-        metric = series["metric"]
-        n = len(series["values"])
-        for name in labels:
-            cols[name].extend([metric.get(name, "")] * n)
-        for t, v in series["values"]:
-            times.append(t)
-            values.append(float(v))
-    frame = pl.DataFrame(
-        {**cols, "_t": times, value: values},
-        schema={**dict.fromkeys(labels, pl.String), "_t": pl.Float64, value: pl.Float64},
+    lengths = [len(series["values"]) for series in result]
+    flat = list(chain.from_iterable(chain.from_iterable(series["values"] for series in result)))
+    owners = pl.Series("_i", np.repeat(np.arange(len(result)), lengths), dtype=pl.Int64)
+    label_table = pl.DataFrame(
+        {"_i": range(len(result)), **{name: [series["metric"].get(name, "") for series in result] for name in labels}},
+        schema={"_i": pl.Int64, **dict.fromkeys(labels, pl.String)},
+    )
+    frame = (
+        label_table[owners]
+        .drop("_i")
+        .with_columns(
+            pl.Series("_t", flat[0::2], dtype=pl.Float64),
+            pl.Series(value, flat[1::2], dtype=pl.String).cast(pl.Float64, strict=False),
+        )
     )
     return (
         frame.filter(pl.col(value).is_finite())
