@@ -2,7 +2,7 @@
 
 For each case: simulate, write the OpenMetrics exposition, backfill it with promtool, start
 Prometheus on 127.0.0.1, then in a fresh subprocess run `kubetally.sources.prometheus.collect`
-(peak RSS = that subprocess' ru_maxrss). The floor is measured in the same run: the time
+(peak RSS = that subprocess' VmHWM). The floor is measured in the same run: the time
 Prometheus needs for `count_over_time` queries that touch every sample of the jobs the
 collector reads, split so no query exceeds the 50 M-sample limit.
 
@@ -30,7 +30,7 @@ from kubetally.simulate import ScenarioConfig, simulate  # noqa: E402
 from kubetally.simulate.exposition import write_openmetrics  # noqa: E402
 
 COLLECT = """
-import json, resource, sys, tempfile, time
+import json, sys, tempfile, time
 from datetime import datetime
 from pathlib import Path
 from kubetally.dataset import save
@@ -46,7 +46,8 @@ with tempfile.TemporaryDirectory() as tmp:
     t1 = time.perf_counter()
     counts = got.dataset.counts()
 u = got.usage
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries the parent's RSS at fork into ru_maxrss across exec.
+peak = [int(line.split()[1]) / 1024 for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
 print(json.dumps({"collect_s": t1 - t0, "queries": u.queries, "points": u.points, "server_samples": u.server_samples,
                   "query_s": u.seconds, "chunks": got.series_chunks, "usage_rows": counts["usage"],
                   "containers": counts["containers"], "peak_rss_mb": peak}))
