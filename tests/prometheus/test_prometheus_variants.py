@@ -83,6 +83,9 @@ def test_dockershim_pause_and_renamed_jobs(tmp_path: Path) -> None:
         assert differences(without_local_path(truth), got) == []
         with pytest.raises(SourceError, match=r"no kube_pod_info series with job=~'kube-state-metrics'"):
             collect(Connection(url=url), query_for(truth))
+        wrong_job = collect(Connection(url=url), query_for(truth, ksm_job="ksm", kubelet_job="kubelet")).dataset
+        assert wrong_job.usage.collect().height == 0
+        assert any("no cAdvisor series with job=~'kubelet'" in note for note in wrong_job.info.notes)
 
 
 def test_server_refusal_is_one_clear_line(tmp_path: Path) -> None:

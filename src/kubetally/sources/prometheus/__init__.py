@@ -125,6 +125,15 @@ def collect(
         if pod_level:
             usage = _attribute_pod_level(usage, containers)
         volumes, mounts = build.volumes(inv, ctx)
+        for spec, what in (
+            (schema.USAGE, f"cAdvisor series with job=~{query.kubelet_job!r} (check --kubelet-job)"),
+            (
+                schema.NODE_USAGE,
+                f"node-exporter series with job=~{query.node_exporter_job!r} (check --node-exporter-job)",
+            ),
+        ):
+            if not sink.has(spec):
+                ctx.notes.append(f"no {what}: {spec.name} is empty (unknown, not zero)")
         for warning in client.usage.warnings:
             ctx.notes.append(f"server warning: {warning}")
         info = DatasetInfo(

@@ -119,6 +119,9 @@ class Sink:
         frame.write_parquet(directory / f"part-{n:05d}.parquet", compression="zstd")
         self.counts[spec.name] = n + 1
 
+    def has(self, spec: FrameSpec) -> bool:
+        return bool(self.counts.get(spec.name) or self.parts.get(spec.name))
+
     def frame(self, spec: FrameSpec) -> pl.LazyFrame:
         if self.spill_dir is not None and self.counts.get(spec.name):
             return pl.scan_parquet(self.spill_dir / spec.name / "*.parquet")
