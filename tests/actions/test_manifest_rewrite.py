@@ -17,7 +17,7 @@ from kubetally.actions.manifests import (
     plan_manifests,
 )
 
-BOUTIQUE = Path(__file__).parents[2].parent / "shared" / "testdata" / "online-boutique-kubernetes-manifests.yaml"
+BOUTIQUE = Path(__file__).parents[2] / "testdata" / "online-boutique-kubernetes-manifests.yaml"
 RESOURCE_LINE = re.compile(r"^\s*(?:- )?(resources|requests|limits|cpu|memory)\s*:")
 
 
@@ -246,7 +246,7 @@ def _boutique_targets() -> list[ResourceTarget]:
     ]
 
 
-@pytest.mark.skipif(not BOUTIQUE.is_file(), reason="shared/testdata not present")
+@pytest.mark.skipif(not BOUTIQUE.is_file(), reason="testdata/ not present")
 def test_online_boutique_only_resource_lines_change_and_stay_valid(tmp_path: Path) -> None:
     original = BOUTIQUE.read_text()
     path = _write(tmp_path, "boutique.yaml", original)
