@@ -107,3 +107,17 @@ def test_cloud_what_if(dataset_dir: Path) -> None:
     # 4 nodes x 0.0336/h x 48 h = 6.4512, plus the volumes at the default 0.04 per GiB-month:
     # 10 + 2 + 8 + 5 + 20 GiB = 45 GiB x 0.04 / 730 h x 48 h = 0.1184 -> 6.5696
     assert total == Decimal("6.57")
+
+
+def test_showback_by_a_label_nobody_has_warns(dataset_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "kubetally", "showback", "--dataset", str(dataset_dir), "--by", "colour", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no workload or pod carries 'colour'" in " ".join(result.stderr.split())

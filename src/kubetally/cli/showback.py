@@ -22,7 +22,7 @@ from kubetally.cli.costopts import (
     windowed,
 )
 from kubetally.cli.demo import DemoContext, demo_section
-from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset, stderr
 from kubetally.errors import KubetallyError
 from kubetally.model.owners import Owners
 
@@ -114,6 +114,13 @@ def showback_command(
     owner_map = load_owners(owners, demo=demo)
     alloc = allocate(ds, prices=load_prices(prices, cloud), settings=settings)
     report = showback(alloc, ds.labels, by=keys, owners=owner_map)
+    for key in keys:
+        values = set(report.rows.get_column(key)) if key in report.rows.columns else set()
+        if values and all(value is None or str(value).startswith("__") for value in values):
+            stderr.print(
+                f"[yellow]warning:[/] no workload or pod carries {key!r} (label or owners-file field): "
+                "all of their cost is __unallocated__"
+            )
     if overcommit:
         frame = alloc.overcommit.drop("steps")
         typer.echo(render(frame, "json" if output == "table" else output), nl=False)
