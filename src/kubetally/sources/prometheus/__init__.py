@@ -25,7 +25,7 @@ from kubetally.sources.kubectl_labels import labels_from_kubectl
 from kubetally.sources.prometheus import build, inventory, series
 from kubetally.sources.prometheus.client import PrometheusClient, Usage
 from kubetally.sources.prometheus.plan import Chunk, PromQL, Window, chunk_points, chunks
-from kubetally.sources.prometheus.runner import Sink, run_instant, run_range
+from kubetally.sources.prometheus.runner import Sink, iter_range, run_instant
 from kubetally.sources.prometheus.settings import Connection, Query, parse_duration, redact_url
 
 __all__ = ["Collected", "Connection", "Query", "Usage", "collect", "parse_duration"]
@@ -102,9 +102,8 @@ def collect(
         frames = series.Frames(p, query.cluster_name)
         sink = Sink(spill_dir)
         term_parts: dict[str, list[pl.DataFrame]] = {"term_reason": [], "term_time": []}
-        for done, chunk in enumerate(series_chunks, start=1):
-            # One chunk at a time: memory is bounded by the chunk, not by the window.
-            results = run_range(client, texts, [chunk], window.step)
+        # One chunk at a time (the next one in flight): memory is bounded by the chunk, not the window.
+        for done, results in enumerate(iter_range(client, texts, series_chunks, window.step), start=1):
             for name, kept in term_parts.items():
                 kept.append(results.pop(name))
             usage_part = frames.usage(results)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -40,24 +40,27 @@ def run_instant(
     return out
 
 
-def run_range(
+def iter_range(
     client: PrometheusClient, texts: Mapping[str, str], chunk_list: list[Chunk], step: int
-) -> dict[str, pl.DataFrame]:
-    """Each text as a range query over every chunk (evaluation at chunk.start + step .. chunk.end).
-
-    Each response becomes a frame in the worker thread (every label a column, ``timestamp``, ``_v``),
-    so the JSON objects are dropped as soon as they arrive.
-    """
+) -> Iterator[dict[str, pl.DataFrame]]:
+    """Every text as a range query over each chunk (evaluation at chunk.start + step .. chunk.end), one
+    chunk at a time, the next chunk's queries already in flight while the caller processes the current
+    one (at most two chunks held). Each response becomes a frame in the worker thread (every label a
+    column, ``timestamp``, ``_v``), so the JSON objects are dropped as soon as they arrive."""
 
     def fetch(text: str, chunk: Chunk) -> pl.DataFrame:
         return generic_frame(client.range(text, chunk.start + step, chunk.end, step), step)
 
     with ThreadPoolExecutor(max_workers=client.conn.concurrency) as pool:
-        futures = [(name, pool.submit(fetch, text, chunk)) for name, text in texts.items() for chunk in chunk_list]
-        parts: dict[str, list[pl.DataFrame]] = {name: [] for name in texts}
-        for name, future in futures:
-            parts[name].append(future.result())
-    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in parts.items()}
+
+        def submit(chunk: Chunk) -> dict[str, Future[pl.DataFrame]]:
+            return {name: pool.submit(fetch, text, chunk) for name, text in texts.items()}
+
+        pending = submit(chunk_list[0]) if chunk_list else {}
+        for i in range(len(chunk_list)):
+            current = pending
+            pending = submit(chunk_list[i + 1]) if i + 1 < len(chunk_list) else {}
+            yield {name: future.result() for name, future in current.items()}
 
 
 def generic_frame(result: list[Series], step: int) -> pl.DataFrame:
