@@ -131,3 +131,24 @@ def test_honours_retry_after(scripted: tuple[str, type[Scripted]]) -> None:
     with PrometheusClient(Connection(url=url, backoff_seconds=0.01), sleep=delays.append) as cl:
         assert cl.instant("up", 1.0)
     assert delays == [3.0]
+
+
+def test_collect_against_a_dead_server_fails_fast(tmp_path: object) -> None:
+    """With default retries (4), an unreachable server must not cost the whole plan's retries."""
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "kubetally", "collect", "--prometheus", f"http://127.0.0.1:{port}", "-o", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=str(tmp_path),
+    )
+    assert result.returncode == 2
+    assert "cannot reach the server (connection refused)" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 20  # before the fix: ~4 minutes of retries over 69 queries

@@ -7,12 +7,15 @@ Errors the user can act on (:class:`KubetallyError`) become one red line and exi
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
 from rich.console import Console
 
 from kubetally.errors import KubetallyError
+
+DEBUG_ENV = "KUBETALLY_DEBUG"
 
 app = typer.Typer(
     name="kubetally",
@@ -47,3 +50,15 @@ def main() -> None:
     except KubetallyError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        Console(stderr=True).print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} — this is a kubetally bug; "
+            f"please report it (set {DEBUG_ENV}=1 for the traceback)",
+            highlight=False,
+        )
+        sys.exit(3)

@@ -64,6 +64,8 @@ def collect(
     p = PromQL(query, window.step)
     where = redact_url(conn.url)
     with PrometheusClient(conn) as client:
+        say(f"checking {where}")
+        client.ping(float(window.end))
         inv_chunks = chunks(window, query.max_points_per_series)
         say(f"inventory: {len(inventory.texts(p))} kube-state-metrics queries x {len(inv_chunks)} chunks")
         inv = run_instant(client, inventory.texts(p), inv_chunks)

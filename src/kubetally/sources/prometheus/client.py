@@ -97,8 +97,14 @@ class PrometheusClient:
             self.usage.points += sum(len(s["values"]) for s in result)
         return result
 
-    def _call(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+    def ping(self, at: float) -> None:
+        """Fail fast (one retry) with a clear line when the server is unreachable, refuses the
+        credentials or is no Prometheus API, before the plan's queries are sent."""
+        self._call("/api/v1/query", {"query": "vector(1)", "time": _fmt(at)}, retries=min(1, self.conn.retries))
+
+    def _call(self, path: str, params: dict[str, str], *, retries: int | None = None) -> dict[str, Any]:
         params = {**params, "stats": "all"}
+        allowed = self.conn.retries if retries is None else retries
         attempt = 0
         started = time.monotonic()
         while True:
@@ -114,7 +120,7 @@ class PrometheusClient:
                     return self._decode(response, params["query"], started)
                 problem = f"HTTP {response.status_code}{_api_error(response)}"
                 retry_after = _retry_after(response)
-            if attempt >= self.conn.retries:
+            if attempt >= allowed:
                 raise SourceError(f"Prometheus at {self.where}: {problem} (after {attempt + 1} attempts)")
             delay = max(retry_after, min(30.0, self.conn.backoff_seconds * 2**attempt) * random.uniform(0.5, 1.0))
             attempt += 1

@@ -35,8 +35,12 @@ def run_instant(
             for name, i, chunk in jobs
         ]
         out: dict[str, Instant] = {name: [] for name in texts}
-        for name, i, future in futures:
-            out[name].extend((labels, value, i) for labels, value in future.result())
+        try:
+            for name, i, future in futures:
+                out[name].extend((labels, value, i) for labels, value in future.result())
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # the first failure ends the run, not 69 retries
+            raise
     return out
 
 
