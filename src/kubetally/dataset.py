@@ -196,7 +196,7 @@ def save(dataset: Dataset, directory: Path, *, overwrite: bool = False) -> Path:
     directory = Path(directory)
     if directory.exists():
         if not overwrite:
-            raise DatasetError(f"{directory} already exists (pass overwrite to replace it)")
+            raise DatasetError(f"{directory} already exists: choose another directory, or replace it with --overwrite")
         if not (directory / MANIFEST).exists():
             raise DatasetError(f"{directory} exists and is not a kubetally dataset; refusing to replace it")
     directory.parent.mkdir(parents=True, exist_ok=True)
