@@ -5,6 +5,7 @@ Used by `kubetally rightsize --manifests DIR [--apply]` and `-o patch` / `-o vpa
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -128,6 +129,8 @@ def _demo(ctx: DemoContext) -> None:
     target.write_text(plan.diff())
     ctx.console.print(change_table(plan))
     ctx.console.print(f"{summary(plan)}; the full diff: {target}")
-    ctx.console.print(f"apply it: kubetally rightsize --dataset {ctx.out_dir / 'dataset'} --manifests k8s --apply")
+    shown = os.path.relpath(directory)
+    shown = str(directory) if shown.startswith("..") else shown
+    ctx.console.print(f"apply it: kubetally rightsize --dataset {ctx.out_dir / 'dataset'} --manifests {shown} --apply")
     for note in notes:
         ctx.console.print(f"[yellow]not changed:[/] {note}", highlight=False)
