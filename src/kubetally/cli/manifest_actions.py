@@ -21,12 +21,11 @@ from kubetally.analysis.rightsizing import (
     DEFAULT_STRATEGY,
     STRATEGIES,
     EvidenceSettings,
-    history_from_frames,
+    history_from_dataset,
     recommendations,
 )
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.dataset import Dataset
-from kubetally.model import schema
 
 ManifestsOpt = Annotated[
     Path | None,
@@ -84,14 +83,7 @@ def rewrite_manifests(
 def default_recommendations(dataset: Dataset) -> pl.DataFrame:
     """Right-sizing with the default strategy and settings (what the demo acts on)."""
     strategy = STRATEGIES[DEFAULT_STRATEGY]
-    history = history_from_frames(
-        containers=dataset.containers,
-        usage=dataset.usage,
-        terminations=dataset.table(schema.TERMINATIONS),
-        workloads=dataset.workloads,
-        labels=dataset.labels,
-        step_seconds=dataset.info.step_seconds,
-    )
+    history = history_from_dataset(dataset)
     return recommendations(history, strategy=strategy, settings=strategy.settings_model(), evidence=EvidenceSettings())
 
 

@@ -20,7 +20,7 @@ from kubetally.analysis.rightsizing import (
     EvidenceSettings,
     StrategySettings,
     TierPolicy,
-    history_from_frames,
+    history_from_dataset,
     recommendations,
 )
 from kubetally.analysis.rightsizing.select import parse_selector, select_workloads, workload_labels
@@ -30,7 +30,6 @@ from kubetally.cli.manifest_actions import ACTION_OUTPUTS, ApplyOpt, ManifestsOp
 from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
-from kubetally.model import schema
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
 from kubetally.outputs.formats import render
 from kubetally.outputs.rightsizing import recommendation_table, top_opportunities, with_money
@@ -136,14 +135,7 @@ def recommend(
     evidence: EvidenceSettings | None = None,
 ) -> pl.DataFrame:
     """Recommendations (with money) for the selected workloads of ``dataset``."""
-    history = history_from_frames(
-        containers=dataset.containers,
-        usage=dataset.usage,
-        terminations=dataset.table(schema.TERMINATIONS),
-        workloads=dataset.workloads,
-        labels=dataset.labels,
-        step_seconds=dataset.info.step_seconds,
-    )
+    history = history_from_dataset(dataset)
     recs = recommendations(
         history, strategy=STRATEGIES[strategy], settings=settings, evidence=evidence or EvidenceSettings()
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kubetally.analysis.rightsizing.base import EvidenceSettings, Strategy, StrategySettings, usage_summary
 from kubetally.analysis.rightsizing.engine import recommendations, round_cpu_expr, round_memory_expr
-from kubetally.analysis.rightsizing.history import KEYS, History, history_from_frames
+from kubetally.analysis.rightsizing.history import KEYS, History, history_from_dataset, history_from_frames
 from kubetally.analysis.rightsizing.simple import SimpleSettings, SimpleStrategy
 from kubetally.analysis.rightsizing.tiered import TieredSettings, TieredStrategy, TierPolicy
 from kubetally.analysis.rightsizing.vpa import VpaSettings, VpaStrategy
@@ -33,6 +33,7 @@ __all__ = [
     "TieredStrategy",
     "VpaSettings",
     "VpaStrategy",
+    "history_from_dataset",
     "history_from_frames",
     "recommendations",
     "round_cpu_expr",

@@ -12,7 +12,9 @@ from datetime import datetime
 
 import polars as pl
 
+from kubetally.dataset import Dataset
 from kubetally.model import columns as c
+from kubetally.model import schema
 
 KEYS: tuple[str, ...] = (c.CLUSTER, c.NAMESPACE, c.OWNER_KIND, c.OWNER_NAME, c.CONTAINER)
 """One recommendation per workload container."""
@@ -154,4 +156,16 @@ def _tiers(labels: pl.DataFrame, app: pl.DataFrame) -> pl.DataFrame:
         .join(on_controller, on=wkeys, how="left")
         .join(on_pod, on=wkeys, how="left")
         .select(*wkeys, pl.coalesce("_t1", "_t2").alias(c.TIER))
+    )
+
+
+def history_from_dataset(dataset: Dataset) -> History:
+    """:func:`history_from_frames` over a whole Dataset."""
+    return history_from_frames(
+        containers=dataset.containers,
+        usage=dataset.usage,
+        terminations=dataset.table(schema.TERMINATIONS),
+        workloads=dataset.workloads,
+        labels=dataset.labels,
+        step_seconds=dataset.info.step_seconds,
     )
