@@ -30,6 +30,7 @@ from kubetally.cli.manifest_actions import ACTION_OUTPUTS, ApplyOpt, ManifestsOp
 from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
+from kubetally.model.config import yaml_mapping
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
 from kubetally.outputs.formats import render
 from kubetally.outputs.rightsizing import recommendation_table, top_opportunities, with_money
@@ -102,16 +103,11 @@ def build_settings(strategy: str, assignments: list[str], policy: Path | None) -
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
     try:
-        loaded = YAML(typ="safe", pure=True).load(path.read_text())
-    except (OSError, YAMLError) as exc:
+        text = path.read_text()
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read the policy file: {exc}") from None
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: a policy file is a mapping with default_tier and tiers")
-    return loaded
+    return yaml_mapping(text, where=str(path), shape="a policy file is a mapping with default_tier and tiers")
 
 
 def price_book(prices: Path | None) -> PriceBook:

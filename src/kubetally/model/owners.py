@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from kubetally.errors import ConfigError
+from kubetally.model.config import validated, yaml_mapping
 
 OWNER_FIELDS: tuple[str, ...] = ("team", "owner", "criticality", "business_value")
 
@@ -49,24 +49,9 @@ class Owners(BaseModel):
 
 
 def owners_from_dict(data: Mapping[str, Any], *, where: str = "owners file") -> Owners:
-    try:
-        return Owners.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ConfigError(f"{where}: {path}: {first['msg'].removeprefix('Value error, ')}") from None
+    return validated(Owners, data, where=where)
 
 
 def parse_owners_text(text: str, *, where: str = "owners file") -> Owners:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        data = YAML(typ="safe").load(text)
-    except YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}".splitlines()[0]) from None
-    if data is None:
-        return Owners()
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: an owners file is a YAML mapping with an `owners:` list")
+    data = yaml_mapping(text, where=where, shape="an owners file is a YAML mapping with an `owners:` list")
     return owners_from_dict(data, where=where)

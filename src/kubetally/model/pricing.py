@@ -31,10 +31,11 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kubetally.errors import ConfigError
 from kubetally.model import columns as c
+from kubetally.model.config import validated, yaml_mapping
 from kubetally.model.price_catalog import (
     CLOUD_CATALOG,
     DEFAULT_ELECTRICITY_PER_KWH,
@@ -190,27 +191,12 @@ def cloud_what_if(book: PriceBook, instance: str) -> PriceBook:
 
 def price_book_from_dict(data: Mapping[str, Any], *, where: str = "price file") -> PriceBook:
     """Validate a parsed price file; errors name the field."""
-    try:
-        return PriceBook.model_validate(_decimals(data))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ConfigError(f"{where}: {path}: {first['msg'].removeprefix('Value error, ')}") from None
+    return validated(PriceBook, _decimals(data), where=where)
 
 
 def parse_price_text(text: str, *, where: str = "price file") -> PriceBook:
     """Parse a YAML price file's text."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        data = YAML(typ="safe").load(text)
-    except YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}".splitlines()[0]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: a price file is a YAML mapping")
+    data = yaml_mapping(text, where=where, shape="a price file is a YAML mapping")
     return price_book_from_dict(data, where=where)
 
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kubetally.model.config import validated, yaml_mapping
+
 IdleMode = Literal["separate", "share", "node"]
 Split = Literal["even", "weighted"]
 Basis = Literal["max", "request"]
@@ -74,21 +76,5 @@ class AllocationSettings(BaseModel):
 
 def allocation_settings_from_text(text: str, *, where: str = "allocation settings") -> AllocationSettings:
     """Parse a YAML allocation settings file (idle, basis, shared, overheads)."""
-    from pydantic import ValidationError
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    from kubetally.errors import ConfigError
-
-    try:
-        data = YAML(typ="safe").load(text) or {}
-    except YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}".splitlines()[0]) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: allocation settings are a YAML mapping")
-    try:
-        return AllocationSettings.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ConfigError(f"{where}: {path}: {first['msg'].removeprefix('Value error, ')}") from None
+    data = yaml_mapping(text, where=where, shape="allocation settings are a YAML mapping")
+    return validated(AllocationSettings, data, where=where)
