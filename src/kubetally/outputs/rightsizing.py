@@ -16,7 +16,7 @@ from rich.table import Table
 
 from kubetally.model import columns as c
 from kubetally.model.pricing import PriceBook, node_prices
-from kubetally.outputs.terminal import workload_name
+from kubetally.outputs.terminal import cores, mebibytes, workload_name
 
 MONTHLY_SAVING: Final = "monthly_saving"
 CURRENCY: Final = "currency"
@@ -66,15 +66,7 @@ def with_money(
 
 
 def _cpu(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value * 1000:.0f}m" if value < 10 else f"{value:.1f}"
-
-
-def _mem(value: int | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / MIB:.0f}Mi" if value < 10 * GIB else f"{value / GIB:.1f}Gi"
+    return cores(value, millicores_below=10)
 
 
 def _pair(cur: str, rec: str) -> str:
@@ -100,9 +92,9 @@ def recommendation_table(recs: pl.DataFrame, *, title: str, limit: int | None = 
         money = r.get(MONEY_COLUMNS[0])
         if money is None:
             cpu_s, mem_s = r[c.CPU_SAVING_CORES], r[c.MEMORY_SAVING_BYTES]
-            saving = "-" if cpu_s is None and mem_s is None else f"{_cpu(cpu_s or 0.0)} {_mem(mem_s or 0)}"
+            saving = "-" if cpu_s is None and mem_s is None else f"{_cpu(cpu_s or 0.0)} {mebibytes(mem_s or 0)}"
         else:
-            saving = f"{money:,.2f} {r[CURRENCY]}"
+            saving = f"{money + 0.0:,.2f} {r[CURRENCY]}"  # + 0.0: no "-0.00"
         if r[c.STATUS] == "no-recommendation":
             why = r[c.REASON]
         elif r[c.EVIDENCE]:
@@ -116,8 +108,8 @@ def recommendation_table(recs: pl.DataFrame, *, title: str, limit: int | None = 
             name,
             _pair(_cpu(r[c.CURRENT_CPU_REQUEST_CORES]), _cpu(r[c.RECOMMENDED_CPU_REQUEST_CORES])),
             _pair(_cpu(r[c.CURRENT_CPU_LIMIT_CORES]), _cpu(r[c.RECOMMENDED_CPU_LIMIT_CORES])),
-            _pair(_mem(r[c.CURRENT_MEMORY_REQUEST_BYTES]), _mem(r[c.RECOMMENDED_MEMORY_REQUEST_BYTES])),
-            _pair(_mem(r[c.CURRENT_MEMORY_LIMIT_BYTES]), _mem(r[c.RECOMMENDED_MEMORY_LIMIT_BYTES])),
+            _pair(mebibytes(r[c.CURRENT_MEMORY_REQUEST_BYTES]), mebibytes(r[c.RECOMMENDED_MEMORY_REQUEST_BYTES])),
+            _pair(mebibytes(r[c.CURRENT_MEMORY_LIMIT_BYTES]), mebibytes(r[c.RECOMMENDED_MEMORY_LIMIT_BYTES])),
             saving,
             f"[{STATUS_STYLE.get(r[c.STATUS], '')}]{STATUS_SHORT.get(r[c.STATUS], r[c.STATUS])}[/]",
             why,

@@ -22,11 +22,14 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=None if stream.isatty() else PIPED_WIDTH)
 
 
-def cores(value: float | None) -> str:
-    """Cores as millicores for people: 0.1234 -> '123m', 2.5 -> '2.50'; None -> '-'."""
+def cores(value: float | None, *, millicores_below: float = 1.0) -> str:
+    """Cores for people: millicores below ``millicores_below`` cores (0.1234 -> '123m'), else
+    cores ('2.50'); None -> '-'. Recommendations use 10, so '1000m -> 40m' reads as one unit."""
     if value is None:
         return "-"
-    return f"{value * 1000:.0f}m" if value < 1 else f"{value:.2f}"
+    if value < millicores_below:
+        return f"{value * 1000:.0f}m"
+    return f"{value:.2f}" if millicores_below <= 1 else f"{value:.1f}"
 
 
 def mebibytes(value: float | None) -> str:
