@@ -104,22 +104,27 @@ def prometheus(tsdb: Path, *, extra_args: tuple[str, ...] = ()) -> Iterator[str]
 
 
 @contextmanager
-def victoria_metrics(data: Path, openmetrics: Path) -> Iterator[str]:
-    """A VictoriaMetrics loaded with ``openmetrics`` through /api/v1/import/prometheus; yields its URL."""
+def victoria_metrics(
+    data: Path, openmetrics: Path, *, import_path: str = "/api/v1/import/prometheus", extra_args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """A VictoriaMetrics loaded with ``openmetrics`` through ``import_path``; yields its URL.
+
+    ``import_path="/api/v1/import"`` takes the JSON lines of ``write_vm_jsonl`` instead of the text.
+    """
     binary = require_binary("victoria-metrics")
     port = free_port()
     log = data.parent / "victoria-metrics.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [binary, f"-storageDataPath={data}", f"-httpListenAddr=127.0.0.1:{port}", "-retentionPeriod=100y",
-             "-search.disableCache", "-search.latencyOffset=0s", "-loggerLevel=WARN"],
+             "-search.disableCache", "-search.latencyOffset=0s", "-loggerLevel=WARN", *extra_args],
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
         _wait(f"{url}/health", proc, log)
         with open(openmetrics, "rb") as body:
-            response = httpx.post(f"{url}/api/v1/import/prometheus", content=_chunks(body), timeout=600)
+            response = httpx.post(f"{url}{import_path}", content=_chunks(body), timeout=3600)
         if response.status_code >= 300:
             raise RuntimeError(f"VictoriaMetrics import failed: {response.status_code} {response.text[:500]}")
         httpx.get(f"{url}/internal/force_flush", timeout=60)

@@ -33,9 +33,9 @@ from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.simulate.exposition import _cadvisor, _hosts, _ids, _ksm_cluster, _ksm_pods
 from kubetally.simulate.exposition._grid import Grid
-from kubetally.simulate.exposition._text import Spool, Stats, T
+from kubetally.simulate.exposition._text import Format, Spool, Stats, T
 
-__all__ = ["ExpositionOptions", "Stats", "write_openmetrics"]
+__all__ = ["ExpositionOptions", "Stats", "write_openmetrics", "write_vm_jsonl"]
 
 
 class ExpositionOptions(BaseModel):
@@ -82,6 +82,32 @@ def write_openmetrics(
     spool_dir: Path | None = None,
 ) -> Stats:
     """Write ``dataset`` as OpenMetrics text to ``out`` (text or binary file object); return counts."""
+    return _write(dataset, out, options, spool_dir, "openmetrics")
+
+
+def write_vm_jsonl(
+    dataset: Dataset,
+    out: IO[str] | IO[bytes],
+    options: ExpositionOptions | None = None,
+    *,
+    spool_dir: Path | None = None,
+) -> Stats:
+    """The same series and samples as :func:`write_openmetrics`, as VictoriaMetrics ``/api/v1/import`` JSON lines.
+
+    One line per series and pod batch (``{"metric": {...}, "values": [...], "timestamps": [ms...]}``): labels
+    are written once per series instead of once per sample, so a long history is ~10x smaller than the
+    text and VictoriaMetrics ingests it without a text parser (used by ``bench/bench_prometheus.py``).
+    """
+    return _write(dataset, out, options, spool_dir, "vm-jsonl")
+
+
+def _write(
+    dataset: Dataset,
+    out: IO[str] | IO[bytes],
+    options: ExpositionOptions | None,
+    spool_dir: Path | None,
+    fmt: Format,
+) -> Stats:
     opts = options or ExpositionOptions()
     info = dataset.info
     step = info.step_seconds
@@ -126,7 +152,7 @@ def write_openmetrics(
     )
     usage = dataset.usage
     network = dataset.series(schema.POD_NETWORK)
-    spool = Spool(spool_dir)
+    spool = Spool(spool_dir, fmt)
     try:
         for offset in range(0, pods.height, opts.batch_pods):
             batch = pods.slice(offset, opts.batch_pods)

@@ -22,6 +22,12 @@ import polars as pl
 from kubetally.model.promql import check_label_name, escape_label_value
 
 FamilyType = Literal["counter", "gauge"]
+Format = Literal["openmetrics", "vm-jsonl"]
+"""``openmetrics``: the text exposition. ``vm-jsonl``: VictoriaMetrics ``/api/v1/import`` JSON lines, one
+line per series (per batch) with arrays of values and millisecond timestamps: labels are written once."""
+
+_LABEL_START = r'(^|",)([a-zA-Z_][a-zA-Z0-9_]*)="'
+"""A label pair's start in a rendered label set: ``k="`` at the start or after ``",``."""
 
 SERIES = "_series"
 """Column holding a rendered label set (``a="x",b="y"``)."""
@@ -59,10 +65,56 @@ class Stats:
     bytes: int = 0
 
 
+def _openmetrics(family: Family, data: pl.DataFrame) -> pl.DataFrame:
+    """One ``name{labels} value t`` line per sample."""
+    return data.select(
+        pl.concat_str(
+            [
+                pl.lit(family.sample_name + "{"),
+                pl.col(SERIES),
+                pl.lit("} "),
+                pl.col(V).cast(pl.Float64).cast(pl.String),
+                pl.lit(" "),
+                pl.col(T).cast(pl.Int64).cast(pl.String),
+            ]
+        ).alias("line")
+    )
+
+
+def _jsonl(family: Family, data: pl.DataFrame) -> pl.DataFrame:
+    """One ``{"metric":{..},"values":[..],"timestamps":[..]}`` line per series of ``data`` (sorted by series, time).
+
+    The rendered label set becomes JSON members in place: label names are checked identifiers and the
+    OpenMetrics escapes of a value (backslash, double quote, newline) are JSON's own.
+    """
+    metric = pl.col(SERIES).str.replace_all(_LABEL_START, '${1}"${2}":"')
+    return (
+        data.group_by(SERIES, maintain_order=True)
+        .agg(
+            pl.col(V).cast(pl.Float64).cast(pl.String).str.join(",").alias("_vs"),
+            (pl.col(T).cast(pl.Int64) * 1000).cast(pl.String).str.join(",").alias("_ts"),
+        )
+        .select(
+            pl.concat_str(
+                [
+                    pl.lit('{"metric":{"__name__":"' + family.sample_name + '"'),
+                    pl.when(pl.col(SERIES) == "").then(pl.lit("")).otherwise(pl.lit(",") + metric),
+                    pl.lit('},"values":['),
+                    pl.col("_vs"),
+                    pl.lit('],"timestamps":['),
+                    pl.col("_ts"),
+                    pl.lit("]}"),
+                ]
+            ).alias("line")
+        )
+    )
+
+
 class Spool:
     """Collects lines per family in temp files; :meth:`finish` writes the exposition."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, fmt: Format = "openmetrics") -> None:
+        self._fmt = fmt
         self._tmp = tempfile.TemporaryDirectory(prefix="kubetally-om-", dir=directory)
         self._order: list[Family] = []
         self._files: dict[str, IO[bytes]] = {}
@@ -85,18 +137,7 @@ class Spool:
             return
         handle = self._file(family)
         data = frame.select(SERIES, T, V).sort(SERIES, T)
-        lines = data.select(
-            pl.concat_str(
-                [
-                    pl.lit(family.sample_name + "{"),
-                    pl.col(SERIES),
-                    pl.lit("} "),
-                    pl.col(V).cast(pl.Float64).cast(pl.String),
-                    pl.lit(" "),
-                    pl.col(T).cast(pl.Int64).cast(pl.String),
-                ]
-            ).alias("line")
-        )
+        lines = _jsonl(family, data) if self._fmt == "vm-jsonl" else _openmetrics(family, data)
         lines.write_csv(handle, include_header=False, quote_style="never")
         self._series[family.name] += data.get_column(SERIES).n_unique()
         self._samples[family.name] += data.height
@@ -114,18 +155,21 @@ class Spool:
         """Write every family (``# HELP``, ``# TYPE``, samples) and ``# EOF`` to ``out``."""
         stats = Stats()
         binary = not isinstance(out, io.TextIOBase)
+        headers = self._fmt == "openmetrics"
         try:
             for family in self._order:
                 handle = self._files[family.name]
                 handle.close()
-                header = f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.type}\n"
-                stats.bytes += self._emit(out, header, binary)
+                if headers:
+                    header = f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.type}\n"
+                    stats.bytes += self._emit(out, header, binary)
                 with open(handle.name, "rb") as src:
                     stats.bytes += self._copy(src, out, binary)
                 stats.families += 1
                 stats.series += self._series[family.name]
                 stats.samples += self._samples[family.name]
-            stats.bytes += self._emit(out, "# EOF\n", binary)
+            if headers:
+                stats.bytes += self._emit(out, "# EOF\n", binary)
         finally:
             self.close()
         return stats
