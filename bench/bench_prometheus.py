@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -92,6 +93,35 @@ def floor(url: str, start: int, end: int, total_samples: int, limit: int = SAMPL
     return elapsed, queries
 
 
+def server_process(marker: str) -> tuple[float, float]:
+    """(CPU seconds so far, peak RSS MB) of the server started here, found by its data path in the command line."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                ticks = os.sysconf("SC_CLK_TCK")
+                status = (proc / "status").read_text().splitlines()
+                hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+                return (int(fields[11]) + int(fields[12])) / ticks, hwm / 1024
+        except OSError:
+            continue
+    return float("nan"), float("nan")
+
+
+def floor_one(url: str, start: int, end: int) -> tuple[float, float]:
+    """VictoriaMetrics only: one query over every family at once (Prometheus refuses same-labelset results)."""
+    selector = '{__name__=~"(' + "|".join(PREFIXES) + ').*"}'
+    t0 = time.perf_counter()
+    response = httpx.post(
+        f"{url}/api/v1/query",
+        data={"query": f"sum(count_over_time({selector}[{end - start}s]))", "time": str(end)},
+        timeout=1800,
+    )
+    elapsed = time.perf_counter() - t0
+    response.raise_for_status()
+    return elapsed, float(response.json()["data"]["result"][0]["value"][1])
+
+
 VM_ARGS = ("-search.maxQueryDuration=30m", "-search.maxSamplesPerQuery=100000000000")
 """VictoriaMetrics' defaults stop a query after 30 s or 1 G samples: a 14-day floor query can exceed both."""
 
@@ -143,11 +173,19 @@ def run(
         with loaded(server, ds, work, timings) as (url, stats):
             print(f"loaded {stats.samples:,} samples, {stats.series:,} series: {timings}", file=sys.stderr)
             floor_s, floor_queries = floor(url, start, end, stats.samples, limit)
+            marker = str(work / ("vm" if server == "victoria-metrics" else "tsdb"))
+            cpu_before, _ = server_process(marker)
             args = [url, ds.info.end.isoformat(), str(end - start), str(collect_step or step), str(points)]
             out = subprocess.run([sys.executable, "-c", COLLECT, *args], capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 raise RuntimeError(out.stderr[-2000:])
             result = json.loads(out.stdout)
+            cpu_after, server_hwm = server_process(marker)
+            result["server_cpu_s"] = round(cpu_after - cpu_before, 1)
+            result["server_peak_mb_so_far"] = round(server_hwm)
+            if server == "victoria-metrics":
+                one_s, counted = floor_one(url, start, end)
+                result["floor_one_query_s"], result["floor_one_query_samples"] = round(one_s, 2), counted
             floor_again, _ = floor(url, start, end, stats.samples, limit)
             if half:  # the same collection over half the window: peak memory should not halve
                 args[2] = str((end - start) // 2)
