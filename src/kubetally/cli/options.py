@@ -57,3 +57,15 @@ def open_dataset(*, demo: bool, dataset: Path | None, prometheus: str | None = N
 
     with stderr.status("simulating the AuditFlow demo cluster (14 days, 1-minute steps)..."):
         return simulate(ScenarioConfig())
+
+
+def check_namespaces(namespaces: list[str] | None, dataset: Dataset) -> None:
+    """Refuse a ``--namespace`` the dataset does not have (instead of an empty report)."""
+    if not namespaces:
+        return
+    known = set(dataset.containers.get_column("namespace").unique().to_list())
+    unknown = [n for n in namespaces if n not in known]
+    if unknown:
+        raise KubetallyError(
+            f"--namespace {', '.join(unknown)}: no such namespace in the dataset (it has {', '.join(sorted(known))})"
+        )

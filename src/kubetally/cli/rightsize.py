@@ -27,7 +27,14 @@ from kubetally.analysis.rightsizing.select import parse_selector, select_workloa
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.manifest_actions import ACTION_OUTPUTS, ApplyOpt, ManifestsOpt, action_output, rewrite_manifests
-from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
+from kubetally.cli.options import (
+    DatasetOpt,
+    DemoOpt,
+    OutputFormatOpt,
+    PrometheusOpt,
+    check_namespaces,
+    open_dataset,
+)
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model.config import yaml_mapping
@@ -182,7 +189,10 @@ def rightsize_command(
     settings = build_settings(strategy, set_ or [], policy)
     evidence_settings = build_evidence(evidence or [])
     book = price_book(prices)
+    if apply and manifests is None:
+        raise ConfigError("--apply needs --manifests DIR")
     data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
+    check_namespaces(namespace, data)
     recs = recommend(
         data,
         strategy=strategy,
@@ -192,8 +202,9 @@ def rightsize_command(
         book=book,
         evidence=evidence_settings,
     )
-    if apply and manifests is None:
-        raise ConfigError("--apply needs --manifests DIR")
+    if selector and recs.height == 0:
+        where = f" in namespace {', '.join(namespace)}" if namespace else ""
+        raise ConfigError(f"--selector {selector!r}: no workload{where} matches it")
     if manifests is not None:
         only = namespace[0] if namespace and len(namespace) == 1 else None
         rewrite_manifests(recs, manifests, apply=apply, namespace=only, out=console(stderr=True))

@@ -10,6 +10,7 @@ import io
 import json
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 import typer
@@ -20,7 +21,7 @@ from kubetally.analysis.scaling import HpaSettings, OffHoursSettings, UnitPrices
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.manifest_actions import default_recommendations
-from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, check_namespaces, open_dataset
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model import columns as c
@@ -95,11 +96,16 @@ def scale_command(
     if output not in OUTPUTS:
         raise ConfigError(f"unknown output {output!r}; choose {', '.join(OUTPUTS)}")
     try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"--timezone {timezone!r}: not an IANA time zone (e.g. Europe/Berlin, UTC)") from None
+    try:
         hpa_settings = HpaSettings(max_risk_ratio=max_risk)
         off_settings = OffHoursSettings(timezone=timezone)
     except ValidationError as exc:
-        raise ConfigError(f"invalid setting: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(f"--max-risk {max_risk}: {exc.errors()[0]['msg']}") from None
     data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
+    check_namespaces(namespace, data)
     what_if, plans, unit = scaling_frames(data, book=_book(prices), hpa=hpa_settings, offhours=off_settings)
     if namespace:
         what_if = what_if.filter(pl.col(c.NAMESPACE).is_in(namespace))
