@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from kubetally.cli import app
-from kubetally.dataset import save
+from kubetally.dataset import MANIFEST, save
+from kubetally.errors import ConfigError, DatasetError
 from kubetally.simulate import ScenarioConfig, simulate
 from kubetally.simulate.exposition import ExpositionOptions, write_openmetrics
 
@@ -20,6 +21,35 @@ _FIELDS = ScenarioConfig.model_fields
 
 def _help(name: str) -> str:
     return _FIELDS[name].description or ""
+
+
+def _check_targets(output: Path, openmetrics: Path | None, *, overwrite: bool) -> None:
+    """Refuse, before the (possibly long) simulation, what ``save`` or the OpenMetrics writer would refuse."""
+    _check_parents("--output", output)
+    if output.exists():
+        if not overwrite:
+            raise DatasetError(f"{output} already exists: choose another directory, or replace it with --overwrite")
+        if not (output / MANIFEST).exists():
+            raise DatasetError(f"{output} exists and is not a kubetally dataset; refusing to replace it")
+    if openmetrics is None:
+        return
+    if openmetrics.resolve() == output.resolve():
+        raise ConfigError(f"--openmetrics {openmetrics}: give a file path other than the dataset directory")
+    if openmetrics.is_dir():
+        raise ConfigError(f"--openmetrics {openmetrics}: is a directory; give a file path (e.g. history.om)")
+    if openmetrics.exists() and not overwrite:
+        raise ConfigError(
+            f"--openmetrics {openmetrics} already exists: choose another file, or replace it with --overwrite"
+        )
+    _check_parents("--openmetrics", openmetrics)
+
+
+def _check_parents(option: str, path: Path) -> None:
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{option} {path}: {parent} is a file, not a directory")
+            return
 
 
 @app.command("simulate")
@@ -31,7 +61,10 @@ def simulate_command(
     extra_workloads: Annotated[int, typer.Option(help=_help("extra_workloads"), min=0, max=20_000)] = 0,
     nodes: Annotated[int | None, typer.Option(help=_help("nodes"), min=1, max=5_000)] = None,
     replicas: Annotated[int, typer.Option(help=_help("replicas"), min=1, max=50)] = 2,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it is an existing dataset.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace OUTPUT if it is an existing dataset (and the --openmetrics file if it exists)."),
+    ] = False,
     openmetrics: Annotated[
         Path | None,
         typer.Option(
@@ -49,6 +82,9 @@ def simulate_command(
     config = ScenarioConfig(
         days=days, step_seconds=step, seed=seed, extra_workloads=extra_workloads, nodes=nodes, replicas=replicas
     )
+    if config.steps < 1:
+        raise ConfigError(f"--days {days:g} is shorter than one --step ({step} s): nothing would be simulated")
+    _check_targets(output, openmetrics, overwrite=overwrite)
     console = Console(stderr=True)
     spill = output.with_name(f".{output.name}.spill")
     spill.mkdir(parents=True, exist_ok=True)
@@ -64,6 +100,7 @@ def simulate_command(
             if openmetrics is not None:
                 bar.update(task, description="writing OpenMetrics")
                 options = ExpositionOptions(label_allowlist=label_allowlist, container_label_lost=lost_container_label)
+                openmetrics.parent.mkdir(parents=True, exist_ok=True)
                 with open(openmetrics, "wb") as out:
                     stats = write_openmetrics(dataset, out, options)
     finally:
