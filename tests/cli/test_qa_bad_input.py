@@ -102,3 +102,54 @@ def test_simulate_days_shorter_than_a_step(
     code, text = cli(capsys, monkeypatch, "simulate", "-o", str(tmp_path / "ds"), "--days", "0.01", "--step", "3600")
     assert code == 2, text
     assert "shorter than one --step" in text and not (tmp_path / "ds").exists()
+
+
+def test_window_zero_or_shorter_than_a_step_is_an_error(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--window", "0h")
+    assert code == 2 and "must be longer than zero" in text, text
+    code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--window", "0.1h")
+    assert code == 2 and "shorter than one step of the dataset (900 s)" in text, text
+
+
+def test_showback_option_errors_name_the_option(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = str(dataset_dir)
+    for args, expected in (
+        (("--idle", "nope"), "--idle 'nope': Input should be 'separate', 'share' or 'node'"),
+        (("--basis", "nope"), "--basis 'nope': Input should be 'max' or 'request'"),
+        (("--share", "auditflow", "--split", "nope"), "--split 'nope': Input should be 'even' or 'weighted'"),
+        (("--share", "nope"), "--share nope: no such namespace or namespace/workload in the dataset"),
+        (("--daily", "--unowned"), "--daily and --unowned print different reports"),
+    ):
+        code, text = cli(capsys, monkeypatch, "showback", "-d", d, *args)
+        assert code == 2 and expected in " ".join(text.split()), text
+
+
+def test_showback_share_by_workload_name_still_works(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("--share", "auditflow/postgresql", "--share", "auditflow/StatefulSet/rabbitmq")
+    code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), *args)
+    assert code == 0 and "reconciled" in text, text
+
+
+def test_export_focus_never_overwrites_silently(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "focus"
+    out.mkdir()
+    (out / "focus-1.2.csv").write_text("mine\n")
+    args = ("export", "focus", "-d", str(dataset_dir), "--out", str(out))
+    code, text = cli(capsys, monkeypatch, *args)
+    assert code == 2 and "already has focus-1.2.csv" in text and "--overwrite" in text, text
+    assert (out / "focus-1.2.csv").read_text() == "mine\n"
+    code, text = cli(capsys, monkeypatch, *args, "--overwrite")
+    assert code == 0, text
+    assert (out / "focus-1.2.csv").read_text().startswith("BilledCost,")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    code, text = cli(capsys, monkeypatch, "export", "focus", "-d", str(dataset_dir), "--out", str(a_file))
+    assert code == 2 and "is a file, not a directory" in text, text

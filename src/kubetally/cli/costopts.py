@@ -84,7 +84,10 @@ def parse_window(text: str) -> timedelta:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdw])\s*", text)
     if match is None:
         raise ConfigError(f"--window {text!r}: write a number and h, d or w (e.g. 30d)")
-    return timedelta(hours=float(match[1]) * _UNITS[match[2]])
+    span = timedelta(hours=float(match[1]) * _UNITS[match[2]])
+    if span <= timedelta(0):
+        raise ConfigError(f"--window {text!r}: must be longer than zero (e.g. 30d)")
+    return span
 
 
 def windowed(ds: Dataset, window: str | None) -> tuple[Dataset, str | None]:
@@ -95,7 +98,9 @@ def windowed(ds: Dataset, window: str | None) -> tuple[Dataset, str | None]:
     if span >= ds.info.window:
         days = ds.info.window.total_seconds() / 86400
         return ds, f"--window {window} is longer than the dataset ({days:g} days): using all of it"
-    start = ds.info.end - span
     step = timedelta(seconds=ds.info.step_seconds)
+    if span < step:
+        raise ConfigError(f"--window {window}: shorter than one step of the dataset ({ds.info.step_seconds} s)")
+    start = ds.info.end - span
     start = ds.info.start + ((start - ds.info.start) // step) * step
     return ds.with_info(start=start), None

@@ -12,9 +12,22 @@ from kubetally.cli import app
 from kubetally.cli.costopts import AllocationOpt, PricesOpt, WindowOpt, load_allocation, load_prices, windowed
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset
+from kubetally.errors import ConfigError
 
 export_app = typer.Typer(help="Export cost data in standard formats.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+
+
+def _check_out(out: Path, *, overwrite: bool) -> None:
+    """Refuse an --out that is a file, or that already holds FOCUS files (unless --overwrite)."""
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise ConfigError(f"--out {out}: {path} is a file, not a directory")
+            break
+    existing = [p.name for p in (out / "focus-1.2.csv", out / "focus-1.2.parquet") if p.exists()]
+    if existing and not overwrite:
+        raise ConfigError(f"--out {out} already has {', '.join(existing)}: choose another directory, or --overwrite")
 
 
 @export_app.command("focus")
@@ -30,6 +43,7 @@ def focus_command(
     ),
     account: Annotated[str, typer.Option(help="BillingAccountId/Name (default: the cluster name).")] = "",
     provider: Annotated[str, typer.Option(help="ProviderName, PublisherName and InvoiceIssuerName.")] = "kubetally",
+    overwrite: Annotated[bool, typer.Option(help="Replace the FOCUS files if OUT already has them.")] = False,
 ) -> None:
     """Write the allocation as FOCUS 1.2 cost-and-usage rows (one per day, workload and cost component:
     CPU, memory, storage, network, idle, shared, overhead) with the 1.3 Allocated* columns, as CSV and Parquet.
@@ -37,6 +51,7 @@ def focus_command(
     from kubetally.outputs.focus import focus_frame, write_focus
     from kubetally.outputs.terminal import console as make_console
 
+    _check_out(out, overwrite=overwrite)
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     alloc = allocate(ds, prices=load_prices(prices), settings=load_allocation(allocation, demo=demo))
     cluster = ds.nodes["cluster"][0] if ds.nodes.height else "cluster"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from pydantic import ValidationError
 
 from kubetally.analysis.allocation import Allocation, AllocationSettings, Selector, SharedCost, allocate
 from kubetally.analysis.allocation.report import showback, unowned
@@ -46,15 +47,35 @@ def build_settings(
         changes["idle"] = idle
     if basis is not None:
         changes["basis"] = basis
-    if share:
+    try:
         workloads = tuple(s for s in share if "/" in s)
         namespaces = tuple(s for s in share if "/" not in s)
         rule = SharedCost(name="shared", select=Selector(namespaces=namespaces, workloads=workloads), split=split)
-        changes["shared"] = (*base.shared, rule)
-    try:
+        if share:
+            changes["shared"] = (*base.shared, rule)
         return AllocationSettings.model_validate(base.model_dump() | changes)
-    except ValueError as exc:
-        raise KubetallyError(f"invalid allocation option: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = next((str(part) for part in reversed(error["loc"]) if isinstance(part, str)), "option")
+        raise KubetallyError(f"--{field} {error.get('input')!r}: {error['msg']}") from None
+
+
+def _check_share(share: list[str], workloads: pl.DataFrame, containers: pl.DataFrame) -> None:
+    """Refuse a --share target that is not in the dataset (it would silently share nothing)."""
+    owners = pl.concat(
+        [
+            workloads.select("namespace", "kind", "name"),
+            containers.select("namespace", kind="owner_kind", name="owner_name").drop_nulls(),
+        ]
+    )
+    namespaces = set(owners.get_column("namespace").to_list())
+    names = {f"{ns}/{name}" for ns, _, name in owners.iter_rows()}
+    names |= {f"{ns}/{kind}/{name}" for ns, kind, name in owners.iter_rows()}
+    missing = [s for s in share if s not in (names if "/" in s else namespaces)]
+    if missing:
+        raise KubetallyError(
+            f"--share {', '.join(missing)}: no such namespace or namespace/workload in the dataset; nothing to share"
+        )
 
 
 def unowned_workloads(alloc: Allocation, labels: pl.DataFrame, owners: Owners | None) -> pl.DataFrame:
@@ -106,8 +127,12 @@ def showback_command(
     from kubetally.outputs.formats import render
     from kubetally.outputs.terminal import console as make_console
 
+    chosen = [flag for flag, on in (("--daily", daily), ("--overcommit", overcommit), ("--unowned", unowned)) if on]
+    if len(chosen) > 1:
+        raise KubetallyError(f"{' and '.join(chosen)} print different reports: give only one of them")
     keys = [k.strip() for k in by.split(",") if k.strip()]
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
+    _check_share(share or [], ds.workloads, ds.containers)
     settings = build_settings(
         load_allocation(allocation, demo=demo), idle=idle, basis=basis, share=share or [], split=split
     )
