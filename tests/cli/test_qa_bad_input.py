@@ -153,3 +153,24 @@ def test_export_focus_never_overwrites_silently(
     a_file.write_text("")
     code, text = cli(capsys, monkeypatch, "export", "focus", "-d", str(dataset_dir), "--out", str(a_file))
     assert code == 2 and "is a file, not a directory" in text, text
+
+
+def test_backtest_train_days_as_long_as_the_dataset_is_an_error(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, "backtest", "-d", str(dataset_dir), "--train-days", "5")
+    assert code == 2 and "--train-days 5 leaves nothing to score: the dataset has 1 days" in " ".join(text.split())
+
+
+def test_backtest_unknown_output_fails_before_scoring(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, "backtest", "-d", str(dataset_dir), "-o", "xml")
+    assert code == 2 and "unknown output format 'xml'" in text and "scored in" not in text, text
+
+
+def test_cost_diff_fail_above_nan_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, "cost-diff", str(tmp_path), str(tmp_path), "--fail-above", "nan")
+    assert code == 2 and "--fail-above nan: give an amount of money" in text, text

@@ -20,7 +20,7 @@ from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, Promethe
 from kubetally.cli.rightsize import build_settings
 from kubetally.errors import ConfigError
 from kubetally.outputs.backtest import backtest_table
-from kubetally.outputs.formats import render
+from kubetally.outputs.formats import FORMATS, render
 from kubetally.outputs.terminal import console
 
 ALL = (bt.CURRENT, *STRATEGIES)
@@ -79,10 +79,12 @@ def backtest_command(
     (rolling), then measure slack, CPU over request, would-be OOM kills and savings on the rest."""
     if mode not in ("static", "rolling"):
         raise ConfigError(f"--mode must be static or rolling, not {mode!r}")
+    if output != "table" and output not in FORMATS:
+        raise ConfigError(f"unknown output format {output!r}; choose table, {', '.join(FORMATS)}")
     settings = _settings(list(strategy or ALL), set_ or [], policy)
     if trace is not None:
-        if demo or dataset is not None:
-            raise ConfigError("give one data source: --trace, --demo or --dataset")
+        if demo or dataset is not None or prometheus is not None:
+            raise ConfigError("give one data source: --trace, --demo, --dataset or --prometheus")
         from kubetally.sources.traces import TRACE_STEP_SECONDS, load_trace
 
         started = time.perf_counter()
@@ -94,8 +96,14 @@ def backtest_command(
         frame = bt.replay_frame(containers=data.containers, usage=data.usage)
         step = data.info.step_seconds
         source = f"{data.info.source}: {frame.height:,} samples"
+        days = data.info.window.total_seconds() / 86400
         if train_days is None:
-            train_days = round(data.info.window.total_seconds() / 86400 / 2, 2)
+            train_days = round(days / 2, 2)
+        elif mode == "static" and train_days >= days:
+            raise ConfigError(
+                f"--train-days {train_days:g} leaves nothing to score: the dataset has {days:g} days; "
+                "train on fewer days than that"
+            )
     stderr.print(source)
     train_days = 14.0 if train_days is None else train_days
     backtest = bt.BacktestSettings(

@@ -6,6 +6,7 @@ BASE and HEAD are two manifest directories or two git refs (docs/cost-diff.md).
 from __future__ import annotations
 
 import json
+import math
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
@@ -80,6 +81,8 @@ def cost_diff_command(
     """Change in requested CPU/memory × replicas per workload and its monthly cost, as Markdown for a PR."""
     if output not in OUTPUTS:
         raise ConfigError(f"unknown output {output!r}; choose {', '.join(OUTPUTS)}")
+    if fail_above is not None and not math.isfinite(fail_above):
+        raise ConfigError(f"--fail-above {fail_above}: give an amount of money (e.g. 10 or 0)")
     book = _book(prices)
     if demo or dataset is not None or prometheus is not None:
         data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
