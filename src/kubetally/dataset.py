@@ -224,6 +224,8 @@ def load(directory: Path) -> Dataset:
     """Read a dataset saved by :func:`save`. Series stay lazy (scanned from Parquet)."""
     directory = Path(directory)
     manifest = directory / MANIFEST
+    if directory.exists() and not directory.is_dir():
+        raise DatasetError(f"{directory}: is a file, not a dataset directory")
     if not directory.is_dir():
         raise DatasetError(f"{directory}: no such dataset directory")
     if not manifest.is_file():

@@ -174,3 +174,14 @@ def test_cost_diff_fail_above_nan_is_refused(
 ) -> None:
     code, text = cli(capsys, monkeypatch, "cost-diff", str(tmp_path), str(tmp_path), "--fail-above", "nan")
     assert code == 2 and "--fail-above nan: give an amount of money" in text, text
+
+
+def test_a_file_where_a_directory_is_expected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    code, text = cli(capsys, monkeypatch, "showback", "-d", str(a_file))
+    assert code == 2 and "is a file, not a dataset directory" in text, text
+    code, text = cli(capsys, monkeypatch, "demo", "--out", str(a_file), "--days", "0.1", "--no-store")
+    assert code == 2 and f"--out {a_file}: {a_file} is a file, not a directory" in " ".join(text.split()), text

@@ -67,12 +67,14 @@ def demo(
     records the run in the history store and prints the summary and every analysis.
     """
     from kubetally.analysis.summary import node_summary, workload_summary
+    from kubetally.cli.options import check_directory_path
     from kubetally.dataset import save
     from kubetally.outputs.terminal import console as make_console
     from kubetally.outputs.terminal import node_table, workload_table
     from kubetally.simulate import ScenarioConfig, simulate
     from kubetally.store import RunStore
 
+    check_directory_path("--out", out)
     console = make_console()
     config = ScenarioConfig(days=days, step_seconds=step, seed=seed)
     console.print(

@@ -69,3 +69,12 @@ def check_namespaces(namespaces: list[str] | None, dataset: Dataset) -> None:
         raise KubetallyError(
             f"--namespace {', '.join(unknown)}: no such namespace in the dataset (it has {', '.join(sorted(known))})"
         )
+
+
+def check_directory_path(option: str, path: Path) -> None:
+    """Refuse a directory option that names a file, or a path under a file (before any work is done)."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise KubetallyError(f"{option} {path}: {part} is a file, not a directory")
+            return
