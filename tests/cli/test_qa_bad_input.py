@@ -185,3 +185,14 @@ def test_a_file_where_a_directory_is_expected(
     assert code == 2 and "is a file, not a dataset directory" in text, text
     code, text = cli(capsys, monkeypatch, "demo", "--out", str(a_file), "--days", "0.1", "--no-store")
     assert code == 2 and f"--out {a_file}: {a_file} is a file, not a directory" in " ".join(text.split()), text
+
+
+def test_rightsize_output_formats_are_named_and_manifests_refuses_o(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, "rightsize", "-d", str(dataset_dir), "-o", "xml")
+    assert code == 2 and "choose table, json, csv, yaml, patch, vpa" in text, text
+    code, text = cli(
+        capsys, monkeypatch, "rightsize", "-d", str(dataset_dir), "--manifests", str(tmp_path), "-o", "patch"
+    )
+    assert code == 2 and "drop -o patch" in text, text

@@ -30,7 +30,6 @@ from kubetally.cli.manifest_actions import ACTION_OUTPUTS, ApplyOpt, ManifestsOp
 from kubetally.cli.options import (
     DatasetOpt,
     DemoOpt,
-    OutputFormatOpt,
     PrometheusOpt,
     check_namespaces,
     open_dataset,
@@ -39,7 +38,7 @@ from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model.config import yaml_mapping
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
-from kubetally.outputs.formats import render
+from kubetally.outputs.formats import FORMATS, render
 from kubetally.outputs.rightsizing import recommendation_table, top_opportunities, with_money
 from kubetally.outputs.terminal import console
 
@@ -162,7 +161,14 @@ def rightsize_command(
     selector: Annotated[
         str, typer.Option("--selector", "-l", help="Workload label selector: key=value,key!=value,key,!key.")
     ] = "",
-    output: OutputFormatOpt = "table",
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output format: table, json, csv, yaml, patch (kubectl patch commands) or vpa (VPA objects).",
+        ),
+    ] = "table",
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Strategy setting FIELD=VALUE (repeatable; see below).")
     ] = None,
@@ -189,8 +195,12 @@ def rightsize_command(
     settings = build_settings(strategy, set_ or [], policy)
     evidence_settings = build_evidence(evidence or [])
     book = price_book(prices)
+    if output not in ("table", *FORMATS, *ACTION_OUTPUTS):
+        raise ConfigError(f"unknown output format {output!r}; choose {', '.join(('table', *FORMATS, *ACTION_OUTPUTS))}")
     if apply and manifests is None:
         raise ConfigError("--apply needs --manifests DIR")
+    if manifests is not None and output != "table":
+        raise ConfigError(f"--manifests prints a diff of your files (--apply writes them); drop -o {output}")
     data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
     check_namespaces(namespace, data)
     recs = recommend(
