@@ -196,3 +196,17 @@ def test_rightsize_output_formats_are_named_and_manifests_refuses_o(
         capsys, monkeypatch, "rightsize", "-d", str(dataset_dir), "--manifests", str(tmp_path), "-o", "patch"
     )
     assert code == 2 and "drop -o patch" in text, text
+
+
+def test_collect_checks_its_files_before_connecting(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "http://127.0.0.1:1"  # nothing listens: reaching the server would be a different error
+    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "-o", str(dataset_dir))
+    assert code == 2 and "already exists" in text and "--overwrite" in text, text
+    missing = str(tmp_path / "missing")
+    new = str(tmp_path / "new")
+    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "-o", new, "--labels-from", missing)
+    assert code == 2 and f"--labels-from {missing}: no such file" in " ".join(text.split()), text
+    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "-o", new, "--ca-file", missing)
+    assert code == 2 and f"CA file {missing}: no such file" in " ".join(text.split()), text

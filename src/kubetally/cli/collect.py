@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 
 from kubetally.cli import app, promsettings
+from kubetally.cli.options import check_dataset_target
 from kubetally.dataset import load, save
+from kubetally.errors import ConfigError
 from kubetally.sources.prometheus import collect
 from kubetally.sources.prometheus.settings import redact_url
 
@@ -70,6 +72,9 @@ def collect_command(
     overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it is an existing dataset.")] = False,
 ) -> None:
     """Read every Dataset frame from a Prometheus-compatible server with a small, fixed query plan."""
+    check_dataset_target("--output", output, overwrite=overwrite)
+    if labels_from is not None and not labels_from.is_file():
+        raise ConfigError(f"--labels-from {labels_from}: no such file")
     console = Console(stderr=True)
     conn = promsettings.connection(
         prometheus,

@@ -78,3 +78,19 @@ def check_directory_path(option: str, path: Path) -> None:
             if not part.is_dir():
                 raise KubetallyError(f"{option} {path}: {part} is a file, not a directory")
             return
+
+
+def check_dataset_target(option: str, path: Path, *, overwrite: bool) -> None:
+    """Refuse, before any long work, a dataset directory that ``save`` would refuse at the end."""
+    from kubetally.dataset import MANIFEST
+
+    for part in path.parents:
+        if part.exists():
+            if not part.is_dir():
+                raise KubetallyError(f"{option} {path}: {part} is a file, not a directory")
+            break
+    if path.exists():
+        if not overwrite:
+            raise KubetallyError(f"{path} already exists: choose another directory, or replace it with --overwrite")
+        if not (path / MANIFEST).exists():
+            raise KubetallyError(f"{path} exists and is not a kubetally dataset; refusing to replace it")

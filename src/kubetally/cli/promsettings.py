@@ -63,6 +63,9 @@ def connection(
     password = _secret_file(password_file, "password")
     if password is None and env.get(ENV["password"]):
         password = SecretStr(env[ENV["password"]])
+    ca_file = ca_file or env.get(ENV["ca_file"])
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigError(f"CA file {ca_file}: no such file")
     raw_headers = list(headers or []) + [h for h in env.get(ENV["headers"], "").split("\n") if h.strip()]
     parsed: list[tuple[str, SecretStr]] = []
     for header in raw_headers:
@@ -77,7 +80,7 @@ def connection(
             basic_user=user or env.get(ENV["user"]),
             basic_password=password,
             headers=tuple(parsed),
-            ca_file=ca_file or env.get(ENV["ca_file"]),
+            ca_file=ca_file,
             insecure=insecure or env.get(ENV["insecure"], "") in ("1", "true", "yes"),
             timeout_seconds=timeout,
             retries=retries,

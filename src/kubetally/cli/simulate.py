@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from kubetally.cli import app
-from kubetally.dataset import MANIFEST, save
-from kubetally.errors import ConfigError, DatasetError
+from kubetally.cli.options import check_dataset_target
+from kubetally.dataset import save
+from kubetally.errors import ConfigError
 from kubetally.simulate import ScenarioConfig, simulate
 from kubetally.simulate.exposition import ExpositionOptions, write_openmetrics
 
@@ -25,12 +26,7 @@ def _help(name: str) -> str:
 
 def _check_targets(output: Path, openmetrics: Path | None, *, overwrite: bool) -> None:
     """Refuse, before the (possibly long) simulation, what ``save`` or the OpenMetrics writer would refuse."""
-    _check_parents("--output", output)
-    if output.exists():
-        if not overwrite:
-            raise DatasetError(f"{output} already exists: choose another directory, or replace it with --overwrite")
-        if not (output / MANIFEST).exists():
-            raise DatasetError(f"{output} exists and is not a kubetally dataset; refusing to replace it")
+    check_dataset_target("--output", output, overwrite=overwrite)
     if openmetrics is None:
         return
     if openmetrics.resolve() == output.resolve():
