@@ -210,3 +210,23 @@ def test_collect_checks_its_files_before_connecting(
     assert code == 2 and f"--labels-from {missing}: no such file" in " ".join(text.split()), text
     code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "-o", new, "--ca-file", missing)
     assert code == 2 and f"CA file {missing}: no such file" in " ".join(text.split()), text
+
+
+def test_showback_daily_as_json_the_documented_example(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--by", "team", "--daily", "-o", "json")
+    assert code == 0, text
+    rows = json.loads(text)
+    assert rows and all(len(row["day"]) == 10 and row["day"][4] == "-" for row in rows)
+
+
+def test_backtest_on_a_dataset_too_short_to_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiny = tmp_path / "tiny"
+    save(simulate(ScenarioConfig(days=0.01, step_seconds=300)), tiny)
+    code, text = cli(capsys, monkeypatch, "backtest", "-d", str(tiny))
+    assert code == 2 and "too short to train on one part and score the rest" in " ".join(text.split()), text

@@ -99,6 +99,8 @@ def backtest_command(
         days = data.info.window.total_seconds() / 86400
         if train_days is None:
             train_days = round(days / 2, 2)
+            if train_days <= 0:
+                raise ConfigError(f"the dataset has {days:g} days: too short to train on one part and score the rest")
         elif mode == "static" and train_days >= days:
             raise ConfigError(
                 f"--train-days {train_days:g} leaves nothing to score: the dataset has {days:g} days; "
