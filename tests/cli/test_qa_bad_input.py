@@ -230,3 +230,41 @@ def test_backtest_on_a_dataset_too_short_to_split(
     save(simulate(ScenarioConfig(days=0.01, step_seconds=300)), tiny)
     code, text = cli(capsys, monkeypatch, "backtest", "-d", str(tiny))
     assert code == 2 and "too short to train on one part and score the rest" in " ".join(text.split()), text
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - name: app
+          image: web
+          resources:
+            requests: {{cpu: 100m, memory: {memory}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("memory", "expected"),
+    [
+        ("-1", "cannot be negative: -1"),
+        ("-100m", "cannot be negative: '-100m'"),
+        (".nan", "not a Kubernetes quantity: nan"),
+        ("1e400", "not a Kubernetes quantity: inf"),
+        ("1Gb", "not a Kubernetes quantity: '1Gb'"),
+    ],
+)
+def test_cost_diff_bad_quantities_are_one_line(
+    memory: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, head = tmp_path / "base", tmp_path / "head"
+    base.mkdir()
+    head.mkdir()
+    (base / "web.yaml").write_text(DEPLOYMENT.format(memory="128Mi"))
+    (head / "web.yaml").write_text(DEPLOYMENT.format(memory=memory))
+    code, text = cli(capsys, monkeypatch, "cost-diff", str(base), str(head))
+    assert code == 2 and expected in " ".join(text.split()) and "internal error" not in text, text

@@ -25,7 +25,7 @@ from kubetally.actions.manifests.lines import ManifestError
 from kubetally.actions.manifests.scan import FoundWorkload, ParsedFile, WorkloadRef, kustomize_namespace, scan
 from kubetally.analysis.scaling import UnitPrices
 from kubetally.model import columns as c
-from kubetally.model.quantity import QuantityError, parse_cpu, parse_memory
+from kubetally.model.quantity import QuantityError, parse_cpu, parse_memory, parse_quantity
 
 GIB = 2**30
 
@@ -49,10 +49,15 @@ class CostDiffSettings:
 
 
 def _quantity(value: Any, parse: Any, where: str) -> Any:
+    raw = value if isinstance(value, int | float) else str(value)
     try:
-        return parse(value if isinstance(value, int | float) else str(value))
+        parsed = parse(raw)
+        negative = parse_quantity(raw) < 0
     except QuantityError as exc:
         raise ManifestError(f"{where}: {exc}") from None
+    if negative:
+        raise ManifestError(f"{where}: a resource request or limit cannot be negative: {value!r}")
+    return parsed
 
 
 def _pod_request(workload: FoundWorkload) -> tuple[float, int]:

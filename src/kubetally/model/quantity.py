@@ -8,6 +8,7 @@ is ``100m``, not ``0.1000000000000000055``.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Literal
@@ -47,6 +48,8 @@ def parse_quantity(text: str | int | float) -> Decimal:
     if isinstance(text, int):
         return Decimal(text)
     if isinstance(text, float):
+        if not math.isfinite(text):
+            raise QuantityError(f"not a Kubernetes quantity: {text!r}")
         return Decimal(repr(text))
     match = _QUANTITY.match(text)
     if match is None:
