@@ -268,3 +268,12 @@ def test_cost_diff_bad_quantities_are_one_line(
     (head / "web.yaml").write_text(DEPLOYMENT.format(memory=memory))
     code, text = cli(capsys, monkeypatch, "cost-diff", str(base), str(head))
     assert code == 2 and expected in " ".join(text.split()) and "internal error" not in text, text
+
+
+@pytest.mark.parametrize("command", [("showback",), ("showback", "--unowned"), ("nodes",)])
+def test_window_longer_than_the_dataset_is_noted_in_every_format(
+    command: tuple[str, ...], dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, *command, "-d", str(dataset_dir), "--window", "30d", "-o", "json")
+    assert code == 0, text
+    assert "--window 30d is longer than the dataset (1 days): using all of it" in " ".join(text.split())

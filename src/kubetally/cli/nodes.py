@@ -12,7 +12,7 @@ from kubetally.analysis.nodes import NodeReport, NodeSettings, node_report
 from kubetally.cli import app
 from kubetally.cli.costopts import CloudOpt, PricesOpt, WindowOpt, load_prices, windowed
 from kubetally.cli.demo import DemoContext, demo_section
-from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset
+from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset, stderr
 from kubetally.dataset import Dataset
 from kubetally.model import columns as c
 from kubetally.model.pricing import PriceBook
@@ -75,6 +75,8 @@ def nodes_command(
     book = load_prices(prices, cloud)
     report = build_report(ds, book, percentile, headroom, recommended=recommended)
     if output != "table":
+        if note:
+            stderr.print(f"[yellow]note:[/] {note}", highlight=False)
         typer.echo(render(report.nodes, output), nl=False)
         return
     out = make_console()

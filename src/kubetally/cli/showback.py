@@ -133,6 +133,8 @@ def showback_command(
     keys = [k.strip() for k in by.split(",") if k.strip()]
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     _check_share(share or [], ds.workloads, ds.containers)
+    if note and (output != "table" or overcommit or unowned):
+        stderr.print(f"[yellow]note:[/] {note}", highlight=False)
     settings = build_settings(
         load_allocation(allocation, demo=demo), idle=idle, basis=basis, share=share or [], split=split
     )
