@@ -277,3 +277,13 @@ def test_window_longer_than_the_dataset_is_noted_in_every_format(
     code, text = cli(capsys, monkeypatch, *command, "-d", str(dataset_dir), "--window", "30d", "-o", "json")
     assert code == 0, text
     assert "--window 30d is longer than the dataset (1 days): using all of it" in " ".join(text.split())
+
+
+def test_cost_diff_with_no_manifests_at_all_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, head = tmp_path / "base", tmp_path / "head"
+    base.mkdir()
+    head.mkdir()
+    code, text = cli(capsys, monkeypatch, "cost-diff", str(base), str(head))
+    assert code == 2 and "no YAML manifests in" in text and "nothing to compare" in " ".join(text.split()), text

@@ -97,6 +97,9 @@ def cost_diff_command(
         for ref in (base, head):
             local = Path(ref)
             trees.append(local if local.exists() else stack.enter_context(checked_out(repo, ref, path)))
+        if not any(f.suffix in (".yaml", ".yml") for tree in trees for f in tree.rglob("*") if f.is_file()):
+            where = f"under --path {path!r} " if not all(Path(ref).exists() for ref in (base, head)) else ""
+            raise ConfigError(f"no YAML manifests {where}in {base} or {head}: nothing to compare")
         frames = [requested_resources(tree, namespace=namespace, settings=settings) for tree in trees]
     diff = cost_diff(frames[0], frames[1], prices=unit, settings=settings)
     notes = [f"Prices from {source}."]
