@@ -287,3 +287,16 @@ def test_cost_diff_with_no_manifests_at_all_is_an_error(
     head.mkdir()
     code, text = cli(capsys, monkeypatch, "cost-diff", str(base), str(head))
     assert code == 2 and "no YAML manifests in" in text and "nothing to compare" in " ".join(text.split()), text
+
+
+def test_showback_daily_table_shows_every_day_and_group(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, csv_text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--daily", "-o", "csv")
+    assert code == 0, csv_text
+    rows = [line.split(",") for line in csv_text.strip().splitlines()[1:]]
+    code, table = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--daily")
+    assert code == 0 and "…" not in table and "shape:" not in table, table
+    lines = table.splitlines()
+    for namespace, day, total in rows:
+        assert any(namespace in line and day in line and total in line for line in lines), (namespace, day, total)

@@ -126,6 +126,7 @@ def showback_command(
     from kubetally.outputs.cost import overcommit_table, showback_table, window_text
     from kubetally.outputs.formats import render
     from kubetally.outputs.terminal import console as make_console
+    from kubetally.outputs.terminal import frame_table
 
     chosen = [flag for flag, on in (("--daily", daily), ("--overcommit", overcommit), ("--unowned", unowned)) if on]
     if len(chosen) > 1:
@@ -157,7 +158,7 @@ def showback_command(
         if output != "table":
             typer.echo(render(missing, output), nl=False)
             return
-        make_console().print(missing)
+        make_console().print(frame_table(missing, title="Workloads without an owner (no team label or entry)"))
         return
     if output != "table":
         typer.echo(render(report.daily if daily else report.rows, output), nl=False)
@@ -167,8 +168,8 @@ def showback_command(
         if line:
             out.print(f"[yellow]note:[/] {line}")
     if daily:
-        wide = report.daily.pivot(on="day", index=list(report.by), values="total_cost", sort_columns=True)
-        out.print(wide)
+        daily_rows = report.daily.sort("day", *report.by)
+        out.print(frame_table(daily_rows, title=f"Daily cost by {', '.join(report.by)} (UTC days), {report.currency}"))
         return
     out.print(showback_table(report))
     mark = "[green]✓ reconciled[/]" if report.reconciled else f"[red]✗ off by {report.difference:.4f}[/]"

@@ -90,3 +90,13 @@ def workload_table(frame: pl.DataFrame, *, title: str = "Workloads: request per 
             mebibytes(row[s.MEMORY_MAX]),
         )
     return table
+
+
+def frame_table(frame: pl.DataFrame, *, title: str | None = None) -> Table:
+    """Every row and column of ``frame`` as a plain table (nulls as "-"); nothing elided."""
+    table = Table(title=title)
+    for name, dtype in frame.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
+    for row in frame.iter_rows():
+        table.add_row(*("-" if value is None else str(value) for value in row))
+    return table
