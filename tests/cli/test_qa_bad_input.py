@@ -300,3 +300,13 @@ def test_showback_daily_table_shows_every_day_and_group(
     lines = table.splitlines()
     for namespace, day, total in rows:
         assert any(namespace in line and day in line and total in line for line in lines), (namespace, day, total)
+
+
+def test_backtest_out_of_bounds_and_nothing_scored(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = str(dataset_dir)
+    code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "--mode", "rolling", "--window-days", "1000")
+    assert code == 2 and "--window-days 1000.0: Input should be less than or equal to 365" in text, text
+    code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "--min-train-memory-points", "1000000")
+    assert code == 2 and "nothing to score" in text and "internal error" not in text, text

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from pydantic import ValidationError
 
 from kubetally.analysis import backtest as bt
 from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, StrategySettings
@@ -108,12 +109,17 @@ def backtest_command(
             )
     stderr.print(source)
     train_days = 14.0 if train_days is None else train_days
-    backtest = bt.BacktestSettings(
-        mode="static" if mode == "static" else "rolling",
-        train_days=train_days,
-        window_days=window_days,
-        min_train_memory_points=min_train_memory_points,
-    )
+    try:
+        backtest = bt.BacktestSettings(
+            mode="static" if mode == "static" else "rolling",
+            train_days=train_days,
+            window_days=window_days,
+            min_train_memory_points=min_train_memory_points,
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        option = "--" + "-".join(str(part) for part in error["loc"]).replace("_", "-")
+        raise ConfigError(f"{option} {error.get('input')}: {error['msg']}") from None
     results = []
     for name, chosen in settings.items():
         started = time.perf_counter()
@@ -127,6 +133,11 @@ def backtest_command(
         )
         stderr.print(f"{name}: scored in {time.perf_counter() - started:.1f} s")
         results.append(result.summary)
+    if all(int(result.get_column(bt.ENTITIES)[0]) == 0 for result in results):
+        raise ConfigError(
+            f"nothing to score: no container has more than --train-days {train_days:g} days of history with "
+            f"at least --min-train-memory-points {min_train_memory_points} memory samples in training"
+        )
     summary = pl.concat(results, how="diagonal_relaxed").select("strategy", pl.exclude("strategy"))
     if output == "table":
         title = f"Backtest ({mode}, train {train_days:g} d" + (
