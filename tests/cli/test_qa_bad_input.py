@@ -310,3 +310,12 @@ def test_backtest_out_of_bounds_and_nothing_scored(
     assert code == 2 and "--window-days 1000.0: Input should be less than or equal to 365" in text, text
     code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "--min-train-memory-points", "1000000")
     assert code == 2 and "nothing to score" in text and "internal error" not in text, text
+
+
+def test_demo_store_that_is_a_directory_fails_before_simulating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "demo"
+    code, text = cli(capsys, monkeypatch, "demo", "--out", str(out), "--days", "0.1", "--store", str(tmp_path))
+    assert code == 2 and "is a directory; give the path of a DuckDB file" in " ".join(text.split()), text
+    assert not out.exists()

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from kubetally.cli import app
 from kubetally.dataset import Dataset
+from kubetally.errors import KubetallyError
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def demo(
     from kubetally.store import RunStore
 
     check_directory_path("--out", out)
+    if store is not None and not no_store and store.is_dir():
+        raise KubetallyError(f"--store {store}: is a directory; give the path of a DuckDB file")
     console = make_console()
     config = ScenarioConfig(days=days, step_seconds=step, seed=seed)
     console.print(
