@@ -73,11 +73,13 @@ def demo(
     from kubetally.outputs.terminal import console as make_console
     from kubetally.outputs.terminal import node_table, workload_table
     from kubetally.simulate import ScenarioConfig, simulate
-    from kubetally.store import RunStore
+    from kubetally.store import STORE_ENV, RunStore, default_path
 
     check_directory_path("--out", out)
-    if store is not None and not no_store and store.is_dir():
-        raise KubetallyError(f"--store {store}: is a directory; give the path of a DuckDB file")
+    store_path = store if store is not None else default_path()
+    if not no_store and store_path.is_dir():
+        where = "--store" if store is not None else f"${STORE_ENV}"
+        raise KubetallyError(f"{where} {store_path}: is a directory; give the path of a DuckDB file")
     console = make_console()
     config = ScenarioConfig(days=days, step_seconds=step, seed=seed)
     console.print(
