@@ -319,3 +319,13 @@ def test_demo_store_that_is_a_directory_fails_before_simulating(
     code, text = cli(capsys, monkeypatch, "demo", "--out", str(out), "--days", "0.1", "--store", str(tmp_path))
     assert code == 2 and "is a directory; give the path of a DuckDB file" in " ".join(text.split()), text
     assert not out.exists()
+
+
+def test_allocation_rule_selecting_nothing_is_warned(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = tmp_path / "allocation.yaml"
+    settings.write_text("shared:\n  - name: ghost\n    select: {namespaces: [no-such-namespace]}\n")
+    code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--allocation", str(settings))
+    assert code == 0, text
+    assert "shared-cost rule 'ghost' shares nothing" in " ".join(text.split())

@@ -141,6 +141,14 @@ def showback_command(
     )
     owner_map = load_owners(owners, demo=demo)
     alloc = allocate(ds, prices=load_prices(prices, cloud), settings=settings)
+    matched = set(alloc.shared_sources.get_column("name").to_list())
+    for rule in settings.shared:
+        if rule.name not in matched:
+            stderr.print(
+                f"[yellow]warning:[/] shared-cost rule {rule.name!r} shares nothing: "
+                "it selects no workload with cost in this window",
+                highlight=False,
+            )
     report = showback(alloc, ds.labels, by=keys, owners=owner_map)
     for key in keys:
         values = set(report.rows.get_column(key)) if key in report.rows.columns else set()
