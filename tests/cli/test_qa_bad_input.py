@@ -329,3 +329,10 @@ def test_allocation_rule_selecting_nothing_is_warned(
     code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--allocation", str(settings))
     assert code == 0, text
     assert "shared-cost rule 'ghost' shares nothing" in " ".join(text.split())
+
+
+def test_version(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import version
+
+    code, text = cli(capsys, monkeypatch, "--version")
+    assert code == 0 and text.strip() == f"kubetally {version('kubetally')}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +25,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"kubetally {version('kubetally')}")
+        except PackageNotFoundError:
+            typer.echo("kubetally (version unknown: not installed as a package)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the kubetally version and exit.", is_eager=True, callback=_version),
+    ] = False,
+) -> None:
+    """FinOps for Kubernetes: what each workload uses and costs, who owns it, what is wasted, what to change."""
+
 
 # Command modules, in the order `kubetally --help` lists them.
 COMMAND_MODULES = (
