@@ -336,3 +336,13 @@ def test_version(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyP
 
     code, text = cli(capsys, monkeypatch, "--version")
     assert code == 0 and text.strip() == f"kubetally {version('kubetally')}"
+
+
+def test_rightsize_on_an_empty_dataset_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty"
+    save(simulate(ScenarioConfig(days=0.01, step_seconds=3600)), empty)  # shorter than one step: no samples
+    code, text = cli(capsys, monkeypatch, "rightsize", "-d", str(empty))
+    assert code == 0 and "no workload containers in the dataset: nothing to recommend" in text, text
+    assert "0 containers: ." not in text

@@ -232,6 +232,9 @@ def rightsize_command(
 
 
 def _print_totals(out: Any, recs: pl.DataFrame) -> None:
+    if recs.height == 0:
+        out.print("no workload containers in the dataset: nothing to recommend")
+        return
     counts = recs.group_by("status").len().sort("status")
     parts = ", ".join(f"{n} {s}" for s, n in counts.iter_rows())
     cpu = recs.select(pl.col("cpu_saving_cores").fill_null(0).sum()).item()
