@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -97,7 +98,8 @@ def scale_command(
         raise ConfigError(f"unknown output {output!r}; choose {', '.join(OUTPUTS)}")
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+        pl.select(pl.lit(datetime(2000, 1, 1, tzinfo=UTC)).dt.convert_time_zone(timezone))
+    except (ZoneInfoNotFoundError, ValueError, pl.exceptions.PolarsError):
         raise ConfigError(f"--timezone {timezone!r}: not an IANA time zone (e.g. Europe/Berlin, UTC)") from None
     try:
         hpa_settings = HpaSettings(max_risk_ratio=max_risk)
