@@ -347,3 +347,12 @@ def test_rightsize_on_an_empty_dataset_says_so(
     code, text = cli(capsys, monkeypatch, "rightsize", "-d", str(empty))
     assert code == 0 and "no workload containers in the dataset: nothing to recommend" in text, text
     assert "0 containers: ." not in text
+
+
+def test_nodes_recommended_with_a_machine_format_is_refused(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, "nodes", "-d", str(dataset_dir), "--recommended", "-o", "json")
+    assert code == 2 and "--recommended adds a packing table; -o json prints only the per-node frame" in " ".join(
+        text.split()
+    ), text

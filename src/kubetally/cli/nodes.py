@@ -14,6 +14,7 @@ from kubetally.cli.costopts import CloudOpt, PricesOpt, WindowOpt, load_prices, 
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset, stderr
 from kubetally.dataset import Dataset
+from kubetally.errors import KubetallyError
 from kubetally.model import columns as c
 from kubetally.model.pricing import PriceBook
 
@@ -71,6 +72,10 @@ def nodes_command(
     from kubetally.outputs.formats import render
     from kubetally.outputs.terminal import console as make_console
 
+    if recommended and output != "table":
+        raise KubetallyError(
+            f"--recommended adds a packing table; -o {output} prints only the per-node frame: drop one of them"
+        )
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     book = load_prices(prices, cloud)
     report = build_report(ds, book, percentile, headroom, recommended=recommended)
