@@ -109,14 +109,21 @@ class Frames:
 
     def usage(self, results: dict[str, pl.DataFrame]) -> pl.DataFrame:
         key = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.TIMESTAMP]
-        merged: pl.DataFrame | None = None
-        for name, column in USAGE_COLUMNS.items():
-            if name not in results:
-                continue
-            part = self.frame(results[name], CONTAINER, column)
-            part = part.group_by(key).agg(pl.col(column).sum()) if name != "throttled" else part.unique(key)
-            merged = part if merged is None else merged.join(part, on=key, how="full", coalesce=True)
-        if merged is None or merged.height == 0:
+        present_names = [name for name in USAGE_COLUMNS if name in results]
+        if not present_names:
+            return schema.empty(schema.USAGE)
+        # One stacked frame and one group_by instead of a group_by and a full join per column (measured: this
+        # merge was half of the main thread's time at 300 workloads; 1.4x faster so). Absent stays null.
+        stacked = pl.concat(
+            [self.frame(results[name], CONTAINER, USAGE_COLUMNS[name]) for name in present_names], how="diagonal"
+        )
+        aggs = []
+        for name in present_names:
+            col = pl.col(USAGE_COLUMNS[name])
+            value = col.drop_nulls().first() if name == "throttled" else col.sum()
+            aggs.append(pl.when(col.count() > 0).then(value).alias(USAGE_COLUMNS[name]))
+        merged = stacked.group_by(key).agg(aggs)
+        if merged.height == 0:
             return schema.empty(schema.USAGE)
         fill = [c.FS_READ_BYTES_PER_SECOND, c.FS_WRITE_BYTES_PER_SECOND]
         merged = merged.with_columns([pl.col(f).fill_null(0.0) for f in fill if f in merged.columns])
