@@ -356,3 +356,15 @@ def test_nodes_recommended_with_a_machine_format_is_refused(
     assert code == 2 and "--recommended adds a packing table; -o json prints only the per-node frame" in " ".join(
         text.split()
     ), text
+
+
+def test_backtest_settings_for_a_strategy_not_scored_are_refused(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default_tier: standard\ntiers:\n  standard: {}\n")
+    d = str(dataset_dir)
+    code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "-s", "simple", "--policy", str(policy))
+    assert code == 2 and "--policy is for the tiered strategy" in text, text
+    code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "-s", "simple", "--set", "vpa.safety_margin=0.2")
+    assert code == 2 and "the vpa strategy is not scored in this run" in " ".join(text.split()), text

@@ -33,7 +33,11 @@ def _settings(strategies: list[str], assignments: list[str], policy: Path | None
         name, dot, rest = item.partition(".")
         if not dot or name not in STRATEGIES:
             raise ConfigError(f"--set {item!r}: expected STRATEGY.FIELD=VALUE, STRATEGY one of {', '.join(STRATEGIES)}")
+        if name not in strategies:
+            raise ConfigError(f"--set {item!r}: the {name} strategy is not scored in this run (add -s {name})")
         per.setdefault(name, []).append(rest)
+    if policy is not None and "tiered" not in strategies:
+        raise ConfigError("--policy is for the tiered strategy, which is not scored in this run (add -s tiered)")
     out: dict[str, StrategySettings | None] = {}
     for name in strategies:
         if name == bt.CURRENT:
