@@ -368,3 +368,15 @@ def test_backtest_settings_for_a_strategy_not_scored_are_refused(
     assert code == 2 and "--policy is for the tiered strategy" in text, text
     code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "-s", "simple", "--set", "vpa.safety_margin=0.2")
     assert code == 2 and "the vpa strategy is not scored in this run" in " ".join(text.split()), text
+
+
+def test_collect_bad_cluster_label_and_ca_bundle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = ("collect", "--prometheus", "http://127.0.0.1:1", "-o", str(tmp_path / "ds"))
+    code, text = cli(capsys, monkeypatch, *base, "--cluster-label", "x y")
+    assert code == 2 and "invalid Prometheus label name 'x y'" in text, text
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    code, text = cli(capsys, monkeypatch, *base, "--ca-file", str(not_pem))
+    assert code == 2 and "not a PEM certificate bundle" in " ".join(text.split()), text

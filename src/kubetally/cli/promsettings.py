@@ -8,12 +8,14 @@ below for everything else; ``kubetally collect`` has a flag for each.
 from __future__ import annotations
 
 import os
+import ssl
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import SecretStr, ValidationError
 
 from kubetally.errors import ConfigError
+from kubetally.model.promql import check_label_name
 from kubetally.sources.prometheus import Connection, Query, parse_duration
 
 ENV = {
@@ -66,6 +68,11 @@ def connection(
     ca_file = ca_file or env.get(ENV["ca_file"])
     if ca_file and not Path(ca_file).is_file():
         raise ConfigError(f"CA file {ca_file}: no such file")
+    if ca_file:
+        try:
+            ssl.create_default_context(cafile=ca_file)
+        except ssl.SSLError as exc:
+            raise ConfigError(f"CA file {ca_file}: not a PEM certificate bundle ({exc.reason})") from None
     raw_headers = list(headers or []) + [h for h in env.get(ENV["headers"], "").split("\n") if h.strip()]
     parsed: list[tuple[str, SecretStr]] = []
     for header in raw_headers:
@@ -108,6 +115,9 @@ def query(
     env = os.environ
     try:
         env_end = env.get(ENV["end"])
+        label = cluster_label or env.get(ENV["cluster_label"])
+        if label:
+            check_label_name(label)
         return Query(
             end=end or (datetime.fromisoformat(env_end) if env_end else None),
             window_seconds=parse_duration(window or env.get(ENV["window"], "14d")),
