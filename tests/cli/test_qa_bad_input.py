@@ -380,3 +380,13 @@ def test_collect_bad_cluster_label_and_ca_bundle(
     not_pem.write_text("not a certificate\n")
     code, text = cli(capsys, monkeypatch, *base, "--ca-file", str(not_pem))
     assert code == 2 and "not a PEM certificate bundle" in " ".join(text.split()), text
+
+
+def test_policy_error_reads_as_a_sentence(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default_tier: nope\ntiers:\n  standard: {}\n")
+    code, text = cli(capsys, monkeypatch, "rightsize", "-d", str(dataset_dir), "--policy", str(policy))
+    flat = " ".join(text.split())
+    assert code == 2 and "tiered settings: default_tier 'nope' is not one of the tiers (standard)" in flat, text

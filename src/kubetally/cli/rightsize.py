@@ -104,8 +104,9 @@ def build_settings(strategy: str, assignments: list[str], policy: Path | None) -
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ConfigError(f"{strategy} settings: {where}: {first['msg']}") from None
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{strategy} settings: {where + ': ' if where else ''}{message}") from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
