@@ -390,3 +390,11 @@ def test_policy_error_reads_as_a_sentence(
     code, text = cli(capsys, monkeypatch, "rightsize", "-d", str(dataset_dir), "--policy", str(policy))
     flat = " ".join(text.split())
     assert code == 2 and "tiered settings: default_tier 'nope' is not one of the tiers (standard)" in flat, text
+
+
+def test_export_focus_empty_provider_is_refused(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("export", "focus", "-d", str(dataset_dir), "--out", str(tmp_path / "f"), "--provider", " ")
+    code, text = cli(capsys, monkeypatch, *args)
+    assert code == 2 and "FOCUS needs a ProviderName" in text and not (tmp_path / "f").exists(), text

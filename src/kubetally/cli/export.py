@@ -51,6 +51,8 @@ def focus_command(
     from kubetally.outputs.focus import focus_frame, write_focus
     from kubetally.outputs.terminal import console as make_console
 
+    if not provider.strip():
+        raise ConfigError("--provider: FOCUS needs a ProviderName; give a non-empty name (default: kubetally)")
     _check_out(out, overwrite=overwrite)
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     alloc = allocate(ds, prices=load_prices(prices), settings=load_allocation(allocation, demo=demo))
