@@ -398,3 +398,12 @@ def test_export_focus_empty_provider_is_refused(
     args = ("export", "focus", "-d", str(dataset_dir), "--out", str(tmp_path / "f"), "--provider", " ")
     code, text = cli(capsys, monkeypatch, *args)
     assert code == 2 and "FOCUS needs a ProviderName" in text and not (tmp_path / "f").exists(), text
+
+
+def test_split_without_share_is_an_error_and_empty_overcommit_says_so(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--split", "even")
+    assert code == 2 and "give --share too" in text, text
+    code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--overcommit")
+    assert code == 0 and "no node is over-committed" in " ".join(text.split()), text

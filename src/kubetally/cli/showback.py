@@ -110,8 +110,9 @@ def showback_command(
         typer.Option("--share", help="A shared namespace or namespace/workload (repeatable); split over the rest."),
     ] = None,
     split: Annotated[
-        str, typer.Option(help="How --share is split: weighted (by cost) or even (per workload).")
-    ] = "weighted",
+        str | None,
+        typer.Option(help="How --share is split: weighted (by cost, the default) or even (per workload)."),
+    ] = None,
     daily: Annotated[bool, typer.Option("--daily", help="Print the daily series instead of window totals.")] = False,
     overcommit: Annotated[
         bool, typer.Option("--overcommit", help="List only the over-committed nodes and resources.")
@@ -131,13 +132,15 @@ def showback_command(
     chosen = [flag for flag, on in (("--daily", daily), ("--overcommit", overcommit), ("--unowned", unowned)) if on]
     if len(chosen) > 1:
         raise KubetallyError(f"{' and '.join(chosen)} print different reports: give only one of them")
+    if split is not None and not share:
+        raise KubetallyError("--split says how --share is split: give --share too")
     keys = [k.strip() for k in by.split(",") if k.strip()]
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     _check_share(share or [], ds.workloads, ds.containers)
     if note and (output != "table" or overcommit or unowned):
         stderr.print(f"[yellow]note:[/] {note}", highlight=False)
     settings = build_settings(
-        load_allocation(allocation, demo=demo), idle=idle, basis=basis, share=share or [], split=split
+        load_allocation(allocation, demo=demo), idle=idle, basis=basis, share=share or [], split=split or "weighted"
     )
     owner_map = load_owners(owners, demo=demo)
     alloc = allocate(ds, prices=load_prices(prices, cloud), settings=settings)
@@ -159,6 +162,8 @@ def showback_command(
             )
     if overcommit:
         frame = alloc.overcommit.drop("steps")
+        if frame.height == 0:
+            stderr.print("no node is over-committed in the window: max(request, usage) fits every node")
         typer.echo(render(frame, "json" if output == "table" else output), nl=False)
         return
     if unowned:
