@@ -407,3 +407,10 @@ def test_split_without_share_is_an_error_and_empty_overcommit_says_so(
     assert code == 2 and "give --share too" in text, text
     code, text = cli(capsys, monkeypatch, "showback", "-d", str(dataset_dir), "--overcommit")
     assert code == 0 and "no node is over-committed" in " ".join(text.split()), text
+
+
+def test_nodes_headroom_with_a_machine_format_is_refused(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, text = cli(capsys, monkeypatch, "nodes", "-d", str(dataset_dir), "--headroom", "1", "-o", "json")
+    assert code == 2 and "--headroom sizes the packing table" in text, text

@@ -53,9 +53,11 @@ def nodes_command(
         float, typer.Option(help="Percentile shown beside the mean (0-1].", min=0.01, max=1.0)
     ] = 0.95,
     headroom: Annotated[
-        float,
-        typer.Option(help="Headroom over observed usage for the usage-based packing (0.15 = +15%).", min=0, max=2),
-    ] = 0.15,
+        float | None,
+        typer.Option(
+            help="Headroom over observed usage for the usage-based packing table (default 0.15 = +15%).", min=0, max=2
+        ),
+    ] = None,
     recommended: Annotated[
         bool,
         typer.Option(
@@ -72,13 +74,15 @@ def nodes_command(
     from kubetally.outputs.formats import render
     from kubetally.outputs.terminal import console as make_console
 
+    if headroom is not None and output != "table":
+        raise KubetallyError(f"--headroom sizes the packing table; -o {output} prints only the per-node frame")
     if recommended and output != "table":
         raise KubetallyError(
             f"--recommended adds a packing table; -o {output} prints only the per-node frame: drop one of them"
         )
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
     book = load_prices(prices, cloud)
-    report = build_report(ds, book, percentile, headroom, recommended=recommended)
+    report = build_report(ds, book, percentile, 0.15 if headroom is None else headroom, recommended=recommended)
     if output != "table":
         if note:
             stderr.print(f"[yellow]note:[/] {note}", highlight=False)
