@@ -11,12 +11,15 @@ from ruamel.yaml import YAML
 
 from kubetally.actions.manifests import (
     ManifestError,
+    ManifestSettings,
     ResourceTarget,
     WorkloadRef,
     apply_plan,
     plan_manifests,
 )
 
+QOS_FREE = ManifestSettings(allow_qos_change=True)
+"""For tests of text layouts that add requests to a BestEffort pod or remove them all."""
 BOUTIQUE = Path(__file__).parents[2] / "testdata" / "online-boutique-kubernetes-manifests.yaml"
 RESOURCE_LINE = re.compile(r"^\s*(?:- )?(resources|requests|limits|cpu|memory)\s*:")
 
@@ -42,7 +45,11 @@ metadata:
   namespace: shop
 spec:
   replicas: 2
+  selector:
+    matchLabels: {app: web}
   template:
+    metadata:
+      labels: {app: web}
     spec:
       containers:
       - name: app
@@ -144,7 +151,7 @@ def test_resource_layouts(tmp_path: Path, resources: str, change: dict[str, str 
         )
 
     _write(tmp_path, "cron.yml", doc(resources))
-    plan = plan_manifests(tmp_path, [_target("nightly", "job", kind="CronJob", **change)])
+    plan = plan_manifests(tmp_path, [_target("nightly", "job", kind="CronJob", **change)], settings=QOS_FREE)
     if expected is None:
         assert plan.files == ()
     else:
@@ -156,11 +163,15 @@ def test_list_kind_kustomization_namespace_and_init_containers(tmp_path: Path) -
     text = (
         "apiVersion: v1\nkind: List\nitems:\n"
         "- apiVersion: apps/v1\n  kind: StatefulSet\n  metadata:\n    name: db\n    namespace: ignored\n"
-        "  spec:\n    template:\n      spec:\n        initContainers:\n        - name: init\n          image: x\n"
+        "  spec:\n    serviceName: db\n    selector: {matchLabels: {a: b}}\n    template:\n"
+        "      metadata: {labels: {a: b}}\n      spec:\n        initContainers:\n"
+        "        - name: init\n          image: x\n"
         "        containers:\n        - name: db\n          image: y\n"
     )
     _write(tmp_path, "base/all.yaml", text)
-    plan = plan_manifests(tmp_path, [_target("db", "init", "batch", "StatefulSet", requests_cpu="10m")])
+    plan = plan_manifests(
+        tmp_path, [_target("db", "init", "batch", "StatefulSet", requests_cpu="10m")], settings=QOS_FREE
+    )
     assert plan.workloads == (WorkloadRef("batch", "StatefulSet", "db"),)
     assert plan.files[0].after == text.replace(
         "          image: x\n",
@@ -170,11 +181,12 @@ def test_list_kind_kustomization_namespace_and_init_containers(tmp_path: Path) -
 
 def test_crlf_no_trailing_newline_and_bom_are_kept(tmp_path: Path) -> None:
     text = (
-        "\ufeffkind: DaemonSet\r\napiVersion: apps/v1\r\nmetadata:\r\n  name: agent\r\nspec:\r\n  template:\r\n"
+        "\ufeffkind: DaemonSet\r\napiVersion: apps/v1\r\nmetadata:\r\n  name: agent\r\nspec:\r\n"
+        "  selector: {matchLabels: {a: b}}\r\n  template:\r\n    metadata: {labels: {a: b}}\r\n"
         "    spec:\r\n      containers:\r\n      - name: a\r\n        image: x"
     )
     _write(tmp_path, "ds.yaml", text)
-    plan = plan_manifests(tmp_path, [_target("agent", "a", kind="DaemonSet", limits_memory="64Mi")])
+    plan = plan_manifests(tmp_path, [_target("agent", "a", kind="DaemonSet", limits_memory="64Mi")], settings=QOS_FREE)
     assert plan.files[0].after == text + "\r\n        resources:\r\n          limits:\r\n            memory: 64Mi"
 
 
@@ -193,17 +205,37 @@ def test_namespace_option_and_unmatched(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("kind: Deployment\nmetadata: {name: a\n", "invalid YAML"),
-        ("apiVersion: v1\nmetadata: {name: a}\n", "without a `kind`"),
-        ("kind: Deployment\nmetadata: {name: a}\nspec: {}\n", "no pod template"),
         ("a: 1\na: 2\n", "invalid YAML"),
+        ("kind: Deployment\nmetadata: {labels: {}}\nspec: {}\n", "without metadata.name"),
     ],
 )
-def test_invalid_files_give_clear_errors_and_touch_nothing(tmp_path: Path, text: str, message: str) -> None:
+def test_one_bad_file_is_reported_and_the_rest_proceed(tmp_path: Path, text: str, message: str) -> None:
     good = _write(tmp_path, "a-good.yaml", DEPLOY)
     bad = _write(tmp_path, "b-bad.yaml", text)
-    with pytest.raises(ManifestError, match=message):
-        plan_manifests(tmp_path, [_target("web", "app", "shop", requests_cpu="1")])
+    plan = plan_manifests(tmp_path, [_target("web", "app", "shop", requests_cpu="1")])
+    assert [f.path for f in plan.files] == [good]
+    assert [s.path for s in plan.skipped] == [bad] and message in plan.skipped[0].reason
+    with pytest.raises(ManifestError, match=f"{message}.*--strict"):
+        plan_manifests(
+            tmp_path, [_target("web", "app", "shop", requests_cpu="1")], settings=ManifestSettings(strict=True)
+        )
     assert good.read_text() == DEPLOY and bad.read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("apiVersion: v2\nname: mychart\nversion: 1.0.0\n", "not a Kubernetes object"),  # a Helm Chart.yaml
+        ("kind: Deployment\nmetadata: {name: a}\nspec: {}\n", "no pod template"),
+        ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n$patch: delete\n", "$patch: delete"),
+    ],
+)
+def test_documents_that_are_not_objects_are_left_alone_with_a_note(tmp_path: Path, text: str, note: str) -> None:
+    _write(tmp_path, "a-good.yaml", DEPLOY)
+    _write(tmp_path, "b-other.yaml", text)
+    plan = plan_manifests(tmp_path, [_target("web", "app", "shop", requests_cpu="1")])
+    assert len(plan.files) == 1 and plan.skipped == ()
+    assert any(note in n and "b-other.yaml" in n for n in plan.notes), plan.notes
 
 
 def test_unknown_kind_is_an_error(tmp_path: Path) -> None:
@@ -276,14 +308,19 @@ def test_online_boutique_only_resource_lines_change_and_stay_valid(tmp_path: Pat
 
 def test_block_scalars_and_document_markers(tmp_path: Path) -> None:
     text = (
-        "--- # first doc\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: edge\nspec:\n  template:\n"
-        "    spec:\n      containers:\n      - name: a\n        image: x\n        args:\n        - |\n"
+        "--- # first doc\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: edge\nspec:\n"
+        "  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers:\n"
+        "      - name: a\n        image: x\n        args:\n        - |\n"
         "          line one\n          # not a comment: block scalar content\n"
-        "      - name: b\n        image: y\n        command: >\n          run this\n\n          folded\n"
+        "      - name: b\n        image: y\n        command:\n        - >\n          run this\n\n          folded\n"
         "...\n--- !!map\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
     )
     _write(tmp_path, "edge.yaml", text)
-    plan = plan_manifests(tmp_path, [_target("edge", "a", requests_cpu="1"), _target("edge", "b", limits_memory="1Gi")])
+    plan = plan_manifests(
+        tmp_path,
+        [_target("edge", "a", requests_cpu="1"), _target("edge", "b", limits_memory="1Gi")],
+        settings=QOS_FREE,
+    )
     assert plan.files[0].after == text.replace(
         "block scalar content\n", "block scalar content\n        resources:\n          requests:\n            cpu: 1\n"
     ).replace(

@@ -8,11 +8,13 @@ from kubetally.actions.manifests.plan import (
     FieldChange,
     FileChange,
     ManifestPlan,
+    ObjectReport,
     ResourceTarget,
     apply_plan,
     plan_manifests,
 )
-from kubetally.actions.manifests.scan import WORKLOAD_KINDS, WorkloadRef, scan
+from kubetally.actions.manifests.scan import WORKLOAD_KINDS, SkippedFile, WorkloadRef, scan, scan_tree
+from kubetally.actions.manifests.settings import ManifestSettings
 
 __all__ = [
     "WORKLOAD_KINDS",
@@ -20,9 +22,13 @@ __all__ = [
     "FileChange",
     "ManifestError",
     "ManifestPlan",
+    "ManifestSettings",
+    "ObjectReport",
     "ResourceTarget",
+    "SkippedFile",
     "WorkloadRef",
     "apply_plan",
     "plan_manifests",
     "scan",
+    "scan_tree",
 ]

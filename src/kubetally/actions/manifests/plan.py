@@ -1,8 +1,10 @@
 """Plan resource changes to a manifest directory as data; show them as a diff; apply atomically.
 
-A plan is made only from a directory that parsed completely, and every rewritten
-file is parsed again and checked to mean exactly the original with the planned
-``resources`` values — nothing else — before the plan is returned.
+Every planned object is checked before anything is written (``invariants``: valid quantities,
+requests ≤ limits, QoS kept), every rewritten file is parsed again and must mean exactly the
+original with the planned ``resources`` values — nothing else — and every edited object must
+validate against the Kubernetes schema (``kubernetes-validate``, strict). An object that fails
+any check is refused with a reason and its file is left as it was; the others proceed.
 """
 
 from __future__ import annotations
@@ -10,17 +12,25 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from ruamel.yaml import YAML
-
+from kubetally.actions.manifests.checks import Expected, object_problem
+from kubetally.actions.manifests.invariants import checked_changes, quantity_of
 from kubetally.actions.manifests.lines import Edit, ManifestError, apply_edits
-from kubetally.actions.manifests.scan import WORKLOAD_KINDS, FoundWorkload, ParsedFile, WorkloadRef, scan
-from kubetally.actions.manifests.textedit import SECTIONS, Change, Field, container_edits, merged_resources
-from kubetally.model.quantity import QuantityError, parse_quantity
+from kubetally.actions.manifests.scan import (
+    WORKLOAD_KINDS,
+    FoundWorkload,
+    ParsedFile,
+    SkippedFile,
+    WorkloadRef,
+    scan_tree,
+    tab_tolerant,
+)
+from kubetally.actions.manifests.settings import ManifestSettings
+from kubetally.actions.manifests.textedit import SECTIONS, Change, Field, container_edits
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,9 @@ class ResourceTarget:
     change: Mapping[Field, str | None]
     init: bool = False
     """An init container (only the JSON patch output needs to know)."""
+    live: Mapping[Field, str | None] = field(default_factory=dict)
+    """What runs now (the dataset's current values; None = not set), to show drift against the manifest."""
+    cluster: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,23 @@ class FileChange:
 
 
 @dataclass(frozen=True)
+class ObjectReport:
+    """What happens to one workload object in one file: changed, unchanged or refused (and why)."""
+
+    ref: WorkloadRef
+    file: Path
+    line: int
+    status: Literal["changed", "unchanged", "refused"]
+    reason: str | None = None
+    notes: tuple[str, ...] = ()
+    """Adjustments made to keep the invariants (a limit raised, QoS kept), and drift."""
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}: {self.ref}: {self.status}"
+        return text + (f": {self.reason}" if self.reason else "")
+
+
+@dataclass(frozen=True)
 class ManifestPlan:
     root: Path
     files: tuple[FileChange, ...]
@@ -69,10 +99,22 @@ class ManifestPlan:
     workloads: tuple[WorkloadRef, ...]
     """Every workload found in the manifests."""
     unmatched: tuple[ResourceTarget, ...]
-    """Targets whose workload or container is not in the manifests."""
+    """Targets whose workload is not in the manifests."""
+    objects: tuple[ObjectReport, ...] = ()
+    """One report per planned object."""
+    skipped: tuple[SkippedFile, ...] = ()
+    """Files that could not be used (the rest proceeded)."""
+    notes: tuple[str, ...] = ()
+    """Documents left alone (not Kubernetes objects, kustomize patches), workloads defined in several files."""
+    sidecars: tuple[ResourceTarget, ...] = ()
+    """Targets for containers in the usage data but not in the manifest's pod (injected sidecars)."""
 
     def diff(self) -> str:
         return "".join(change.diff() for change in self.files)
+
+    @property
+    def refused(self) -> tuple[ObjectReport, ...]:
+        return tuple(o for o in self.objects if o.status == "refused")
 
 
 def _check_kind(ref: WorkloadRef) -> None:
@@ -83,12 +125,7 @@ def _check_kind(ref: WorkloadRef) -> None:
 
 
 def _quantity(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return parse_quantity(value if isinstance(value, int | float) else str(value))
-    except QuantityError:
-        return None
+    return quantity_of(value)
 
 
 def _effective(node: Any, change: Mapping[Field, str | None]) -> dict[Field, str | None]:
@@ -108,108 +145,227 @@ def _effective(node: Any, change: Mapping[Field, str | None]) -> dict[Field, str
     return effective
 
 
-def _normalized(resources: Any) -> Any:
-    if not isinstance(resources, Mapping):
-        return resources
-    return {
-        key: {k: _quantity(v) if _quantity(v) is not None else v for k, v in value.items()}
-        if isinstance(value, Mapping)
-        else value
-        for key, value in resources.items()
-    }
+def _plain(value: Any) -> Any:
+    """Plain data of a ruamel node (merge keys resolved)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
-def _at(doc: Any, path: Iterable[Any]) -> Any:
-    for key in path:
-        doc = doc[key]
-    return doc
-
-
-def _verify(parsed: ParsedFile, new_text: str, expected: list[tuple[int, tuple[Any, ...], Change]]) -> None:
-    """The new text must parse to the original documents with only the planned resources changed."""
-    safe = YAML(typ="safe", pure=True)
-    try:
-        before = list(safe.load_all(parsed.text))
-        after = list(safe.load_all(new_text))
-    except Exception as exc:  # ruamel raises many types; any failure means we must not write
-        raise ManifestError(f"{parsed.path}: rewriting produced invalid YAML ({exc}); no file was changed") from None
-    if len(before) != len(after):
-        raise ManifestError(f"{parsed.path}: rewriting changed the number of documents; no file was changed")
-    for document, path, change in expected:
-        container = _at(before[document], path)
-        resources = merged_resources(container.get("resources"), change)
-        container["resources"] = resources
-        got = _at(after[document], path)
-        got_resources = got.get("resources")
-        if _normalized(got_resources) != _normalized(resources):
-            raise ManifestError(
-                f"{parsed.path}: could not rewrite container {container.get('name')!r} safely "
-                f"(unusual YAML layout); edit its resources by hand; no file was changed"
-            )
-        got["resources"] = resources
-    if before != after:
-        raise ManifestError(
-            f"{parsed.path}: rewriting would change more than resources (unusual YAML layout); "
-            "edit it by hand; no file was changed"
-        )
-
-
-def _plain(value: Any) -> str | None:
+def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def plan_manifests(root: Path, targets: Iterable[ResourceTarget], *, namespace: str | None = None) -> ManifestPlan:
+def _layout_problem(lines: list[str], container: Any) -> str | None:
+    """Why the resources of this container cannot be edited as text (anchors, aliases, merge keys)."""
+    node = container.get("resources")
+    if "resources" in container and container.lc.value("resources") is not None:
+        line, col = container.lc.value("resources")
+        if lines[line][col : col + 1] == "*":
+            return "resources is a YAML alias (*...): edit the anchor it refers to by hand"
+    for part in [node, *(node.get(s) for s in SECTIONS if isinstance(node, Mapping))] if node is not None else []:
+        if not isinstance(part, Mapping):
+            continue
+        if getattr(part, "merge", None):
+            return "resources uses a YAML merge key (<<): edit it by hand"
+        anchor = getattr(getattr(part, "anchor", None), "value", None)
+        if anchor is not None:
+            return f"resources is a YAML anchor (&{anchor}) other objects may alias: edit it by hand"
+    return None
+
+
+def _values(resources: Any, fld: Field) -> Any:
+    part = resources.get(fld[0]) if isinstance(resources, Mapping) else None
+    return part.get(fld[1]) if isinstance(part, Mapping) else None
+
+
+def _drift(name: str, resources: Any, live: Mapping[Field, str | None]) -> list[str]:
+    notes = []
+    for fld, running in sorted(live.items()):
+        have = _values(resources, fld)
+        if _quantity(have) != _quantity(running) or (have is None) != (running is None):
+            notes.append(
+                f"drift: container {name} {'.'.join(fld)} is {have if have is not None else 'unset'} in the manifest, "
+                f"{running if running is not None else 'unset'} live; checked against the manifest (what will run)"
+            )
+    return notes
+
+
+@dataclass
+class _Planned:
+    parsed: ParsedFile
+    workload: FoundWorkload
+    edits: list[Edit]
+    expected: list[tuple[tuple[Any, ...], Change]]
+    changes: list[FieldChange]
+    notes: list[str]
+
+
+def _plan_object(
+    parsed: ParsedFile, workload: FoundWorkload, group: list[ResourceTarget], settings: ManifestSettings
+) -> _Planned | ObjectReport:
+    by_name = {c.name: c for c in workload.containers}
+    notes: list[str] = []
+    wanted: dict[str, Change] = {}
+    for target in group:
+        container = by_name.get(target.container)
+        if container is None:
+            continue
+        notes += _drift(target.container, _plain(container.node.get("resources")), target.live)
+        problem = _layout_problem(parsed.lines, container.node)
+        change = _effective(container.node, target.change)
+        if problem and change:
+            reason = f"container {container.name}: {problem}"
+            return ObjectReport(workload.ref, parsed.path, workload.line, "refused", reason)
+        if change:
+            wanted[target.container] = change
+    report = ObjectReport(workload.ref, parsed.path, workload.line, "unchanged", notes=tuple(notes))
+    if not wanted:
+        return report
+    pod = {c.name: _plain(c.node.get("resources")) for c in workload.containers}
+    checked = checked_changes(pod, wanted, allow_qos_change=settings.allow_qos_change)
+    if checked.refused is not None:
+        return ObjectReport(workload.ref, parsed.path, workload.line, "refused", checked.refused, tuple(notes))
+    notes += checked.notes
+    planned = _Planned(parsed, workload, [], [], [], notes)
+    for name, adjusted in checked.changes.items():
+        container = by_name[name]
+        change = _effective(container.node, adjusted)
+        if not change:
+            continue
+        try:
+            planned.edits += container_edits(parsed.lines, container.node, change, workload.indent_step)
+        except (ManifestError, KeyError, TypeError) as exc:
+            return ObjectReport(workload.ref, parsed.path, workload.line, "refused", f"container {name}: {exc}")
+        planned.expected.append((container.path, change))
+        current = container.node.get("resources")
+        for fld, after in sorted(change.items()):
+            planned.changes.append(FieldChange(workload.ref, name, fld, _text(_values(current, fld)), after))
+    return planned if planned.edits else report
+
+
+def _settle(
+    parsed: ParsedFile, planned: list[_Planned], settings: ManifestSettings
+) -> tuple[str | None, list[_Planned], list[ObjectReport]]:
+    """The file's new text with every object that passes the checks; the refused ones with why."""
+    refused: list[ObjectReport] = []
+
+    def attempt(objs: list[_Planned]) -> tuple[str, str | None, dict[int, str]]:
+        text = apply_edits(parsed.lines, [e for p in objs for e in p.edits])
+        expected = [Expected(i, p.workload.document, p.workload.prefix, tuple(p.expected)) for i, p in enumerate(objs)]
+        general, problems = object_problem(
+            parsed.parse_text, tab_tolerant(text), expected, version=settings.kubernetes_version
+        )
+        return text, general, problems
+
+    current = list(planned)
+    while current:
+        text, general, problems = attempt(current)
+        if general is None and not problems:
+            return text, current, refused
+        if general is not None:  # find the objects that fail on their own
+            problems = {}
+            for i, p in enumerate(current):
+                _, alone, mine = attempt([p])
+                if alone is not None or mine:
+                    problems[i] = alone or next(iter(mine.values()))
+            if not problems:  # each passes alone but not together: refuse all, never guess
+                problems = dict.fromkeys(range(len(current)), general)
+        for i, reason in problems.items():
+            p = current[i]
+            refused.append(
+                ObjectReport(p.workload.ref, parsed.path, p.workload.line, "refused", reason, tuple(p.notes))
+            )
+        current = [p for i, p in enumerate(current) if i not in problems]
+    return None, [], refused
+
+
+def _lookup(
+    index: Mapping[WorkloadRef, list[tuple[ParsedFile, FoundWorkload]]], ref: WorkloadRef, settings: ManifestSettings
+) -> list[tuple[ParsedFile, FoundWorkload]]:
+    for name in settings.manifest_names(ref.name):
+        found = index.get(WorkloadRef(ref.namespace, ref.kind, name))
+        if found:
+            return found
+    return []
+
+
+def plan_manifests(
+    root: Path,
+    targets: Iterable[ResourceTarget],
+    *,
+    namespace: str | None = None,
+    settings: ManifestSettings | None = None,
+) -> ManifestPlan:
     """What changes ``targets`` make to the manifests under ``root`` (nothing is written)."""
+    settings = settings or ManifestSettings()
     targets = list(targets)
     for target in targets:
         _check_kind(target.ref)
-    files = scan(root, default_namespace=namespace or "default")
-    by_ref: dict[WorkloadRef, list[tuple[ParsedFile, FoundWorkload]]] = {}
-    for parsed in files:
+        for (section, resource), want in target.change.items():
+            if section not in SECTIONS:
+                raise ManifestError(f"unknown resources section {section!r}")
+            if want is not None and _quantity(want) is None:
+                raise ManifestError(f"not a Kubernetes quantity for {section}.{resource}: {want!r}")
+    tree = scan_tree(root, default_namespace=namespace or "default", settings=settings)
+    index: dict[WorkloadRef, list[tuple[ParsedFile, FoundWorkload]]] = {}
+    for parsed in tree.files:
         for workload in parsed.workloads:
-            by_ref.setdefault(workload.ref, []).append((parsed, workload))
-    edits: dict[Path, list[Edit]] = {}
-    expected: dict[Path, list[tuple[int, tuple[Any, ...], Change]]] = {}
-    field_changes: list[FieldChange] = []
-    unmatched: list[ResourceTarget] = []
+            index.setdefault(workload.ref, []).append((parsed, workload))
+    groups: dict[WorkloadRef, list[ResourceTarget]] = {}
     for target in targets:
-        matched = False
-        for parsed, workload in by_ref.get(target.ref, []):
-            for container in workload.containers:
-                if container.name != target.container:
-                    continue
-                matched = True
-                change = _effective(container.node, target.change)
-                if not change:
-                    continue
-                current = container.node.get("resources")
-                try:
-                    new_edits = container_edits(parsed.lines, container.node, change, workload.indent_step)
-                except ManifestError as exc:
-                    raise ManifestError(
-                        f"{parsed.path}:{container.node.lc.line + 1}: {workload.ref} container {container.name}: "
-                        f"{exc}; no file was changed"
-                    ) from None
-                edits.setdefault(parsed.path, []).extend(new_edits)
-                expected.setdefault(parsed.path, []).append((workload.document, container.path, change))
-                for fld, after in sorted(change.items()):
-                    part = current.get(fld[0]) if isinstance(current, dict) else None
-                    before = part.get(fld[1]) if isinstance(part, dict) else None
-                    field_changes.append(FieldChange(workload.ref, container.name, fld, _plain(before), after))
-        if not matched:
-            unmatched.append(target)
-    changed: list[FileChange] = []
-    display_root = root if root.is_dir() else root.parent
-    for parsed in files:
-        if parsed.path not in edits:
+        groups.setdefault(target.ref, []).append(target)
+    unmatched: list[ResourceTarget] = []
+    sidecars: list[ResourceTarget] = []
+    notes = [note for parsed in tree.files for note in parsed.notes]
+    reports: list[ObjectReport] = []
+    by_file: dict[Path, list[_Planned]] = {}
+    for ref, group in groups.items():
+        definitions = _lookup(index, ref, settings)
+        if not definitions:
+            unmatched += group
             continue
-        new_text = apply_edits(parsed.lines, edits[parsed.path])
-        _verify(parsed, new_text, expected[parsed.path])
+        if len(definitions) > 1:
+            where = ", ".join(f"{p.path}:{w.line}" for p, w in definitions)
+            notes.append(f"{ref} is defined {len(definitions)} times ({where}): each definition is planned")
+        names = {c.name for _, w in definitions for c in w.containers}
+        sidecars += [t for t in group if t.container not in names]
+        for parsed, workload in definitions:
+            result = _plan_object(parsed, workload, group, settings)
+            if isinstance(result, ObjectReport):
+                reports.append(result)
+            else:
+                by_file.setdefault(parsed.path, []).append(result)
+    changed: list[FileChange] = []
+    field_changes: list[FieldChange] = []
+    display_root = root if root.is_dir() else root.parent
+    for parsed in tree.files:
+        if parsed.path not in by_file:
+            continue
+        new_text, kept, refused = _settle(parsed, by_file[parsed.path], settings)
+        reports += refused
+        for p in kept:
+            reports.append(ObjectReport(p.workload.ref, parsed.path, p.workload.line, "changed", notes=tuple(p.notes)))
+            field_changes += p.changes
+        if new_text is None:
+            continue
         prefix = "\ufeff" if parsed.bom else ""
         display = str(parsed.path.relative_to(display_root))
         changed.append(FileChange(parsed.path, display, prefix + parsed.text, prefix + new_text))
-    workloads = tuple(sorted({w.ref for parsed in files for w in parsed.workloads}))
-    return ManifestPlan(root, tuple(changed), tuple(field_changes), workloads, tuple(unmatched))
+    workloads = tuple(sorted({w.ref for parsed in tree.files for w in parsed.workloads}))
+    return ManifestPlan(
+        root,
+        tuple(changed),
+        tuple(field_changes),
+        workloads,
+        tuple(unmatched),
+        tuple(sorted(reports, key=lambda r: (str(r.file), r.line))),
+        tuple(tree.skipped),
+        tuple(notes),
+        tuple(sidecars),
+    )
 
 
 def apply_plan(plan: ManifestPlan) -> list[Path]:

@@ -8,6 +8,7 @@ overrides the documents' own), else the document, else ``--namespace``, else
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kubetally.actions.manifests.lines import ManifestError, split_lines
+from kubetally.actions.manifests.settings import ManifestSettings
 from kubetally.actions.manifests.textedit import is_map
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
@@ -56,6 +58,8 @@ class FoundWorkload:
     indent_step: int
     obj: Any = field(default=None, repr=False, compare=False)
     """The ruamel node of the whole object."""
+    prefix: tuple[Any, ...] = ()
+    """Keys from the document root to the object (``("items", 3)`` in a ``kind: List``)."""
 
 
 @dataclass
@@ -67,10 +71,45 @@ class ParsedFile:
     lines: list[str]
     documents: list[Any]
     workloads: list[FoundWorkload] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Documents left out (not Kubernetes objects, kustomize patches), one line each."""
+
+    @property
+    def parse_text(self) -> str:
+        """The text as parsed: tabs before a line end or comment (valid for kubectl's YAML) made spaces."""
+        return tab_tolerant(self.text)
 
 
-def yaml_files(root: Path) -> list[Path]:
-    """Every ``*.yaml`` / ``*.yml`` under ``root`` (or ``root`` itself), skipping hidden folders."""
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that could not be used, and why (one line)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Tree:
+    """What a manifest tree holds: the parsed files, the files skipped and why."""
+
+    root: Path
+    files: list[ParsedFile]
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+_TRAILING_TAB = re.compile(r"\t(?=[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n|$))")
+
+
+def tab_tolerant(text: str) -> str:
+    """Tabs that end a line or precede a comment as spaces (same length, so positions hold).
+
+    Go's YAML (kubectl) accepts them; ruamel does not.
+    """
+    return _TRAILING_TAB.sub(" ", text) if "\t" in text else text
+
+
+def yaml_files(root: Path, settings: ManifestSettings | None = None) -> list[Path]:
+    """Every ``*.yaml`` / ``*.yml`` under ``root`` (or ``root`` itself), skipping hidden folders and --exclude."""
     if root.is_file():
         return [root]
     if not root.is_dir():
@@ -81,6 +120,7 @@ def yaml_files(root: Path) -> list[Path]:
         if path.suffix in (".yaml", ".yml")
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
+        and not (settings is not None and settings.excluded(path.relative_to(root).as_posix()))
     ]
     return sorted(found)
 
@@ -105,13 +145,13 @@ def parse_text(path: Path, raw: str) -> ParsedFile:
     bom = raw.startswith(BOM)
     text = raw[1:] if bom else raw
     try:
-        documents = list(_yaml().load_all(text))
+        documents = list(_yaml().load_all(tab_tolerant(text)))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ManifestError(f"{where}: invalid YAML: {exc.problem or exc.context}; no file was changed") from None
+        raise ManifestError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
     except YAMLError as exc:
-        raise ManifestError(f"{path}: invalid YAML: {exc}; no file was changed") from None
+        raise ManifestError(f"{path}: invalid YAML: {exc}") from None
     return ParsedFile(path, text, bom, split_lines(text), documents)
 
 
@@ -157,18 +197,24 @@ def _workload(
     if not is_map(obj):
         return None
     kind = obj.get("kind")
-    if "apiVersion" in obj and not isinstance(kind, str):
-        raise ManifestError(f"{parsed.path}:{obj.lc.line + 1}: Kubernetes object without a `kind`; no file was changed")
+    where = f"{parsed.path}:{obj.lc.line + 1}"
+    if not isinstance(kind, str):
+        if "apiVersion" in obj:
+            parsed.notes.append(f"{where}: not a Kubernetes object (apiVersion without kind): left alone")
+        return None
     if kind not in WORKLOAD_KINDS:
         return None
     meta = obj.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
-    where = f"{parsed.path}:{obj.lc.line + 1}"
     if not isinstance(name, str):
-        raise ManifestError(f"{where}: {kind} without metadata.name; no file was changed")
+        raise ManifestError(f"{where}: {kind} without metadata.name")
+    if obj.get("$patch") == "delete" or (isinstance(meta, dict) and meta.get("$patch") == "delete"):
+        parsed.notes.append(f"{where}: {kind} {name} is a kustomize `$patch: delete`, not an object: left alone")
+        return None
     found = _pod_spec(obj, kind)
     if found is None:
-        raise ManifestError(f"{where}: {kind} {name} has no pod template; no file was changed")
+        parsed.notes.append(f"{where}: {kind} {name} has no pod template (a kustomize patch?): left alone")
+        return None
     pod_spec, keys = found
     doc_ns = meta.get("namespace") if isinstance(meta, dict) else None
     ns = namespace or (doc_ns if isinstance(doc_ns, str) and doc_ns else None) or default_ns
@@ -178,10 +224,10 @@ def _workload(
         if items is None:
             continue
         if not isinstance(items, list):
-            raise ManifestError(f"{where}: {kind} {name}: {list_key} is not a list; no file was changed")
+            raise ManifestError(f"{where}: {kind} {name}: {list_key} is not a list")
         for index, item in enumerate(items):
             if not is_map(item) or not isinstance(item.get("name"), str):
-                raise ManifestError(f"{where}: {kind} {name}: {list_key}[{index}] has no name; no file was changed")
+                raise ManifestError(f"{where}: {kind} {name}: {list_key}[{index}] has no name")
             containers.append(FoundContainer(item["name"], init, item, (*prefix, *keys, list_key, index)))
     spec = obj.get("spec")
     replicas = spec.get("replicas") if kind in ("Deployment", "StatefulSet") and isinstance(spec, dict) else None
@@ -196,28 +242,45 @@ def _workload(
         document,
         _indent_step(obj),
         obj,
+        prefix,
     )
 
 
-def scan(root: Path, *, default_namespace: str = "default") -> list[ParsedFile]:
+def _parse_workloads(parsed: ParsedFile, override: str | None, default_namespace: str) -> None:
+    for index, doc in enumerate(parsed.documents):
+        objects: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
+        if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+            objects = [(item, ("items", i)) for i, item in enumerate(doc["items"])]
+        for obj, prefix in objects:
+            workload = _workload(parsed, obj, index, prefix, override, default_namespace)
+            if workload is not None:
+                parsed.workloads.append(workload)
+
+
+def scan_tree(root: Path, *, default_namespace: str = "default", settings: ManifestSettings | None = None) -> Tree:
     """Parse every YAML file under ``root`` and find its workloads.
 
-    Raises :class:`ManifestError` on the first unreadable or invalid file (so a
-    plan is only ever made from a directory that parsed completely).
+    A file that cannot be used (invalid YAML, a workload without a name, ...) is skipped and
+    reported in :attr:`Tree.skipped`; with ``settings.strict`` the first one raises
+    :class:`ManifestError` instead (so nothing is planned from a partly read tree).
     """
-    files: list[ParsedFile] = []
-    for path in yaml_files(root):
+    settings = settings or ManifestSettings()
+    tree = Tree(root, [])
+    for path in yaml_files(root, settings):
         if path.name in KUSTOMIZATIONS:
             continue
-        parsed = read_file(path)
-        override = kustomize_namespace(path, root)
-        for index, doc in enumerate(parsed.documents):
-            objects: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
-            if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
-                objects = [(item, ("items", i)) for i, item in enumerate(doc["items"])]
-            for obj, prefix in objects:
-                workload = _workload(parsed, obj, index, prefix, override, default_namespace)
-                if workload is not None:
-                    parsed.workloads.append(workload)
-        files.append(parsed)
-    return files
+        try:
+            parsed = read_file(path)
+            _parse_workloads(parsed, kustomize_namespace(path, root), default_namespace)
+        except ManifestError as exc:
+            if settings.strict:
+                raise ManifestError(f"{exc} (--strict); no file was changed") from None
+            tree.skipped.append(SkippedFile(path, str(exc)))
+            continue
+        tree.files.append(parsed)
+    return tree
+
+
+def scan(root: Path, *, default_namespace: str = "default") -> list[ParsedFile]:
+    """Every file under ``root`` with its workloads; the first file that cannot be used raises."""
+    return scan_tree(root, default_namespace=default_namespace, settings=ManifestSettings(strict=True)).files
