@@ -1,0 +1,28 @@
+"""The real captures of testdata/exposition/ and the target labels a kube-prometheus-stack scrape gives them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from replay import Target
+
+CAPTURES = Path(__file__).parents[2] / "testdata" / "exposition"
+KIND_CAPTURED_AT = 1783940240
+"""kube-state-metrics v2.19.1 capture of a kind cluster: its newest timestamp (kube_lease_renew_time)."""
+KIND_END = 1783940280
+KIND_START = KIND_END - 2 * 3600
+
+KSM_KIND = Target(
+    CAPTURES / "ksm-v2.19.1-kind.prom",
+    {
+        "job": "kube-state-metrics", "instance": "10.244.0.44:8080", "endpoint": "http",
+        "namespace": "default", "pod": "kube-state-metrics-b98cc6bfb-nb75z", "container": "kube-state-metrics",
+        "service": "kube-state-metrics",
+    },
+    captured_at=KIND_CAPTURED_AT,
+)  # fmt: skip
+"""The kube-prometheus-stack target labels of that KSM pod (its IP, namespace and name are in the capture)."""
+
+Loader = Callable[[str, tuple[Target, ...], int], str]
+"""load(name, targets, scrape interval) -> URL of a Prometheus holding that replay."""
