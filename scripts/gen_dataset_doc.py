@@ -23,12 +23,16 @@ only them. A dataset is saved as a directory: one Parquet file per frame plus `m
   "start": "2026-10-19T00:00:00+00:00",
   "end": "2026-11-02T00:00:00+00:00",
   "step_seconds": 60,
-  "notes": []
+  "notes": [],
+  "missing": []
 }}
 ```
 
 `notes` lists degradations the source noticed (for example "pod labels absent: kube-state-metrics
-exports no `kube_pod_labels`"). Loading a dataset with a newer schema version, a missing frame
+exports no `kube_pod_labels`"). `missing` (Prometheus source) lists the metric families the
+collector looked for and did not find, each as `{{"family", "why", "cost"}}`: why it is probably
+absent (exporter version, a resource not enabled) and what the analyses lose; a manifest without
+it (older datasets, other sources) reads as nothing missing. Loading a dataset with a newer schema version, a missing frame
 file or a column of the wrong type fails with one line naming the problem.
 
 Conventions: column names carry their unit (`_cores`, `_bytes`, `_bytes_per_second`, `_ratio`);

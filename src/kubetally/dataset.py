@@ -27,6 +27,20 @@ FORMAT = "kubetally-dataset"
 
 
 @dataclass(frozen=True)
+class MissingFamily:
+    """A metric family the source looked for and did not find, and what its absence costs."""
+
+    family: str
+    why: str
+    """Why it is probably absent (exporter version, a resource not enabled, a flag not set)."""
+    cost: str
+    """What the analyses lose: which columns or frames are unknown because of it."""
+
+    def to_json(self) -> dict[str, str]:
+        return {"family": self.family, "why": self.why, "cost": self.cost}
+
+
+@dataclass(frozen=True)
 class DatasetInfo:
     """What a dataset covers and where it came from."""
 
@@ -37,6 +51,9 @@ class DatasetInfo:
     schema_version: int = SCHEMA_VERSION
     notes: tuple[str, ...] = ()
     """Degradations the source noticed (e.g. "pod labels absent: no allowlist")."""
+    missing: tuple[MissingFamily, ...] = ()
+    """Metric families looked for and absent (Prometheus source); empty for other sources. Optional in
+    the manifest: a manifest without it reads as none missing."""
 
     @property
     def window(self) -> timedelta:
@@ -55,6 +72,7 @@ class DatasetInfo:
             "end": self.end.isoformat(),
             "step_seconds": self.step_seconds,
             "notes": list(self.notes),
+            "missing": [m.to_json() for m in self.missing],
         }
 
     @classmethod
@@ -81,6 +99,9 @@ class DatasetInfo:
                 step_seconds=int(data["step_seconds"]),
                 schema_version=version,
                 notes=tuple(str(n) for n in data.get("notes", [])),
+                missing=tuple(
+                    MissingFamily(str(m["family"]), str(m["why"]), str(m["cost"])) for m in data.get("missing", [])
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"{where}: invalid manifest field: {exc}") from None

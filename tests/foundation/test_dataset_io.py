@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from kubetally.dataset import Dataset, DatasetInfo, load, save
+from kubetally.dataset import Dataset, DatasetInfo, MissingFamily, load, save
 from kubetally.errors import DatasetError
 from kubetally.model import columns as c
 from kubetally.model import schema
@@ -63,6 +63,17 @@ def test_newer_schema_is_refused(small: Dataset, tmp_path: Path) -> None:
     (target / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DatasetError, match="newer than this kubetally supports"):
         load(target)
+
+
+def test_missing_families_round_trip_and_old_manifests_load(small: Dataset, tmp_path: Path) -> None:
+    gone = MissingFamily("kube_pod_labels", "no allowlist", "no pod labels")
+    info = DatasetInfo(**{**small.info.__dict__, "missing": (gone,)})
+    target = save(Dataset.create(info, **{s.name: small.frame(s) for s in schema.FRAMES}), tmp_path / "ds")
+    assert load(target).info.missing == (gone,)
+    manifest = json.loads((target / "manifest.json").read_text())
+    del manifest["missing"]  # a manifest written before the field existed
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    assert load(target).info.missing == ()
 
 
 def test_corrupt_manifest(small: Dataset, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from kubetally.errors import SourceError
 from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.sources.kubectl_labels import labels_from_kubectl
-from kubetally.sources.prometheus import build, inventory, series
+from kubetally.sources.prometheus import build, families, inventory, series
 from kubetally.sources.prometheus.client import PrometheusClient, Usage
 from kubetally.sources.prometheus.plan import Chunk, PromQL, Window, chunk_points, chunks
 from kubetally.sources.prometheus.runner import Sink, iter_range, run_instant
@@ -103,7 +103,7 @@ def collect(
         nodes, instance_node = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
         frames = series.Frames(p, query.cluster_name)
         sink = Sink(spill_dir)
-        term_parts: dict[str, list[pl.DataFrame]] = {"term_reason": [], "term_time": []}
+        term_parts: dict[str, list[pl.DataFrame]] = {name: [] for name in series.TERMINATION_RESULTS}
         # One chunk at a time (the next one in flight): memory is bounded by the chunk, not the window.
         for done, results in enumerate(iter_range(client, texts, series_chunks, window.step), start=1):
             for name, kept in term_parts.items():
@@ -119,9 +119,10 @@ def collect(
             say(f"series: chunk {done}/{len(series_chunks)}")
 
         term_results = {name: pl.concat(parts, how="diagonal_relaxed") for name, parts in term_parts.items()}
-        _, last_reason = frames.terminations(term_results, build.containers(inv, ctx, {}, _ends(inv_chunks)))
+        pod_end, _ = build.pods_ended(inv, ctx, _ends(inv_chunks))
+        _, last_reason = frames.terminations(term_results, build.containers(inv, ctx, {}, _ends(inv_chunks)), pod_end)
         containers = build.containers(inv, ctx, last_reason, _ends(inv_chunks))
-        terminations, _ = frames.terminations(term_results, containers)
+        terminations, _ = frames.terminations(term_results, containers, pod_end)
         usage = sink.frame(schema.USAGE)
         if pod_level:
             usage = _attribute_pod_level(usage, containers)
@@ -135,6 +136,14 @@ def collect(
         ):
             if not sink.has(spec):
                 ctx.notes.append(f"no {what}: {spec.name} is empty (unknown, not zero)")
+        present = {
+            name: client.names(selector, float(window.start), float(window.end))
+            for name, selector in (
+                ("ksm", p.ksm("")), ("kubelet", p.kubelet("")), ("node", p.node("")), ("pg", p.pg(""))
+            )
+        }  # fmt: skip
+        missing = families.missing(present)
+        ctx.notes.extend(families.note(m) for m in missing)
         for warning in client.usage.warnings:
             ctx.notes.append(f"server warning: {warning}")
         info = DatasetInfo(
@@ -142,7 +151,8 @@ def collect(
             start=_dt(window.start),
             end=_dt(window.end),
             step_seconds=window.step,
-            notes=tuple(ctx.notes),
+            notes=tuple(dict.fromkeys(ctx.notes)),
+            missing=tuple(missing),
         )
         dataset = Dataset.create(
             info,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -88,6 +89,12 @@ def containers(
     jobs = _latest(r["job_owner"], ctx, "namespace", "job_name")
     start = _agg(r["pod_start"], ctx, "max", "namespace", "pod")
     deleted = _agg(r["pod_deleted"], ctx, "min", "namespace", "pod")
+    ended, approx_phase = pods_ended(r, ctx, chunk_ends)
+    if approx_phase:
+        ctx.notes.append(
+            f"{approx_phase} Succeeded/Failed pods have no kube_pod_completion_time: their end time is the end of "
+            "the query chunk in which the phase was first seen"
+        )
     qos = {k: lab.get("qos_class", "") for k, (v, lab) in _latest(r["pod_qos"], ctx, "namespace", "pod").items()}
     for labels, value, _ in r["pod_qos"]:
         if value > 0:
@@ -106,7 +113,7 @@ def containers(
             _, info = pods[pkey]
             owner_kind, owner_name = _top_owner(pkey, owners, rs, jobs, info)
             end = deleted.get(pkey)
-            end_time = to_time(end)
+            end_time = to_time(end) or ended.get(pkey)
             if end_time is None and seen.get(pkey, ctx.last_chunk) < ctx.last_chunk:
                 end_time = chunk_ends[seen[pkey]]
                 approx_end += 1
@@ -124,11 +131,52 @@ def containers(
                     c.QOS_CLASS: qos.get(pkey, ""), c.IMAGE: labels.get("image", ""),
                 }
             )  # fmt: skip
+    static = {(row[c.NAMESPACE], row[c.POD]) for row in rows if row[c.OWNER_KIND] == "Pod" and _is_static(row, owners)}
+    if static:
+        ctx.notes.append(
+            f"{len(static)} static pods (owner Node, kubelet manifests) are each their own workload (kind Pod), "
+            "as kubernetes-mixin's namespace_workload_pod:kube_pod_owner:relabel does"
+        )
     if approx_end:
         ctx.notes.append(
             f"{approx_end} containers' pods vanished without kube_pod_deletion_timestamp: end time is the chunk end"
         )
     return pl.DataFrame(rows, schema=schema.CONTAINERS.schema) if rows else schema.empty(schema.CONTAINERS)
+
+
+def pods_ended(
+    r: dict[str, Instant], ctx: Ctx, chunk_ends: list[datetime]
+) -> tuple[dict[tuple[str, ...], datetime], int]:
+    """Pods whose phase became Succeeded or Failed (kube_pod_status_phase), with when: kube_pod_completion_time,
+    else the end of the first chunk the phase was seen; and how many are approximated so."""
+    completion = _agg(r["pod_completion"], ctx, "max", "namespace", "pod")
+    first: dict[tuple[str, ...], int] = {}
+    for labels, value, chunk in r["pod_phase"]:
+        if value > 0:
+            key = (ctx.cluster(labels), labels.get("namespace", ""), labels.get("pod", ""))
+            first[key] = min(first.get(key, chunk), chunk)
+    out: dict[tuple[str, ...], datetime] = {}
+    approx = 0
+    for pkey, chunk in first.items():
+        when = to_time(completion.get(pkey))
+        if when is None:
+            when = chunk_ends[chunk]
+            approx += 1
+        out[pkey] = when
+    return out, approx
+
+
+def _is_static(row: dict[str, object], owners: dict[tuple[str, ...], tuple[float, dict[str, str]]]) -> bool:
+    labels = owners.get((str(row[c.CLUSTER]), str(row[c.NAMESPACE]), str(row[c.POD])), (0.0, {}))[1]
+    return labels.get("owner_kind") == "Node"
+
+
+def _owner(labels: dict[str, str], kind_label: str, name_label: str) -> tuple[str, str]:
+    """(kind, name) of an owner, "" for none: KSM <= 2.7 writes ``<none>`` where there is no owner."""
+    kind, name = labels.get(kind_label, ""), labels.get(name_label, "")
+    if kind in ("", "<none>") or name in ("", "<none>"):
+        return "", ""
+    return kind, name
 
 
 def _top_owner(
@@ -138,16 +186,19 @@ def _top_owner(
     jobs: dict[tuple[str, ...], tuple[float, dict[str, str]]],
     info: dict[str, str],
 ) -> tuple[str, str]:
-    labels = owners.get(pkey, (0.0, {}))[1]
-    kind = labels.get("owner_kind") or info.get("created_by_kind", "")
-    name = labels.get("owner_name") or info.get("created_by_name", "")
-    if not kind or kind == "<none>":
+    kind, name = _owner(owners.get(pkey, (0.0, {}))[1], "owner_kind", "owner_name")
+    if not kind:
+        kind, name = _owner(info, "created_by_kind", "created_by_name")
+    if not kind or kind == "Node":
+        # no owner, or a static (mirror) pod whose "owner" is the Node: the pod is its own workload
         return "Pod", pkey[2]
     parents = {"ReplicaSet": rs, "Job": jobs}
     if kind in parents:
         parent = parents[kind].get((pkey[0], pkey[1], name))
-        if parent is not None and parent[1].get("owner_kind"):
-            return parent[1]["owner_kind"], parent[1].get("owner_name", name)
+        if parent is not None:
+            parent_kind, parent_name = _owner(parent[1], "owner_kind", "owner_name")
+            if parent_kind:
+                return parent_kind, parent_name
     return kind, name
 
 
@@ -266,10 +317,17 @@ def volumes(r: dict[str, Instant], ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame
     pv_phase = {k[:2]: k[2] for k, (v, _) in _latest(r["pv_phase"], ctx, "persistentvolume", "phase").items() if v > 0}
     pv_created = _agg(r["pv_created"], ctx, "max", "persistentvolume")
 
+    inferred = 0
+
     def policy(key: tuple[str, str]) -> str:
-        # KSM exports no reclaim policy: a Released PV still exists, so it is Retain; dynamically
-        # provisioned (claimed) volumes default to Delete.
+        # kube_persistentvolume_info carries reclaim_policy since KSM v2.16. Before: a Released PV still
+        # exists, so it is Retain; dynamically provisioned (claimed) volumes default to Delete.
+        nonlocal inferred
+        read = pv_info.get(key, (0.0, {}))[1].get("reclaim_policy", "")
+        if read:
+            return read
         phase = pv_phase.get(key, "")
+        inferred += 1 if phase else 0
         return "Retain" if phase == "Released" else ("Delete" if phase else "")
 
     rows, claimed = [], set()
@@ -296,8 +354,11 @@ def volumes(r: dict[str, Instant], ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame
                 c.CREATED_AT: to_time(pv_created.get(key)),
             }
         )  # fmt: skip
-    if rows:
-        ctx.notes.append("volume reclaim_policy inferred (KSM does not export it): Released -> Retain, else Delete")
+    if inferred:
+        ctx.notes.append(
+            f"{inferred} volumes' reclaim_policy inferred (kube_persistentvolume_info has no reclaim_policy label "
+            "before KSM v2.16): Released -> Retain, else Delete"
+        )
     vols = pl.DataFrame(rows, schema=schema.VOLUMES.schema) if rows else schema.empty(schema.VOLUMES)
     mounts = [
         {c.CLUSTER: k[0], c.NAMESPACE: k[1], c.PVC: k[3], c.POD: k[2]}
@@ -307,8 +368,35 @@ def volumes(r: dict[str, Instant], ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame
     return vols, mframe
 
 
+_SLICE_SUFFIX = re.compile(r"-[a-z0-9]{5}$")
+
+
+def service_endpoints(r: dict[str, Instant], ctx: Ctx) -> dict[tuple[str, ...], tuple[float, dict[str, str]]]:
+    """Ready addresses per Service, from the newest family the cluster exports.
+
+    ``kube_endpoint_address{ready="true"}`` (KSM >= 2.14), else ``kube_endpoint_address_available`` (removed in
+    v2.14), else EndpointSlices: a Service's slices are named ``<service>-<5 random chars>`` by the EndpointSlice
+    controller (``generateName``), the API server's own ``kubernetes`` slice is named after its Service.
+    """
+    addresses = _latest(r["endpoint_addresses"], ctx, "namespace", "endpoint")
+    if addresses:
+        return addresses
+    available = _latest(r["endpoints"], ctx, "namespace", "endpoint")
+    if available:
+        return available
+    out: dict[tuple[str, ...], tuple[float, dict[str, str]]] = {}
+    for (cluster, ns, name), (value, labels) in _latest(
+        r["slice_addresses"], ctx, "namespace", "endpointslice"
+    ).items():
+        key = (cluster, ns, _SLICE_SUFFIX.sub("", name))
+        out[key] = (out.get(key, (0.0, {}))[0] + value, labels)
+    if out:
+        ctx.notes.append("Service endpoints counted from EndpointSlices (no kube_endpoint_address series)")
+    return out
+
+
 def objects(r: dict[str, Instant], ctx: Ctx) -> pl.DataFrame:
-    endpoints = _latest(r["endpoints"], ctx, "namespace", "endpoint")
+    endpoints = service_endpoints(r, ctx)
     complete = {k for k, (v, _) in _latest(r["job_complete"], ctx, "namespace", "job_name").items() if v > 0}
     failed = {k for k, (v, _) in _latest(r["job_failed"], ctx, "namespace", "job_name").items() if v > 0}
     finished = _agg(r["job_completion"], ctx, "max", "namespace", "job_name")
@@ -320,6 +408,7 @@ def objects(r: dict[str, Instant], ctx: Ctx) -> pl.DataFrame:
             if kind == "Job":
                 status = "Complete" if key in complete else ("Failed" if key in failed else "Active")
             ep = endpoints.get(key) if kind == "Service" else None
+            ep = (0.0, {}) if ep is None and kind == "Service" and endpoints else ep
             rows.append(
                 {
                     c.CLUSTER: key[0], c.KIND: kind, c.NAMESPACE: key[1], c.NAME: key[2],

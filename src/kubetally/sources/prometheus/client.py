@@ -97,27 +97,50 @@ class PrometheusClient:
             self.usage.points += sum(len(s["values"]) for s in result)
         return result
 
+    def names(self, match: str, start: float, end: float) -> set[str]:
+        """Metric names of the series matching ``match`` with samples in ``[start, end]``
+        (``/api/v1/label/__name__/values``; Prometheus and VictoriaMetrics both serve it)."""
+        data = self._call(
+            "/api/v1/label/__name__/values",
+            {"match[]": match, "start": _fmt(start), "end": _fmt(end)},
+            query=match,
+            method="GET",
+        )
+        return {str(name) for name in data} if isinstance(data, list) else set()
+
     def ping(self, at: float) -> None:
         """Fail fast (one retry) with a clear line when the server is unreachable, refuses the
         credentials or is no Prometheus API, before the plan's queries are sent."""
         self._call("/api/v1/query", {"query": "vector(1)", "time": _fmt(at)}, retries=min(1, self.conn.retries))
 
-    def _call(self, path: str, params: dict[str, str], *, retries: int | None = None) -> dict[str, Any]:
-        params = {**params, "stats": "all"}
+    def _call(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        retries: int | None = None,
+        query: str | None = None,
+        method: str = "POST",
+    ) -> Any:
+        what = params.get("query", query or path)
+        params = {**params, "stats": "all"} if "query" in params else params
         allowed = self.conn.retries if retries is None else retries
         attempt = 0
         started = time.monotonic()
         while True:
             retry_after = 0.0
             try:
-                response = self._http.post(path, data=params)
+                if method == "GET":  # label-values endpoints take no form body
+                    response = self._http.get(path, params=params)
+                else:
+                    response = self._http.post(path, data=params)
             except httpx.TimeoutException:
                 problem = f"timed out after {self.conn.timeout_seconds:g} s"
             except httpx.TransportError as exc:
                 problem = f"cannot reach the server ({_reason(exc)})"
             else:
                 if response.status_code not in RETRY_STATUS:
-                    return self._decode(response, params["query"], started)
+                    return self._decode(response, what, started)
                 problem = f"HTTP {response.status_code}{_api_error(response)}"
                 retry_after = _retry_after(response)
             if attempt >= allowed:
@@ -128,7 +151,7 @@ class PrometheusClient:
                 self.usage.retries += 1
             self._sleep(delay)
 
-    def _decode(self, response: httpx.Response, query: str, started: float) -> dict[str, Any]:
+    def _decode(self, response: httpx.Response, query: str, started: float) -> Any:
         status = response.status_code
         if status in (401, 403):
             raise SourceError(
@@ -143,8 +166,9 @@ class PrometheusClient:
         if status >= 400 or body.get("status") != "success":
             error = body.get("error", f"HTTP {status}") if isinstance(body, dict) else f"HTTP {status}"
             raise SourceError(f"Prometheus at {self.where} rejected a query ({error}): {query}")
-        data: dict[str, Any] = body.get("data", {})
-        samples = data.get("stats", {}).get("samples", {}).get("totalQueryableSamples", 0)
+        data: Any = body.get("data", {})
+        stats = data.get("stats", {}) if isinstance(data, dict) else {}
+        samples = stats.get("samples", {}).get("totalQueryableSamples", 0)
         with self._lock:
             self.usage.queries += 1
             self.usage.seconds += time.monotonic() - started

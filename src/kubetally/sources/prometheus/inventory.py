@@ -54,6 +54,15 @@ def _over(p: PromQL, fn: str, selector: str, agg: str, labels: tuple[str, ...]) 
     return text
 
 
+def _count(p: PromQL, selector: str, labels: tuple[str, ...]) -> Callable[[int], str]:
+    """How many series (e.g. ready addresses) per ``labels`` had a sample in the chunk."""
+
+    def text(seconds: int) -> str:
+        return p.over("last_over_time", selector, "count", labels, seconds)
+
+    return text
+
+
 def _raw(p: PromQL, selector: str) -> Callable[[int], str]:
     def text(seconds: int) -> str:
         return p.raw_over("max_over_time", selector, seconds)
@@ -110,7 +119,9 @@ def texts(p: PromQL) -> Texts:
         "pvc_request": _over(p, last, k("kube_persistentvolumeclaim_resource_requests_storage_bytes"), "max", PVC),
         "pvc_phase": _over(p, last, k("kube_persistentvolumeclaim_status_phase"), "max", (*PVC, "phase")),
         "pvc_created": _over(p, mx, k("kube_persistentvolumeclaim_created"), "max", PVC),
-        "pv_info": _over(p, mx, k("kube_persistentvolume_info"), "max", ("persistentvolume", "storageclass")),
+        "pv_info": _over(
+            p, mx, k("kube_persistentvolume_info"), "max", ("persistentvolume", "storageclass", "reclaim_policy")
+        ),
         "pv_capacity": _over(p, last, k("kube_persistentvolume_capacity_bytes"), "max", ("persistentvolume",)),
         "pv_phase": _over(p, last, k("kube_persistentvolume_status_phase"), "max", ("persistentvolume", "phase")),
         "pv_claim": _over(
@@ -118,6 +129,14 @@ def texts(p: PromQL) -> Texts:
         ),
         "pv_created": _over(p, mx, k("kube_persistentvolume_created"), "max", ("persistentvolume",)),
         "endpoints": _over(p, last, k("kube_endpoint_address_available"), "max", ("namespace", "endpoint")),
+        "endpoint_addresses": _count(p, k("kube_endpoint_address", ready="true"), ("namespace", "endpoint")),
+        "slice_addresses": _count(
+            p, k("kube_endpointslice_endpoints", ready="true"), ("namespace", "endpointslice")
+        ),
+        "pod_phase": _over(
+            p, last, k("kube_pod_status_phase", re_phase="Succeeded|Failed"), "max", (*pod, "phase")
+        ),
+        "pod_completion": _over(p, mx, k("kube_pod_completion_time"), "max", pod),
         "job_complete": _over(p, last, k("kube_job_complete", condition="true"), "max", JOB),
         "job_failed": _over(p, last, k("kube_job_failed", condition="true"), "max", JOB),
         "job_completion": _over(p, mx, k("kube_job_status_completion_time"), "max", JOB),

@@ -10,6 +10,9 @@ containerd/dockershim pause series: no double counting); network comes from the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 import polars as pl
 
 from kubetally.model import columns as c
@@ -83,7 +86,19 @@ def other_texts(p: PromQL) -> dict[str, str]:
             **last,
         ),
         "term_time": p.gauge(p.ksm("kube_pod_container_status_last_terminated_timestamp"), CONTAINER, **last),
+        "term_now": p.gauge(
+            p.ksm("", re___name__="kube_pod_(init_)?container_status_terminated_reason"),
+            (*CONTAINER, "reason"),
+            **last,
+        ),
+        "restarts": p.gauge(
+            p.ksm("", re___name__="kube_pod_(init_)?container_status_restarts_total"), CONTAINER, **last
+        ),
     }
+
+
+TERMINATION_RESULTS = ("term_reason", "term_time", "term_now", "restarts")
+"""Range results kept for the whole window (terminations are built once, at the end)."""
 
 
 class Frames:
@@ -183,23 +198,74 @@ class Frames:
         return both.rename({"datname": c.DATABASE, "relname": c.TABLE}).select(schema.DATABASE_USAGE.names)
 
     def terminations(
-        self, results: dict[str, pl.DataFrame], containers: pl.DataFrame
+        self,
+        results: dict[str, pl.DataFrame],
+        containers: pl.DataFrame,
+        pod_end: Mapping[tuple[str, ...], datetime] | None = None,
     ) -> tuple[pl.DataFrame, dict[tuple[str, str, str, str], str]]:
-        """Terminations (each distinct last-terminated timestamp) and each container's last reason."""
+        """Terminations and each container's last reason.
+
+        Three kinds of evidence, each counted once: every distinct ``last_terminated_timestamp`` (a
+        container that terminated and was restarted; KSM >= 2.12); a container that is terminated now
+        (``terminated_reason``: Job pods, a batch container OOM-killed and not restarted), at its pod's
+        end time when the pod has ended, else the first step it was seen, unless a last-terminated
+        timestamp already records it; and, without the timestamp family (older KSM), each step where
+        ``restarts_total`` went up, with the last-terminated reason of that step.
+        """
         key = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER]
+        step_us = self.p.step * 1_000_000
         reasons = self.frame(results["term_reason"], (*CONTAINER, "reason"), "_v")
-        last = reasons.sort(c.TIMESTAMP).group_by(key).agg(pl.col("reason").last())
+        now = self.frame(results["term_now"], (*CONTAINER, "reason"), "_v").filter(pl.col("_v") > 0)
+        last = pl.concat([reasons.select(*key, c.TIMESTAMP, "reason"), now.select(*key, c.TIMESTAMP, "reason")])
+        last = last.sort(c.TIMESTAMP).group_by(key).agg(pl.col("reason").last())
         last_reason = {(row[0], row[1], row[2], row[3]): row[4] for row in last.iter_rows()}
         times = self.frame(results["term_time"], CONTAINER, "_when")
         first_seen = times.group_by([*key, "_when"]).agg(pl.col(c.TIMESTAMP).min())
-        terms = first_seen.join(reasons.select(*key, c.TIMESTAMP, "reason"), on=[*key, c.TIMESTAMP], how="left")
+        restarted = first_seen.join(
+            reasons.select(*key, c.TIMESTAMP, "reason"), on=[*key, c.TIMESTAMP], how="left"
+        ).with_columns((pl.col("_when") * 1_000_000).round().cast(pl.Int64).alias("_us"))
+        parts = [restarted.select(*key, "_us", "reason")]
+        if times.height == 0:
+            parts.append(self._from_restarts(results, reasons, key))
+        episodes = (
+            now.sort(c.TIMESTAMP)
+            .group_by([*key, "reason"])
+            .agg(pl.col(c.TIMESTAMP).min().alias("_first"), pl.col(c.TIMESTAMP).max().alias("_last"))
+            .with_columns(pl.col("_first").cast(pl.Int64).alias("_us"), pl.col("_last").cast(pl.Int64).alias("_end"))
+        )
+        if pod_end and episodes.height:
+            ends = pl.DataFrame(
+                [(k[0], k[1], k[2], v) for k, v in pod_end.items()],
+                schema={c.CLUSTER: pl.String, c.NAMESPACE: pl.String, c.POD: pl.String, "_ended": schema.TIME},
+                orient="row",
+            ).with_columns(pl.col("_ended").cast(pl.Int64))
+            episodes = episodes.join(ends, on=[c.CLUSTER, c.NAMESPACE, c.POD], how="left").with_columns(
+                pl.coalesce("_ended", "_us").alias("_us")
+            )
+        # a current termination that a later last_terminated_timestamp records (the container was restarted)
+        recorded = episodes.join(restarted.select(*key, pl.col("_us").alias("_rec")), on=key, how="inner").filter(
+            (pl.col("_rec") >= pl.col("_first").cast(pl.Int64) - step_us)
+            & (pl.col("_rec") <= pl.col("_end") + 2 * step_us)
+        )
+        episodes = episodes.join(recorded.select(*key, "reason").unique(), on=[*key, "reason"], how="anti")
+        parts.append(episodes.select(*key, "_us", "reason"))
         limits = containers.select(*key, c.MEMORY_LIMIT_BYTES).unique(key)
         terms = (
-            terms.join(limits, on=key, how="left")
+            pl.concat(parts, how="vertical_relaxed")
+            .unique([*key, "_us"], keep="first")
+            .join(limits, on=key, how="left")
             .with_columns(
-                (pl.col("_when") * 1_000_000).round().cast(pl.Int64).cast(schema.TIME).alias(c.TIMESTAMP),
+                pl.col("_us").cast(schema.TIME).alias(c.TIMESTAMP),
                 pl.col("reason").fill_null("").alias(c.REASON),
             )
             .select(schema.TERMINATIONS.names)
         )
         return terms, last_reason
+
+    def _from_restarts(self, results: dict[str, pl.DataFrame], reasons: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+        """Older KSM (no last_terminated_timestamp): a termination at each step where restarts went up."""
+        restarts = self.frame(results["restarts"], CONTAINER, "_n").sort(c.TIMESTAMP)
+        grew = restarts.with_columns(pl.col("_n").diff().over(key).alias("_d")).filter(pl.col("_d") > 0)
+        return grew.join(reasons.select(*key, c.TIMESTAMP, "reason"), on=[*key, c.TIMESTAMP], how="left").select(
+            *key, pl.col(c.TIMESTAMP).cast(pl.Int64).alias("_us"), "reason"
+        )
