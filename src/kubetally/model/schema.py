@@ -265,7 +265,8 @@ OBJECTS = FrameSpec(
 
 REFERENCES = FrameSpec(
     "references",
-    "What references what, within a namespace (Pod->ConfigMap, Ingress->Service, Service->Pod ...).",
+    "What references what, within a namespace (Pod or a controller's pod template->ConfigMap, Ingress->Service, "
+    "Service->Pod ...); rules in kubetally.sources.kubernetes.references.",
     (
         _CLUSTER,
         _NS,

@@ -127,7 +127,7 @@ def inventory_frames(layout: Plan, generated: list[PodSeries], axis: np.ndarray)
     rng = np.random.default_rng([layout.config.seed, 4])
     by_index = {s.pod.index: s for s in generated}
     container_rows, term_rows = _containers(layout, by_index)
-    running = _running_at_end(layout)
+    running = [p for p in _running_at_end(layout) if p.index in by_index]
     first_start: dict[tuple[str, str], int] = {}
     for pod in layout.pods:
         key = (pod.workload.namespace, pod.workload.name)
@@ -247,7 +247,7 @@ def inventory_frames(layout: Plan, generated: list[PodSeries], axis: np.ndarray)
             }
         )
 
-    objects, references = _objects(layout, running, namespaces)
+    objects, references = _objects(layout, running, namespaces, set(by_index))
     database, volume_usage = _database(layout, axis)
     return {
         schema.CONTAINERS.name: _frame(schema.CONTAINERS, container_rows),
@@ -289,8 +289,9 @@ def _volume(
 
 
 def _objects(
-    layout: Plan, running: list[PodPlan], namespaces: list[str]
+    layout: Plan, running: list[PodPlan], namespaces: list[str], seen: set[int]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Objects and references; pods are those alive in the window (``seen``: the ones with series)."""
     created = _time(layout.start - 60 * DAY)
     objects: list[dict[str, Any]] = []
     refs: list[dict[str, Any]] = []
@@ -345,11 +346,17 @@ def _objects(
             obj("Service", spec.namespace, spec.name, endpoints=len(backing))
             for pod in backing:
                 ref(spec.namespace, "Service", spec.name, "Pod", pod.name)
+    for spec in layout.workloads:  # the pod template of each top controller (what a scaled-to-0 one still holds)
+        for name in spec.configmaps:
+            ref(spec.namespace, spec.kind, spec.name, "ConfigMap", name)
+        for name in spec.secrets:
+            ref(spec.namespace, spec.kind, spec.name, "Secret", name)
+        ref(spec.namespace, spec.kind, spec.name, "ServiceAccount", "default")
     for ns, name, service in INGRESSES:
         obj("Ingress", ns, name)
         ref(ns, "Ingress", name, "Service", service)
     for pod in layout.pods:
-        if pod.end is not None and pod.end <= layout.start:
+        if pod.index not in seen:
             continue
         ns = pod.workload.namespace
         for name in ("kube-root-ca.crt", *pod.workload.configmaps):
