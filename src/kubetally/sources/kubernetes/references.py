@@ -1,0 +1,161 @@
+"""The references frame from objects: what refers to what, within a namespace.
+
+Conventions (the simulator's ground truth follows the same):
+
+- a Pod, and the pod template of a top controller (Deployment, StatefulSet, DaemonSet, CronJob, a Job
+  no CronJob owns, a ReplicaSet no Deployment owns), references the ConfigMaps, Secrets and claims
+  its volumes name (``configMap``, ``secret``, ``persistentVolumeClaim``, ``projected`` sources,
+  generic ``ephemeral`` claims ``<pod>-<volume>``), those its containers name in ``env[].valueFrom``
+  and ``envFrom`` (init and ephemeral containers too), its ``imagePullSecrets`` and its
+  ServiceAccount (``serviceAccountName``, ``default`` when unset);
+- a ServiceAccount references the Secrets in its ``secrets`` and ``imagePullSecrets``;
+- an Ingress references its backend Services (default backend and rules) and its TLS Secrets;
+- a Service references the Pods its EndpointSlices (or, without slices, its Endpoints) point to;
+- ownership is recorded where a Job is involved: CronJob -> Job and Job -> Pod.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from kubetally.model import columns as c
+from kubetally.model import schema
+from kubetally.sources.kubernetes.objects import Cluster, Obj, controller_ref, items, mapping, name_of, namespace_of
+
+Ref = tuple[str, str]
+"""(kind, name) in the referring object's namespace."""
+
+OWNERSHIP = frozenset({("CronJob", "Job"), ("Job", "Pod")})
+
+
+def _containers(spec: Obj) -> list[Obj]:
+    return items(spec, "initContainers") + items(spec, "containers") + items(spec, "ephemeralContainers")
+
+
+def pod_spec_references(spec: Obj, *, pod_name: str | None = None) -> set[Ref]:
+    """Everything a pod spec references (``pod_name`` resolves generic ephemeral volume claims)."""
+    refs: set[Ref] = set()
+
+    def add(kind: str, name: Any) -> None:
+        if isinstance(name, str) and name:
+            refs.add((kind, name))
+
+    for volume in items(spec, "volumes"):
+        add("ConfigMap", mapping(volume, "configMap").get("name"))
+        add("Secret", mapping(volume, "secret").get("secretName"))
+        add("PersistentVolumeClaim", mapping(volume, "persistentVolumeClaim").get("claimName"))
+        if "ephemeral" in volume and pod_name is not None:
+            add("PersistentVolumeClaim", f"{pod_name}-{volume.get('name', '')}")
+        for source in items(volume, "projected", "sources"):
+            add("ConfigMap", mapping(source, "configMap").get("name"))
+            add("Secret", mapping(source, "secret").get("name"))
+    for container in _containers(spec):
+        for env in items(container, "env"):
+            add("ConfigMap", mapping(env, "valueFrom", "configMapKeyRef").get("name"))
+            add("Secret", mapping(env, "valueFrom", "secretKeyRef").get("name"))
+        for source in items(container, "envFrom"):
+            add("ConfigMap", mapping(source, "configMapRef").get("name"))
+            add("Secret", mapping(source, "secretRef").get("name"))
+    for secret in items(spec, "imagePullSecrets"):
+        add("Secret", secret.get("name"))
+    add("ServiceAccount", spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+    return refs
+
+
+def _has_template(cluster: Cluster, obj: Obj) -> bool:
+    """True for a top controller, whose template is recorded (a ReplicaSet's Deployment records its own)."""
+    kind = obj.get("kind")
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob"):
+        return True
+    if kind in ("Job", "ReplicaSet"):
+        owner = controller_ref(obj)
+        parent = "CronJob" if kind == "Job" else "Deployment"
+        return owner is None or owner.get("kind") != parent
+    return False
+
+
+def _endpoint_pods(cluster: Cluster) -> dict[tuple[str, str], set[str]]:
+    """(namespace, service) -> pods its endpoints point to."""
+    pods: dict[tuple[str, str], set[str]] = {}
+    if "EndpointSlice" in cluster.listed:
+        for eps in cluster.kind("EndpointSlice"):
+            service = mapping(eps, "metadata", "labels").get("kubernetes.io/service-name")
+            if not service:
+                continue
+            bucket = pods.setdefault((namespace_of(eps), str(service)), set())
+            for endpoint in items(eps, "endpoints"):
+                target = mapping(endpoint, "targetRef")
+                if target.get("kind") == "Pod" and target.get("name"):
+                    bucket.add(str(target["name"]))
+        return pods
+    for ep in cluster.kind("Endpoints"):
+        bucket = pods.setdefault((namespace_of(ep), name_of(ep)), set())
+        for subset in items(ep, "subsets"):
+            for address in items(subset, "addresses") + items(subset, "notReadyAddresses"):
+                target = mapping(address, "targetRef")
+                if target.get("kind") == "Pod" and target.get("name"):
+                    bucket.add(str(target["name"]))
+    return pods
+
+
+def _ingress_references(ingress: Obj) -> set[Ref]:
+    refs: set[Ref] = set()
+    spec = mapping(ingress, "spec")
+    backends = [mapping(spec, "defaultBackend")]
+    for rule in items(spec, "rules"):
+        backends += [mapping(path, "backend") for path in items(rule, "http", "paths")]
+    for backend in backends:
+        service = mapping(backend, "service").get("name") or backend.get("serviceName")  # v1 / extensions v1beta1
+        if isinstance(service, str) and service:
+            refs.add(("Service", service))
+    for tls in items(spec, "tls"):
+        secret = tls.get("secretName")
+        if isinstance(secret, str) and secret:
+            refs.add(("Secret", secret))
+    return refs
+
+
+def references_frame(cluster: Cluster, cluster_name: str) -> pl.DataFrame:
+    rows: set[tuple[str, str, str, str, str]] = set()
+
+    def add(obj: Obj, refs: set[Ref]) -> None:
+        ns, kind, name = namespace_of(obj), str(obj.get("kind")), name_of(obj)
+        rows.update((ns, kind, name, to_kind, to_name) for to_kind, to_name in refs)
+
+    for pod in cluster.kind("Pod"):
+        add(pod, pod_spec_references(mapping(pod, "spec"), pod_name=name_of(pod)))
+    for kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet"):
+        for obj in cluster.kind(kind):
+            if _has_template(cluster, obj):
+                spec = mapping(obj, "spec", "jobTemplate", "spec", "template", "spec") if kind == "CronJob" else (
+                    mapping(obj, "spec", "template", "spec"))  # fmt: skip
+                add(obj, pod_spec_references(spec))
+    for sa in cluster.kind("ServiceAccount"):
+        add(sa, {("Secret", str(s["name"])) for s in items(sa, "secrets") + items(sa, "imagePullSecrets")
+                 if s.get("name")})  # fmt: skip
+    for ingress in cluster.kind("Ingress"):
+        add(ingress, _ingress_references(ingress))
+    endpoint_pods = _endpoint_pods(cluster)
+    for service in cluster.kind("Service"):
+        add(service, {("Pod", p) for p in endpoint_pods.get((namespace_of(service), name_of(service)), set())})
+    for obj in cluster:
+        owner = controller_ref(obj)
+        if owner is not None and (owner.get("kind"), obj.get("kind")) in OWNERSHIP:
+            rows.add((namespace_of(obj), str(owner["kind"]), str(owner.get("name", "")), str(obj["kind"]),
+                      name_of(obj)))  # fmt: skip
+    if not rows:
+        return schema.empty(schema.REFERENCES)
+    ordered = sorted(rows)
+    return pl.DataFrame(
+        {
+            c.CLUSTER: [cluster_name] * len(ordered),
+            c.NAMESPACE: [r[0] for r in ordered],
+            c.FROM_KIND: [r[1] for r in ordered],
+            c.FROM_NAME: [r[2] for r in ordered],
+            c.TO_KIND: [r[3] for r in ordered],
+            c.TO_NAME: [r[4] for r in ordered],
+        },
+        schema=schema.REFERENCES.schema,
+    )
