@@ -45,7 +45,7 @@ def test_metrics_of_the_operators_sizes_by_hand() -> None:
     # CPU 0.5 1.5 0.2 0.2 0.5 0.5 vs request 1.0; memory 100 300 300 - 300 100 (Mi) vs request=limit 200.
     train = [0.5] * 24
     frame = replay_frame([*train, 0.5, 1.5, 0.2, 0.2, 0.5, 0.5], [100.0] * 24 + [100, 300, 300, None, 300, 100])
-    settings = bt.BacktestSettings(train_days=1, min_train_memory_points=0)
+    settings = bt.BacktestSettings(train_days=1, min_points=0)
     s = bt.replay(
         frame, strategy=None, settings=None, evidence=EvidenceSettings(), backtest=settings, step_seconds=HOUR
     )
@@ -67,7 +67,7 @@ def test_metrics_of_the_operators_sizes_by_hand() -> None:
 def test_pooled_and_mean_over_entities_differ() -> None:
     a = replay_frame([0.5] * 30, [100.0] * 30, owner="a")  # slack 0.5, no OOM
     b = replay_frame([0.9] * 30, [100.0] * 30, cpu_request=10.0, owner="b")  # slack 9.1/10
-    settings = bt.BacktestSettings(train_days=1, min_train_memory_points=0)
+    settings = bt.BacktestSettings(train_days=1, min_points=0)
     s = bt.replay(
         pl.concat([a, b]),
         strategy=None,
@@ -102,7 +102,7 @@ def test_static_keeps_failing_while_rolling_learns_from_would_be_ooms() -> None:
         strategy=strategy,
         settings=settings,
         evidence=ev,
-        backtest=bt.BacktestSettings(train_days=2, min_train_memory_points=0),
+        backtest=bt.BacktestSettings(train_days=2, min_points=0),
         step_seconds=HOUR,
     )
     rolling = bt.replay(
@@ -110,7 +110,7 @@ def test_static_keeps_failing_while_rolling_learns_from_would_be_ooms() -> None:
         strategy=strategy,
         settings=settings,
         evidence=ev,
-        backtest=bt.BacktestSettings(mode="rolling", train_days=2, window_days=2, min_train_memory_points=0),
+        backtest=bt.BacktestSettings(mode="rolling", train_days=2, window_days=2, min_points=0),
         step_seconds=HOUR,
     )
     # static: limit = 100Mi x 1.15 all along -> one would-be OOM on each of the 6 scored days
@@ -121,15 +121,54 @@ def test_static_keeps_failing_while_rolling_learns_from_would_be_ooms() -> None:
     assert static.summary[bt.CPU_SAVING][0] == pytest.approx(0.8)
 
 
-def test_entities_without_enough_training_memory_are_not_scored() -> None:
+def test_the_protocols_entity_rule_needs_points_in_all_four_parts() -> None:
+    # train 1 day (24 hourly samples), need 20 samples in each of: training, training memory,
+    # evaluation, evaluation memory.
+    full = replay_frame([0.1] * 48, [100.0] * 48, owner="full")  # 24 / 24 / 24 / 24: scored
+    no_eval_memory = replay_frame([0.1] * 48, [100.0] * 24 + [None] * 24, owner="b")  # 24 / 24 / 24 / 0
+    thin_training_memory = replay_frame([0.1] * 48, [None] * 5 + [100.0] * 43, owner="c")  # 24 / 19 / 24 / 24
+    short_eval = replay_frame([0.1] * 43, [100.0] * 43, owner="d")  # 24 / 24 / 19 / 19
+    s = bt.replay(
+        pl.concat([full, no_eval_memory, thin_training_memory, short_eval]),
+        strategy=None,
+        settings=None,
+        evidence=EvidenceSettings(),
+        backtest=bt.BacktestSettings(train_days=1, min_points=20),
+        step_seconds=HOUR,
+    )
+    assert s.per_entity[c.OWNER_NAME].to_list() == ["full"]
+    assert bt.BacktestSettings().min_points == 864  # 3 days of 5-minute samples
+
+
+def test_nothing_scored_is_unknown_not_nan() -> None:
     frame = replay_frame([0.1] * 30, [None] * 30)
     s = bt.replay(
         frame,
         strategy=None,
         settings=None,
         evidence=EvidenceSettings(),
-        backtest=bt.BacktestSettings(train_days=1, min_train_memory_points=10),
+        backtest=bt.BacktestSettings(train_days=1, min_points=10),
         step_seconds=HOUR,
     )
     assert s.summary[bt.ENTITIES][0] == 0
     assert s.summary[bt.CPU_SLACK][0] is None  # unknown, not NaN
+
+
+def test_a_time_gap_over_an_hour_ends_an_oom_run() -> None:
+    # scored hours 24..31, memory 300Mi over a 200Mi limit at hours 24, 25, 28, 29, 30 and 31;
+    # hours 26 and 27 are absent (a 3 h gap from 25 to 28): two runs. Hour 30 has no memory
+    # sample: that neither starts nor breaks a run.
+    frame = replay_frame([0.1] * 32, [100.0] * 24 + [300, 300, 100, 100, 300, 300, None, 300])
+    frame = frame.filter(~pl.col(c.TIMESTAMP).is_in([T0 + timedelta(hours=h) for h in (26, 27)]))
+    s = bt.replay(
+        frame,
+        strategy=None,
+        settings=None,
+        evidence=EvidenceSettings(),
+        backtest=bt.BacktestSettings(train_days=1, min_points=0),
+        step_seconds=HOUR,
+    )
+    assert s.summary[bt.OOM_EVENTS][0] == 2
+    longer = bt.BacktestSettings(train_days=1, min_points=0, oom_run_gap_hours=4)
+    s = bt.replay(frame, strategy=None, settings=None, evidence=EvidenceSettings(), backtest=longer, step_seconds=HOUR)
+    assert s.summary[bt.OOM_EVENTS][0] == 1

@@ -309,7 +309,7 @@ def test_backtest_out_of_bounds_and_nothing_scored(
     d = str(dataset_dir)
     code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "--mode", "rolling", "--window-days", "1000")
     assert code == 2 and "--window-days 1000.0: Input should be less than or equal to 365" in text, text
-    code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "--min-train-memory-points", "1000000")
+    code, text = cli(capsys, monkeypatch, "backtest", "-d", d, "--min-points", "1000000")
     assert code == 2 and "nothing to score" in text and "internal error" not in text, text
 
 

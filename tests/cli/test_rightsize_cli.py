@@ -99,7 +99,7 @@ def test_help_lists_every_strategy_setting(tmp_path: Path) -> None:
 
 def test_backtest_on_a_dataset(dataset_dir: Path, tmp_path: Path) -> None:
     result = run(
-        "backtest", "-d", str(dataset_dir), "--min-train-memory-points", "10", "-s", "current", "-s", "tiered",
+        "backtest", "-d", str(dataset_dir), "--min-points", "10", "-s", "current", "-s", "tiered",
         "-o", "json", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

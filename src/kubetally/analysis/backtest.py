@@ -11,7 +11,7 @@ CPU slack = sum(max(request - usage, 0)) / sum(request); memory slack likewise (
 CPU-over-request share = fraction of samples with usage above the CPU request;
 would-be OOM events per 1,000 container-hours = maximal runs of consecutive samples with memory above
 the memory limit (missing memory samples are skipped), counted, per 1,000 hours of samples that have
-memory data; share of entities with at least one;
+memory data (a gap of more than ``oom_run_gap_hours`` ends a run); share of entities with at least one;
 savings = 1 - sum(recommended request) / sum(current request) over all scored samples;
 CPU-over-limit share (a throttling proxy) where a CPU limit is recommended.
 """
@@ -80,8 +80,14 @@ class BacktestSettings(BaseModel):
     train_days: float = Field(14, gt=0, le=365, description="Days from each entity's first sample used to train.")
     window_days: float = Field(14, gt=0, le=365, description="Rolling mode: trailing window re-trained on, days.")
     refresh_hours: float = Field(24, gt=0, le=24 * 30, description="Rolling mode: hours between re-recommendations.")
-    min_train_memory_points: int = Field(
-        1000, ge=0, le=1_000_000, description="Entities with fewer memory samples in training are not scored."
+    min_points: int = Field(
+        864,
+        ge=0,
+        le=10_000_000,
+        description="Entities with fewer samples in training, in evaluation, or with memory in either, are not scored.",
+    )
+    oom_run_gap_hours: float = Field(
+        1, gt=0, le=24 * 365, description="A would-be OOM run ends at a gap between samples longer than this."
     )
 
 
@@ -163,10 +169,17 @@ def replay(
         (pl.col(c.TIMESTAMP) < pl.col("_t0") + pl.duration(seconds=backtest.train_days * 86400)).alias("_train")
     )
     train = data.filter(pl.col("_train"))
+    mem = pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()
+    need = backtest.min_points
     eligible = (
-        train.group_by(keys)
-        .agg(pl.col(c.MEMORY_WORKING_SET_BYTES).count().alias("_n"))
-        .filter(pl.col("_n") >= backtest.min_train_memory_points)
+        data.group_by(keys)
+        .agg(
+            pl.col("_train").sum().alias("_tr"),
+            (pl.col("_train") & mem).sum().alias("_tr_mem"),
+            (~pl.col("_train")).sum().alias("_ev"),
+            (~pl.col("_train") & mem).sum().alias("_ev_mem"),
+        )
+        .filter(pl.min_horizontal("_tr", "_tr_mem", "_ev", "_ev_mem") >= need)
         .select(keys)
     )
     scored = data.filter(~pl.col("_train")).join(eligible, on=keys, how="semi")
@@ -179,7 +192,7 @@ def replay(
         applied = scored.join(rec, on=keys, how="left")
     else:
         applied = _rolling(data, scored, strategy, settings, evidence, backtest, step_seconds)
-    per_entity, summary = _score(applied, step_seconds)
+    per_entity, summary = _score(applied, step_seconds, gap_seconds=backtest.oom_run_gap_hours * 3600)
     return BacktestResult(name, summary.with_columns(pl.lit(name).alias("strategy")), per_entity)
 
 
@@ -232,7 +245,7 @@ def _rolling(
             pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.CURRENT_MEMORY_LIMIT_BYTES),
         )
         kills = (
-            _flag_runs(day.sort(*keys, c.TIMESTAMP))
+            _flag_runs(day.sort(*keys, c.TIMESTAMP), backtest.oom_run_gap_hours * 3600)
             .filter(pl.col("_run_start"))
             .select(*keys, c.TIMESTAMP, pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.MEMORY_LIMIT_BYTES))
         )
@@ -244,18 +257,24 @@ def _rolling(
     return pl.concat(parts, how="diagonal_relaxed")
 
 
-def _flag_runs(frame: pl.DataFrame) -> pl.DataFrame:
+def _flag_runs(frame: pl.DataFrame, gap_seconds: float) -> pl.DataFrame:
     """Mark the first sample of every run of consecutive memory samples above the limit
-    (missing memory samples are skipped, not breaking a run)."""
+    (``frame`` sorted by KEYS and time; a sample without memory data neither starts nor breaks a run;
+    a time gap of more than ``gap_seconds`` between samples ends a run)."""
     keys = list(KEYS)
     over = (pl.col(c.MEMORY_WORKING_SET_BYTES) > pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES)).fill_null(False)
-    with_mem = frame.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()).with_columns(over.alias("_over"))
-    return with_mem.with_columns(
-        (pl.col("_over") & ~pl.col("_over").shift(1, fill_value=False).over(keys)).alias("_run_start")
+    gap = (pl.col(c.TIMESTAMP).diff().dt.total_microseconds() > int(gap_seconds * 1_000_000)).fill_null(False)
+    with_mem = (
+        frame.with_columns(gap.cum_sum().over(keys).alias("_segment"))
+        .filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null())
+        .with_columns(over.alias("_over"))
     )
+    same_segment = pl.col("_segment") == pl.col("_segment").shift(1).over(keys)
+    continues = pl.col("_over").shift(1, fill_value=False).over(keys) & same_segment.fill_null(False)
+    return with_mem.with_columns((pl.col("_over") & ~continues).alias("_run_start"))
 
 
-def _score(applied: pl.DataFrame, step: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _score(applied: pl.DataFrame, step: int, *, gap_seconds: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     keys = list(KEYS)
     a = applied.sort(*keys, c.TIMESTAMP)
     req = pl.col(c.RECOMMENDED_CPU_REQUEST_CORES)
@@ -269,7 +288,7 @@ def _score(applied: pl.DataFrame, step: int) -> tuple[pl.DataFrame, pl.DataFrame
         pl.when(mem.is_not_null()).then(mreq).alias("_mreq"),
         (use > pl.col(c.RECOMMENDED_CPU_LIMIT_CORES)).fill_null(False).alias("_climit"),
     )
-    runs = _flag_runs(a).group_by(keys).agg(pl.col("_run_start").sum().alias(OOM_EVENTS))
+    runs = _flag_runs(a, gap_seconds).group_by(keys).agg(pl.col("_run_start").sum().alias(OOM_EVENTS))
     sums = [
         pl.col("_cslack").sum().alias("_cs"),
         req.sum().alias("_creq"),

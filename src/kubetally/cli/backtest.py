@@ -71,9 +71,14 @@ def backtest_command(
         ),
     ] = None,
     window_days: Annotated[float, typer.Option(help="Rolling: trailing window re-trained on, days.", min=0.01)] = 14,
-    min_train_memory_points: Annotated[
-        int, typer.Option(help="Skip entities with fewer memory samples in training.", min=0)
-    ] = 1000,
+    min_points: Annotated[
+        int,
+        typer.Option(
+            help="Skip entities with fewer samples (or memory samples) in training or in evaluation "
+            "(864 = 3 days of 5-minute samples).",
+            min=0,
+        ),
+    ] = 864,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Strategy setting STRATEGY.FIELD=VALUE (repeatable).")
     ] = None,
@@ -118,7 +123,7 @@ def backtest_command(
             mode="static" if mode == "static" else "rolling",
             train_days=train_days,
             window_days=window_days,
-            min_train_memory_points=min_train_memory_points,
+            min_points=min_points,
         )
     except ValidationError as exc:
         error = exc.errors()[0]
@@ -139,8 +144,8 @@ def backtest_command(
         results.append(result.summary)
     if all(int(result.get_column(bt.ENTITIES)[0]) == 0 for result in results):
         raise ConfigError(
-            f"nothing to score: no container has more than --train-days {train_days:g} days of history with "
-            f"at least --min-train-memory-points {min_train_memory_points} memory samples in training"
+            f"nothing to score: no container has --min-points {min_points} samples and memory samples both in "
+            f"its first --train-days {train_days:g} days and after them"
         )
     summary = pl.concat(results, how="diagonal_relaxed").select("strategy", pl.exclude("strategy"))
     if output == "table":

@@ -1,5 +1,6 @@
-"""Right-sizing recommendations (pure): strategies ``simple`` (KRR), ``vpa`` (VPA recommender)
-and ``tiered`` (default, per finops_tier), with evidence and people-rounding.
+"""Right-sizing recommendations (pure): strategies ``tiered`` (default, per finops_tier),
+``simple`` (KRR), ``vpa`` (the documented VPA target) and ``vpa-source`` (what the VPA
+recommender's code does), with evidence and people-rounding.
 
 Use :func:`history_from_frames` then :func:`recommendations`; the result frame is
 :data:`kubetally.model.recommendation.RECOMMENDATIONS`.
@@ -13,8 +14,11 @@ from kubetally.analysis.rightsizing.history import KEYS, History, history_from_d
 from kubetally.analysis.rightsizing.simple import SimpleSettings, SimpleStrategy
 from kubetally.analysis.rightsizing.tiered import TieredSettings, TieredStrategy, TierPolicy
 from kubetally.analysis.rightsizing.vpa import VpaSettings, VpaStrategy
+from kubetally.analysis.rightsizing.vpa_source import VpaSourceSettings, VpaSourceStrategy
 
-STRATEGIES: dict[str, Strategy] = {s.name: s for s in (TieredStrategy(), SimpleStrategy(), VpaStrategy())}
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s for s in (TieredStrategy(), SimpleStrategy(), VpaStrategy(), VpaSourceStrategy())
+}
 """Strategy name -> strategy; the first is the default."""
 DEFAULT_STRATEGY = "tiered"
 
@@ -32,6 +36,8 @@ __all__ = [
     "TieredSettings",
     "TieredStrategy",
     "VpaSettings",
+    "VpaSourceSettings",
+    "VpaSourceStrategy",
     "VpaStrategy",
     "history_from_dataset",
     "history_from_frames",

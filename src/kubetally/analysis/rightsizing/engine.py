@@ -40,6 +40,11 @@ def round_memory_expr(num_bytes: pl.Expr) -> pl.Expr:
     return ((num_bytes - 1e-6) / MIB).ceil() * MIB
 
 
+def _to_grid(x: pl.Expr) -> pl.Expr:
+    """``x`` rounded to 1e-9 first, so float noise (74.00000000000001) does not cross a step."""
+    return x.round(9)
+
+
 def recommendations(
     history: History,
     *,
@@ -61,14 +66,15 @@ def recommendations(
             (pl.col(c.MEMORY_PEAK_BYTES) / pl.col(c.CURRENT_MEMORY_LIMIT_BYTES)).alias(c.MEMORY_PEAK_LIMIT_RATIO)
         )
     )
-    f = _apply_evidence(f, evidence)
+    f = _apply_evidence(f, evidence, near_limit_rule=getattr(settings, "memory_near_limit_rule", True))
     rounding = getattr(settings, "rounding", "people")
     if rounding == "exact":
+        # the VPA recommender's integer conversions: whole millicores and bytes, truncated
         f = f.with_columns(
-            ((pl.col(CPU_REQUEST) * 1000 - 1e-9).ceil() / 1000).round(3),
-            ((pl.col(CPU_LIMIT) * 1000 - 1e-9).ceil() / 1000).round(3),
-            pl.col(MEMORY_REQUEST).ceil(),
-            pl.col(MEMORY_LIMIT).ceil(),
+            (_to_grid(pl.col(CPU_REQUEST) * 1000).floor() / 1000).round(3),
+            (_to_grid(pl.col(CPU_LIMIT) * 1000).floor() / 1000).round(3),
+            _to_grid(pl.col(MEMORY_REQUEST)).floor(),
+            _to_grid(pl.col(MEMORY_LIMIT)).floor(),
         )
     elif rounding == "people":
         f = f.with_columns(
@@ -85,12 +91,12 @@ def _bump(x: pl.Expr, ev: EvidenceSettings) -> pl.Expr:
     return pl.max_horizontal(x + ev.oom_min_bump_mib * MIB, x * ev.oom_bump_ratio)
 
 
-def _apply_evidence(f: pl.DataFrame, ev: EvidenceSettings) -> pl.DataFrame:
+def _apply_evidence(f: pl.DataFrame, ev: EvidenceSettings, *, near_limit_rule: bool) -> pl.DataFrame:
     cur_mem_req = pl.col(c.CURRENT_MEMORY_REQUEST_BYTES).cast(pl.Float64)
     cur_mem_lim = pl.col(c.CURRENT_MEMORY_LIMIT_BYTES).cast(pl.Float64)
     peak = pl.col(c.MEMORY_PEAK_BYTES)
     oom = pl.col(c.OOM_KILLS) > 0
-    near = pl.col(c.MEMORY_PEAK_LIMIT_RATIO).fill_null(0) >= ev.memory_near_limit_ratio
+    near = (pl.col(c.MEMORY_PEAK_LIMIT_RATIO).fill_null(0) >= ev.memory_near_limit_ratio) & pl.lit(near_limit_rule)
     pressure = oom | near
     base = pl.max_horizontal(cur_mem_lim, peak, cur_mem_req)
     throttled = pl.col(c.CPU_THROTTLED_RATIO).fill_null(0) > ev.cpu_throttling_threshold

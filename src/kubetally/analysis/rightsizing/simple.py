@@ -4,8 +4,10 @@ KRR (robusta-dev/krr, ``strategies/simple.py``): CPU request = the highest of th
 95th percentiles of CPU usage (Prometheus ``quantile_over_time``, linear interpolation), no
 CPU limit; memory request = memory limit = the highest working set of any pod x (1 + 15%);
 no recommendation under 100 data points, nor for CPU when an HPA targets CPU. KRR then
-rounds CPU up to 1m and memory up to 1 MB and applies floors of 10m and 100Mi; with
-``rounding=krr`` this strategy does exactly that, otherwise values are rounded to people-values.
+rounds CPU up to 1m and memory up to 1 MiB (``robusta_krr/core/runner.py``, ``_round_value``)
+and applies floors of 10m and 100Mi; with ``rounding=krr`` this strategy does exactly that,
+otherwise values are rounded to people-values. Like KRR it does not look at the memory limit:
+kubetally's memory-near-limit rule is off unless ``memory_near_limit_rule`` is set.
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ class SimpleSettings(StrategySettings):
     cpu_min_millicores: int = Field(10, ge=1, le=100_000, description="Lowest CPU request recommended, millicores.")
     memory_min_mib: int = Field(100, ge=1, le=1_000_000, description="Lowest memory recommended, MiB.")
     rounding: Literal["people", "krr"] = Field(
-        "people", description="people: 5m/10m and Mi steps; krr: up to 1m and 1 MB exactly as KRR does."
+        "people", description="people: 5m/10m and Mi steps; krr: up to 1m and 1 MiB exactly as KRR does."
+    )
+    memory_near_limit_rule: bool = Field(
+        False, description="Also apply kubetally's memory-near-limit evidence rule (KRR has none)."
     )
 
 
@@ -66,8 +71,10 @@ class SimpleStrategy:
         cpu_raw = pl.col(c.CPU_USAGE_P95_CORES)
         mem_raw = pl.col(c.MEMORY_PEAK_BYTES) * (1 + s.memory_buffer_percentage / 100)
         if s.rounding == "krr":
-            cpu_raw = (cpu_raw * 1000).ceil() / 1000
-            mem_raw = (mem_raw / 1e6).ceil() * 1e6
+            # KRR's runner: ceil to 1m and to 1 MiB; we round to 1e-9 first so that float noise
+            # (p95 x 1000 = 74.00000000000001) does not add a millicore.
+            cpu_raw = ((cpu_raw * 1000).round(9).ceil() / 1000).round(3)
+            mem_raw = (mem_raw / MIB).round(9).ceil() * MIB
         cpu = pl.max_horizontal(cpu_raw, pl.lit(s.cpu_min_millicores / 1000))
         mem = pl.max_horizontal(mem_raw, pl.lit(float(s.memory_min_mib * MIB)))
         hpa = pl.col(c.HPA_TARGET_CPU_UTILIZATION).is_not_null() & pl.lit(not s.allow_hpa)

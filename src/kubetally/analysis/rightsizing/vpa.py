@@ -1,24 +1,24 @@
-"""``vpa``: the Kubernetes Vertical Pod Autoscaler recommender's algorithm.
+"""``vpa``: the Kubernetes VPA recommender's *documented* target.
 
-From ``kubernetes/autoscaler`` (vertical-pod-autoscaler/pkg/recommender):
+What the VPA documentation describes (kubernetes/autoscaler, vertical-pod-autoscaler: the
+recommender README and FAQ; Apache-2.0, facts only), read over its default 8-day history:
 
-- CPU usage samples go into an exponential histogram (10m first bucket, +5% per bucket) weighted
-  by ``max(CPU request, 0.1 core)`` (constant per container here, so it cancels) and decayed with
-  a 24 h half-life;
-- memory goes in as one peak per container per 24 h aggregation window (weight 1, decayed,
-  stamped at the window end); an OOM kill in the window counts as a peak of
-  ``max(used + 100Mi, used x 1.2)`` with ``used = max(request, window peak, limit at the kill)``;
-- target = P90, lower bound = P50, upper bound = P95, each +15% safety margin; the upper bound is
-  scaled by ``1 + 1/confidence`` and the lower by ``(1 + 0.001/confidence)^-2`` where
-  confidence = min(days of history, samples / 1440);
-- per-pod floors of 25m and 250Mi are split evenly over the pod's containers;
-- a current limit keeps its ratio to the request (controlledValues RequestsAndLimits); no limit
-  stays no limit.
+- CPU: the 90th percentile of the usage samples in an exponential histogram (first bucket 10m,
+  each bucket 5% wider), each sample weighted with a 24 h half-life; a percentile is the end of
+  the first bucket whose cumulative weight reaches it;
+- memory: the 90th percentile of the **peak working set of each 24 h window** (windows start at
+  the pod's first sample of the history), each peak weighing the same, in the same kind of
+  histogram (first bucket 10 MB);
+- target = that percentile + 15% safety margin, for request; a current limit keeps its ratio to
+  the request, no limit stays none.
+
+No per-pod floors, no rounding with ``rounding=none``. This reproduces the VPA reference row of the
+backtest exactly (docs/rightsizing.md). What the recommender's Go code does instead (decayed
+memory peaks, floors, integer truncation, the whole history) is the ``vpa-source`` strategy.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
 import polars as pl
@@ -31,7 +31,6 @@ from kubetally.analysis.rightsizing.base import (
     MEMORY_LIMIT,
     MEMORY_NONE,
     MEMORY_REQUEST,
-    MIB,
     NOTE,
     PROPOSAL_SCHEMA,
     StrategySettings,
@@ -40,27 +39,20 @@ from kubetally.analysis.rightsizing.history import KEYS, History
 from kubetally.model import columns as c
 from kubetally.model.stats import CPU_BUCKETS, MEMORY_BUCKETS, decay_weight_expr, histogram_percentiles
 
-DAY = 86_400
-
 
 class VpaSettings(StrategySettings):
-    """VPA recommender defaults."""
+    """The documented VPA target."""
 
     target_percentile: float = Field(0.9, gt=0, le=1, description="Histogram percentile used as the target request.")
-    lower_bound_percentile: float = Field(0.5, gt=0, le=1, description="Percentile for the lower bound.")
-    upper_bound_percentile: float = Field(0.95, gt=0, le=1, description="Percentile for the upper bound.")
-    safety_margin: float = Field(0.15, ge=0, le=2, description="Fraction added to every estimate.")
-    half_life_hours: float = Field(24, gt=0, le=24 * 365, description="Half-life of sample weights, hours.")
+    safety_margin: float = Field(0.15, ge=0, le=2, description="Fraction added to the percentile.")
+    history_days: float = Field(8, gt=0, le=365, description="Days of history read (VPA's default: 8).")
+    cpu_half_life_hours: float = Field(24, gt=0, le=24 * 365, description="Half-life of CPU sample weights, hours.")
     memory_aggregation_hours: float = Field(24, gt=0, le=24 * 30, description="Memory peak window, hours.")
-    pod_min_cpu_millicores: int = Field(25, ge=0, le=100_000, description="Per-pod CPU floor, split over containers.")
-    pod_min_memory_mib: int = Field(250, ge=0, le=1_000_000, description="Per-pod memory floor, MiB, split likewise.")
-    oom_bump_ratio: float = Field(1.2, ge=1, le=4, description="An OOM kill counts as a peak of used x this ...")
-    oom_min_bump_mib: int = Field(100, ge=0, le=65536, description="... or used + this many MiB, whichever is more.")
-    rounding: Literal["people", "exact"] = Field(
-        "people", description="people: 5m/10m and Mi steps; exact: up to 1m and 1 byte as the VPA recommender."
+    rounding: Literal["people", "none"] = Field(
+        "people", description="people: 5m/10m and Mi steps; none: the target as computed, unrounded."
     )
-    min_history_hours: float = Field(
-        0, ge=0, le=24 * 365, description="History needed before recommending (VPA itself needs none)."
+    memory_near_limit_rule: bool = Field(
+        False, description="Also apply kubetally's memory-near-limit evidence rule (VPA has none)."
     )
 
 
@@ -72,96 +64,62 @@ class VpaStrategy:
         assert isinstance(settings, VpaSettings)
         s = settings
         keys = list(KEYS)
-        half_life = s.half_life_hours * 3600
-        quantiles = {
-            "lower": s.lower_bound_percentile,
-            "target": s.target_percentile,
-            "upper": s.upper_bound_percentile,
-        }
-        samples = history.samples
-        # Percentiles depend only on weight ratios within a key, so one reference instant for all keys
-        # (the newest sample) gives the same result as VPA's per-container reference, and streams.
-        newest = history.samples.select(pl.col(c.TIMESTAMP).max()).collect(engine="streaming").item()
-        if newest is None:
-            newest = datetime(1970, 1, 1, tzinfo=UTC)
-        reference = pl.lit(newest, dtype=pl.Datetime("us", "UTC"))
-        # VPA weighs a CPU sample by max(request, 0.1 core) x decay. The request is the container's
-        # current one, the same for all its samples, so it scales all weights of a key alike and
-        # cancels out of every percentile: decay alone gives the same result.
-        cpu_samples = samples.filter(pl.col(c.CPU_USAGE_CORES).is_not_null()).with_columns(
-            decay_weight_expr(pl.col(c.TIMESTAMP), reference, half_life).alias("_w")
+        newest = (
+            history.samples.group_by(keys).agg(pl.col(c.TIMESTAMP).max().alias("_newest")).collect(engine="streaming")
         )
+        recent = history.samples.join(newest.lazy(), on=keys, how="inner").filter(
+            pl.col(c.TIMESTAMP) > pl.col("_newest") - pl.duration(seconds=int(s.history_days * 86400))
+        )
+        cpu_samples = recent.filter(pl.col(c.CPU_USAGE_CORES).is_not_null()).with_columns(
+            decay_weight_expr(pl.col(c.TIMESTAMP), pl.col("_newest"), s.cpu_half_life_hours * 3600).alias("_w")
+        )
+        q = {"target": s.target_percentile}
         cpu = histogram_percentiles(
-            cpu_samples, keys=keys, value=c.CPU_USAGE_CORES, weight="_w", buckets=CPU_BUCKETS, quantiles=quantiles
-        ).rename({q: f"cpu_{q}" for q in quantiles})
-        peaks = self._memory_peaks(history, samples, s)
-        peaks = peaks.with_columns(decay_weight_expr(pl.col("_window_end"), reference, half_life).alias("_w"))
+            cpu_samples, keys=keys, value=c.CPU_USAGE_CORES, weight="_w", buckets=CPU_BUCKETS, quantiles=q
+        ).select(*keys, pl.col("target").alias("_cpu"))
+        window = int(s.memory_aggregation_hours * 3600 * 1_000_000)
+        with_memory = recent.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null())
+        first = pl.col(c.TIMESTAMP).cast(pl.Int64).min().over([*keys, c.POD])
+        peaks = (
+            with_memory.with_columns(((pl.col(c.TIMESTAMP).cast(pl.Int64) - first) // window).alias("_window"))
+            .group_by(*keys, c.POD, "_window")
+            .agg(pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("_peak"))
+            .with_columns(pl.lit(1.0).alias("_w"))
+        )
         mem = histogram_percentiles(
-            peaks, keys=keys, value="_peak", weight="_w", buckets=MEMORY_BUCKETS, quantiles=quantiles
-        ).rename({q: f"mem_{q}" for q in quantiles})
-
+            peaks, keys=keys, value="_peak", weight="_w", buckets=MEMORY_BUCKETS, quantiles=q
+        ).select(*keys, pl.col("target").alias("_mem"))
         frame = (
             history.info.select(
                 *keys,
-                "containers_per_pod",
                 c.CURRENT_CPU_REQUEST_CORES,
                 c.CURRENT_CPU_LIMIT_CORES,
                 c.CURRENT_MEMORY_REQUEST_BYTES,
                 c.CURRENT_MEMORY_LIMIT_BYTES,
             )
-            .join(summary, on=keys, how="left")
-            .join(cpu.drop("total_weight"), on=keys, how="left")
-            .join(mem.drop("total_weight"), on=keys, how="left")
+            .join(cpu, on=keys, how="left")
+            .join(mem, on=keys, how="left")
         )
-        n_containers = pl.col("containers_per_pod").fill_null(1).clip(1)
-        cpu_floor = s.pod_min_cpu_millicores / 1000 / n_containers
-        mem_floor = s.pod_min_memory_mib * MIB / n_containers
         margin = 1 + s.safety_margin
-        # confidence = min(lifespan in days, samples / (60 * 24)) as in VPA (which assumes 1-minute samples)
-        confidence = pl.min_horizontal(
-            pl.col(c.HISTORY_HOURS).fill_null(0) / 24, pl.col(c.DATA_POINTS).fill_null(0) / 1440
-        )
-        cpu_target = pl.max_horizontal(pl.col("cpu_target") * margin, cpu_floor)
-        mem_target = pl.max_horizontal(pl.col("mem_target") * margin, mem_floor)
-        cpu_upper = pl.col("cpu_upper") * margin * (1 + 1 / confidence)
-        cpu_lower = pl.col("cpu_lower") * margin * (1 + 0.001 / confidence).pow(-2)
-        short = pl.col(c.HISTORY_HOURS).fill_null(0) < s.min_history_hours
-        no_data = pl.col(c.DATA_POINTS).fill_null(0) == 0
-        reason = (
-            pl.when(no_data)
-            .then(pl.lit("no usage samples"))
-            .when(short)
-            .then(
-                pl.format(
-                    "not enough history: {} h of {} h required",
-                    pl.col(c.HISTORY_HOURS).fill_null(0).round(1),
-                    pl.lit(s.min_history_hours),
-                )
-            )
-        )
+        cpu_target = pl.col("_cpu") * margin
+        mem_target = pl.col("_mem") * margin
         ratio_cpu = pl.col(c.CURRENT_CPU_LIMIT_CORES) / pl.col(c.CURRENT_CPU_REQUEST_CORES)
         ratio_mem = pl.col(c.CURRENT_MEMORY_LIMIT_BYTES) / pl.col(c.CURRENT_MEMORY_REQUEST_BYTES)
-        ok = ~no_data & ~short
         out = frame.select(
             *keys,
-            pl.when(ok).then(cpu_target).alias(CPU_REQUEST),
-            pl.when(ok).then(cpu_target * ratio_cpu).alias(CPU_LIMIT),
-            pl.when(ok & pl.col("mem_target").is_not_null()).then(mem_target).alias(MEMORY_REQUEST),
-            pl.when(ok & pl.col("mem_target").is_not_null())
-            .then(pl.when(ratio_mem.is_not_null()).then(mem_target * ratio_mem).otherwise(None))
-            .alias(MEMORY_LIMIT),
-            reason.alias(CPU_NONE),
-            pl.when(ok & pl.col("mem_target").is_null())
+            cpu_target.alias(CPU_REQUEST),
+            (cpu_target * ratio_cpu).alias(CPU_LIMIT),
+            mem_target.alias(MEMORY_REQUEST),
+            (mem_target * ratio_mem).alias(MEMORY_LIMIT),
+            pl.when(pl.col("_cpu").is_null()).then(pl.lit("no usage samples")).alias(CPU_NONE),
+            pl.when(pl.col("_cpu").is_null())
+            .then(pl.lit("no usage samples"))
+            .when(pl.col("_mem").is_null())
             .then(pl.lit("no memory samples"))
-            .otherwise(reason)
             .alias(MEMORY_NONE),
-            pl.format(
-                "VPA target P{}+{}%; CPU bounds {}m-{}m (confidence {} d)",
-                pl.lit(f"{s.target_percentile * 100:g}"),
-                pl.lit(f"{s.safety_margin * 100:g}"),
-                (cpu_lower * 1000).round(0),
-                (cpu_upper * 1000).round(0),
-                confidence.round(1),
+            pl.lit(
+                f"VPA target (documented): P{s.target_percentile * 100:g} of {s.history_days:g} d "
+                f"+{s.safety_margin * 100:g}%, memory on daily peaks"
             ).alias(NOTE),
         )
         # A request without a current limit gets no limit; keep only ratios that exist.
@@ -170,59 +128,3 @@ class VpaStrategy:
             pl.when(pl.col(MEMORY_LIMIT).is_finite()).then(pl.col(MEMORY_LIMIT)).alias(MEMORY_LIMIT),
         )
         return out.select([pl.col(k).cast(t) for k, t in PROPOSAL_SCHEMA.items()])
-
-    @staticmethod
-    def _memory_peaks(history: History, samples: pl.LazyFrame, s: VpaSettings) -> pl.LazyFrame:
-        # (samples: history.samples; the request needed for the OOM bump is joined on the small result)
-        """One peak per pod container per aggregation window, OOM kills bumped in."""
-        keys = list(KEYS)
-        window = int(s.memory_aggregation_hours * 3600 * 1_000_000)
-        with_memory = samples.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null())
-        firsts = (
-            with_memory.group_by(*keys, c.POD)
-            .agg(pl.col(c.TIMESTAMP).min().cast(pl.Int64).alias("_first"))
-            .collect(engine="streaming")
-        )
-        # Window index in integer microseconds (streams); the window end is rebuilt on the small result.
-        index = ((pl.col(c.TIMESTAMP).cast(pl.Int64) - pl.col("_first")) // window).alias("_w")
-        peaks = (
-            with_memory.join(firsts.lazy(), on=[*keys, c.POD], how="inner")
-            .with_columns(index)
-            .group_by(*keys, c.POD, "_w")
-            .agg(pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("_peak"))
-            .collect(engine="streaming")
-            .join(firsts, on=[*keys, c.POD], how="left")
-            .with_columns(
-                ((pl.col("_w") + 1) * window + pl.col("_first")).cast(pl.Datetime("us", "UTC")).alias("_window_end")
-            )
-            .join(history.info.select(*keys, pl.col(c.CURRENT_MEMORY_REQUEST_BYTES).alias("_req")), on=keys, how="left")
-            .lazy()
-        )
-        if history.ooms.height == 0:
-            return peaks.select(*keys, "_window_end", "_peak")
-        # An OOM kill falls in the window of the same key ending after it; bump that window's peak.
-        ooms = history.ooms.lazy().select(
-            *keys, pl.col(c.TIMESTAMP).alias("_oom_ts"), pl.col(c.MEMORY_LIMIT_BYTES).alias("_lim")
-        )
-        bumped = (
-            peaks.join(ooms, on=keys, how="inner")
-            .filter(
-                (pl.col("_oom_ts") < pl.col("_window_end"))
-                & (pl.col("_oom_ts") >= pl.col("_window_end") - pl.duration(microseconds=window))
-            )
-            .with_columns(
-                pl.max_horizontal(pl.col("_req").cast(pl.Float64), "_peak", pl.col("_lim").cast(pl.Float64)).alias(
-                    "_used"
-                )
-            )
-            .with_columns(
-                pl.max_horizontal(pl.col("_used") + s.oom_min_bump_mib * MIB, pl.col("_used") * s.oom_bump_ratio).alias(
-                    "_oom_peak"
-                )
-            )
-            .group_by(*keys, c.POD, "_window_end")
-            .agg(pl.col("_oom_peak").max())
-        )
-        return peaks.join(bumped, on=[*keys, c.POD, "_window_end"], how="left").select(
-            *keys, "_window_end", pl.max_horizontal("_peak", "_oom_peak").alias("_peak")
-        )
