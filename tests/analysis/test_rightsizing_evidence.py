@@ -77,3 +77,31 @@ def test_evidence_acts_even_without_enough_history() -> None:
     assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] >= 356 * MIB
     assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 128 * MIB
     assert rec[c.CPU_STATUS] == "no-recommendation"
+
+
+def test_memory_near_its_limit_raises_the_limit_but_does_not_hold_the_request() -> None:
+    # ~100Mi almost always, one peak at 250Mi of its 256Mi limit (98%), request 256Mi, no OOM kill.
+    # tiered (standard): request = p95 x 1.15 = 115Mi (was held at 256Mi: in a rolling replay the
+    # request then never went down again); limit = max(256Mi x 1.2, 256Mi + 100Mi, peak x 2) = 500Mi.
+    mem = [100 * MIB] * (N - 1) + [250 * MIB]
+    h = history([samples("web-a", [0.05] * N, mem)], [info(memory_request=256 * MIB, memory_limit=256 * MIB)])
+    strategy = STRATEGIES["tiered"]
+    rec = one(recommendations(h, strategy=strategy, settings=strategy.settings_model(), evidence=EV))
+    assert "memory peak 98% of its limit" in rec[c.EVIDENCE]
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 115 * MIB
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == 500 * MIB
+
+
+def test_a_kill_in_the_window_bumps_the_limit_it_was_killed_at_not_todays() -> None:
+    # Killed at 256Mi; an earlier bump already raised today's limit to 600Mi. The limit must stay
+    # max(proposal, 256Mi + 100Mi) = tiered's peak x 2 = 500Mi, not 600Mi x 1.2 (that compounds daily).
+    mem = [100 * MIB] * (N - 1) + [250 * MIB]
+    h = history(
+        [samples("web-a", [0.05] * N, mem)],
+        [info(memory_request=256 * MIB, memory_limit=600 * MIB)],
+        ooms=[("web", T0 + timedelta(hours=20), 256 * MIB)],
+    )
+    strategy = STRATEGIES["tiered"]
+    rec = one(recommendations(h, strategy=strategy, settings=strategy.settings_model(), evidence=EV))
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == 500 * MIB
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 256 * MIB

@@ -56,7 +56,9 @@ def recommendations(
     keys = list(KEYS)
     summary = usage_summary(history)
     proposal = strategy.propose(history, summary, settings)
-    ooms = history.ooms.group_by(keys).agg(pl.len().cast(pl.Int64).alias(c.OOM_KILLS))
+    ooms = history.ooms.group_by(keys).agg(
+        pl.len().cast(pl.Int64).alias(c.OOM_KILLS), pl.col(c.MEMORY_LIMIT_BYTES).max().cast(pl.Float64).alias(_KILL_LIMIT)
+    )
     f = (
         history.info.join(summary, on=keys, how="left")
         .join(proposal, on=keys, how="left")
@@ -87,6 +89,10 @@ def recommendations(
     return _finish(f, strategy.name, evidence.ok_tolerance)
 
 
+_KILL_LIMIT = "_kill_limit"
+"""Highest memory limit at which the container was OOM-killed in the history."""
+
+
 def _bump(x: pl.Expr, ev: EvidenceSettings) -> pl.Expr:
     return pl.max_horizontal(x + ev.oom_min_bump_mib * MIB, x * ev.oom_bump_ratio)
 
@@ -98,7 +104,12 @@ def _apply_evidence(f: pl.DataFrame, ev: EvidenceSettings, *, near_limit_rule: b
     oom = pl.col(c.OOM_KILLS) > 0
     near = (pl.col(c.MEMORY_PEAK_LIMIT_RATIO).fill_null(0) >= ev.memory_near_limit_ratio) & pl.lit(near_limit_rule)
     pressure = oom | near
-    base = pl.max_horizontal(cur_mem_lim, peak, cur_mem_req)
+    # The limit is raised above what the evidence saw: the limit it was killed at (not today's limit,
+    # which an earlier bump may already have raised: bumping that again would compound every day the
+    # kill stays in the window), or the limit it came near, and the peak.
+    seen_limit = pl.when(oom).then(pl.coalesce(_KILL_LIMIT, cur_mem_lim)).otherwise(cur_mem_lim)
+    base = pl.max_horizontal(seen_limit, peak)
+    base_no_limit = pl.max_horizontal(peak, cur_mem_req)
     throttled = pl.col(c.CPU_THROTTLED_RATIO).fill_null(0) > ev.cpu_throttling_threshold
     cur_cpu_req = pl.col(c.CURRENT_CPU_REQUEST_CORES)
     cur_cpu_lim = pl.col(c.CURRENT_CPU_LIMIT_CORES)
@@ -109,8 +120,15 @@ def _apply_evidence(f: pl.DataFrame, ev: EvidenceSettings, *, near_limit_rule: b
     f = f.with_columns(
         pressure.alias("_mem_pressure"),
         throttled.alias("_throttled"),
-        pl.when(pressure)
-        .then(pl.max_horizontal(MEMORY_REQUEST, cur_mem_req, pl.when(cur_mem_lim.is_null()).then(_bump(base, ev))))
+        # An OOM kill keeps the request from going down while the kill is in the history window;
+        # memory near its limit only raises the limit (holding the request there would ratchet it:
+        # in a rolling replay it could never go down again).
+        pl.when(oom)
+        .then(
+            pl.max_horizontal(MEMORY_REQUEST, cur_mem_req, pl.when(cur_mem_lim.is_null()).then(_bump(base_no_limit, ev)))
+        )
+        .when(near & cur_mem_lim.is_null())
+        .then(pl.max_horizontal(MEMORY_REQUEST, _bump(base_no_limit, ev)))
         .otherwise(pl.col(MEMORY_REQUEST))
         .alias(MEMORY_REQUEST),
         pl.when(pressure & cur_mem_lim.is_not_null())
