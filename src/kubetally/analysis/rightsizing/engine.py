@@ -57,7 +57,8 @@ def recommendations(
     summary = usage_summary(history)
     proposal = strategy.propose(history, summary, settings)
     ooms = history.ooms.group_by(keys).agg(
-        pl.len().cast(pl.Int64).alias(c.OOM_KILLS), pl.col(c.MEMORY_LIMIT_BYTES).max().cast(pl.Float64).alias(_KILL_LIMIT)
+        pl.len().cast(pl.Int64).alias(c.OOM_KILLS),
+        pl.col(c.MEMORY_LIMIT_BYTES).max().cast(pl.Float64).alias(_KILL_LIMIT),
     )
     f = (
         history.info.join(summary, on=keys, how="left")
@@ -110,6 +111,7 @@ def _apply_evidence(f: pl.DataFrame, ev: EvidenceSettings, *, near_limit_rule: b
     seen_limit = pl.when(oom).then(pl.coalesce(_KILL_LIMIT, cur_mem_lim)).otherwise(cur_mem_lim)
     base = pl.max_horizontal(seen_limit, peak)
     base_no_limit = pl.max_horizontal(peak, cur_mem_req)
+    no_limit_bump = pl.when(cur_mem_lim.is_null()).then(_bump(base_no_limit, ev))
     throttled = pl.col(c.CPU_THROTTLED_RATIO).fill_null(0) > ev.cpu_throttling_threshold
     cur_cpu_req = pl.col(c.CURRENT_CPU_REQUEST_CORES)
     cur_cpu_lim = pl.col(c.CURRENT_CPU_LIMIT_CORES)
@@ -124,9 +126,7 @@ def _apply_evidence(f: pl.DataFrame, ev: EvidenceSettings, *, near_limit_rule: b
         # memory near its limit only raises the limit (holding the request there would ratchet it:
         # in a rolling replay it could never go down again).
         pl.when(oom)
-        .then(
-            pl.max_horizontal(MEMORY_REQUEST, cur_mem_req, pl.when(cur_mem_lim.is_null()).then(_bump(base_no_limit, ev)))
-        )
+        .then(pl.max_horizontal(MEMORY_REQUEST, cur_mem_req, no_limit_bump))
         .when(near & cur_mem_lim.is_null())
         .then(pl.max_horizontal(MEMORY_REQUEST, _bump(base_no_limit, ev)))
         .otherwise(pl.col(MEMORY_REQUEST))
