@@ -1,4 +1,8 @@
-"""`kubetally collect`: read a cluster's history from Prometheus (or VictoriaMetrics, Thanos, Mimir) into a Dataset."""
+"""`kubetally collect`: read a cluster into a Dataset.
+
+From Prometheus (or VictoriaMetrics, Thanos, Mimir): the history; from ``kubectl get -o json|yaml`` dumps
+(``--kube-dump``): the objects at one point in time.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +27,16 @@ _E = promsettings.ENV
 
 @app.command("collect")
 def collect_command(
-    prometheus: Annotated[str, typer.Option("--prometheus", help="Base URL of the Prometheus HTTP API.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Dataset directory to write.")],
+    prometheus: Annotated[str | None, typer.Option("--prometheus", help="Base URL of the Prometheus HTTP API.")] = None,
+    kube_dump: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--kube-dump",
+            help="`kubectl get <kinds> -A -o json|yaml` output: a file or a directory of them (repeatable); "
+            "objects at one point in time, no usage.",
+        ),
+    ] = None,
     window: Annotated[str, typer.Option(help="History to read (e.g. 14d, 48h).", envvar=_E["window"])] = "14d",
     step: Annotated[str, typer.Option(help="Step of every series (e.g. 1m, 5m).", envvar=_E["step"])] = "1m",
     end: Annotated[
@@ -71,8 +83,17 @@ def collect_command(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it is an existing dataset.")] = False,
 ) -> None:
-    """Read every Dataset frame from a Prometheus-compatible server with a small, fixed query plan."""
+    """Read a cluster into a dataset: its history from Prometheus, or its objects from kubectl dumps."""
     check_dataset_target("--output", output, overwrite=overwrite)
+    if (prometheus is None) == (not kube_dump):
+        raise ConfigError(
+            "give one source: --prometheus URL (history) or --kube-dump FILE|DIR (objects); "
+            "both together are not supported yet"
+        )
+    if kube_dump:
+        _collect_dump(kube_dump, output, cluster_name=cluster_name, overwrite=overwrite)
+        return
+    assert prometheus is not None
     if labels_from is not None and not labels_from.is_file():
         raise ConfigError(f"--labels-from {labels_from}: no such file")
     console = Console(stderr=True)
@@ -125,4 +146,20 @@ def collect_command(
         f"{u.server_samples:,} samples read by the server, {time.monotonic() - started:.1f} s"
     )
     for note in info.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _collect_dump(paths: list[Path], output: Path, *, cluster_name: str, overwrite: bool) -> None:
+    from kubetally.sources.kubernetes import dataset_from_dump
+
+    console = Console(stderr=True)
+    dataset = dataset_from_dump(paths, cluster_name=cluster_name)
+    save(dataset, output, overwrite=overwrite)
+    counts = dataset.counts()
+    console.print(
+        f"wrote {output}: {counts['objects']} objects, {counts['containers']} containers, "
+        f"{counts['workloads']} workloads, {counts['nodes']} nodes, {counts['volumes']} volumes, "
+        f"{counts['references']} references, as of {dataset.info.end:%Y-%m-%d %H:%M} UTC"
+    )
+    for note in dataset.info.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)

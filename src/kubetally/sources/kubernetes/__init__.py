@@ -31,8 +31,8 @@ INVENTORY = (
 """The frames the objects fill (the rest are time series)."""
 
 SNAPSHOT_NOTE = (
-    "one point in time: objects as of {at}, no usage history (add --prometheus for usage, or build a "
-    "history with `kubetally record`)"
+    "one point in time: objects as of {at}, no usage history (usage comes from Prometheus: "
+    "`kubetally collect --prometheus URL`)"
 )
 
 
