@@ -41,21 +41,40 @@ def test_rightsize_manifests_dry_run_then_apply(dataset: Path, tmp_path: Path) -
     shutil.copytree(K8S, tree)
     before = {p: p.read_bytes() for p in tree.rglob("*.yaml")}
     dry = run("rightsize", "--dataset", str(dataset), "--manifests", str(tree))
-    assert dry.returncode == 0, dry.stderr
+    # mailhog has no resources (BestEffort): giving it requests would change its QoS class, so it is
+    # refused with the reason, the rest is planned, and the exit status says something was left out
+    assert dry.returncode == 3, dry.stderr
+    assert "auditflow-dev/Deployment/mailhog: the pod's QoS class would change from BestEffort to Burstable" in (
+        " ".join(dry.stderr.split())
+    )
+    assert "0 files skipped, 1 objects refused" in dry.stderr
     assert "--- a/auditflow/notification-service.yaml" in dry.stdout
+    assert "mailhog" not in dry.stdout
     assert "-              cpu: 1\n" in dry.stdout  # the over-provisioned 1-core request goes down
     assert "dry run:" in dry.stderr and "add --apply" in dry.stderr
     assert {p: p.read_bytes() for p in tree.rglob("*.yaml")} == before  # nothing written
     applied = run("rightsize", "--dataset", str(dataset), "--manifests", str(tree), "--apply")
-    assert applied.returncode == 0, applied.stderr
+    assert applied.returncode == 3, applied.stderr
     changed = [p for p in before if p.read_bytes() != before[p]]
     assert tree / "auditflow" / "notification-service.yaml" in changed
+    assert tree / "auditflow-dev" / "mailhog.yaml" not in changed
     for path in changed:
         for doc in YAML(typ="safe", pure=True).load_all(path.read_text()):
             kubernetes_validate.validate(doc, "1.32", strict=True)
-    again = run("rightsize", "--dataset", str(dataset), "--manifests", str(tree))
+    allowed = run("rightsize", "--dataset", str(dataset), "--manifests", str(tree), "--apply", "--allow-qos-change")
+    assert allowed.returncode == 0, allowed.stderr
+    assert (tree / "auditflow-dev" / "mailhog.yaml").read_bytes() != before[tree / "auditflow-dev" / "mailhog.yaml"]
+    again = run("rightsize", "--dataset", str(dataset), "--manifests", str(tree), "--allow-qos-change")
+    assert again.returncode == 0, again.stderr
     assert again.stdout == ""  # applying twice changes nothing more
     assert "0 resource values" in again.stderr
+
+
+def test_rightsize_manifest_options_need_manifests(dataset: Path) -> None:
+    result = run("rightsize", "--dataset", str(dataset), "--strict")
+    assert result.returncode == 2 and "--exclude, --strict and --name-map are for --manifests DIR" in result.stderr
+    bad = run("rightsize", "--dataset", str(dataset), "--manifests", "k8s", "--name-map", "(=x")
+    assert bad.returncode == 2 and "--name-map" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_rightsize_apply_needs_manifests(dataset: Path) -> None:

@@ -26,7 +26,18 @@ from kubetally.analysis.rightsizing import (
 from kubetally.analysis.rightsizing.select import parse_selector, select_workloads, workload_labels
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
-from kubetally.cli.manifest_actions import ACTION_OUTPUTS, ApplyOpt, ManifestsOpt, action_output, rewrite_manifests
+from kubetally.cli.manifest_actions import (
+    ACTION_OUTPUTS,
+    AllowQosOpt,
+    ApplyOpt,
+    ExcludeOpt,
+    ManifestsOpt,
+    NameMapOpt,
+    StrictOpt,
+    action_output,
+    manifest_settings,
+    rewrite_manifests,
+)
 from kubetally.cli.options import (
     DatasetOpt,
     DemoOpt,
@@ -187,6 +198,10 @@ def rightsize_command(
     ] = False,
     manifests: ManifestsOpt = None,
     apply: ApplyOpt = False,
+    exclude: ExcludeOpt = None,
+    strict: StrictOpt = False,
+    allow_qos_change: AllowQosOpt = False,
+    name_map: NameMapOpt = None,
 ) -> None:
     """Recommend CPU and memory requests/limits per workload container, with evidence and monthly saving.
 
@@ -202,6 +217,11 @@ def rightsize_command(
         raise ConfigError("--apply needs --manifests DIR")
     if manifests is not None and output != "table":
         raise ConfigError(f"--manifests prints a diff of your files (--apply writes them); drop -o {output}")
+    manifest_options = manifest_settings(
+        exclude=exclude, strict=strict, allow_qos_change=allow_qos_change, name_map=name_map
+    )
+    if manifests is None and (exclude or strict or name_map):
+        raise ConfigError("--exclude, --strict and --name-map are for --manifests DIR")
     data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
     check_namespaces(namespace, data)
     recs = recommend(
@@ -218,10 +238,16 @@ def rightsize_command(
         raise ConfigError(f"--selector {selector!r}: no workload{where} matches it")
     if manifests is not None:
         only = namespace[0] if namespace and len(namespace) == 1 else None
-        rewrite_manifests(recs, manifests, apply=apply, namespace=only, out=console(stderr=True))
+        rewrite_manifests(
+            recs, manifests, apply=apply, namespace=only, out=console(stderr=True), settings=manifest_options
+        )
         return
     if output in ACTION_OUTPUTS:
-        typer.echo(action_output(recs, output), nl=False)
+        text, notes = action_output(recs, output, manifest_options)
+        typer.echo(text, nl=False)
+        err = console(stderr=True)
+        for note in notes:
+            err.print(f"[yellow]{note}[/]", highlight=False)
         return
     if output != "table":
         typer.echo(render(recs, output), nl=False)

@@ -327,6 +327,11 @@ def plan_manifests(
         if not definitions:
             unmatched += group
             continue
+        clusters = sorted({t.cluster for t in group})
+        if len(clusters) > 1:
+            reason = f"recommendations from {len(clusters)} clusters ({', '.join(clusters)}) for one manifest"
+            reports += [ObjectReport(ref, p.path, w.line, "refused", reason) for p, w in definitions]
+            continue
         if len(definitions) > 1:
             where = ", ".join(f"{p.path}:{w.line}" for p, w in definitions)
             notes.append(f"{ref} is defined {len(definitions)} times ({where}): each definition is planned")

@@ -32,19 +32,27 @@ def _cpu_text(value: float) -> str:
     return format_cpu(round(value, 6))
 
 
-def targets_from_recommendations(frame: pl.DataFrame) -> tuple[list[ResourceTarget], list[Skipped]]:
+def targets_from_recommendations(
+    frame: pl.DataFrame, *, include_unchanged: bool = False
+) -> tuple[list[ResourceTarget], list[Skipped]]:
     """One target per row whose recommended values differ from the current ones.
 
     A null recommended value where the current one is set means "remove the field"
     (e.g. no CPU limit). Rows for kinds kubetally cannot rewrite (bare Pods) are skipped.
+    ``include_unchanged`` keeps rows without a change too (the whole pod, for its QoS class).
     """
     targets: list[ResourceTarget] = []
     skipped: list[Skipped] = []
     for row in frame.iter_rows(named=True):
         ref = WorkloadRef(row[c.NAMESPACE], row[c.OWNER_KIND], row[c.OWNER_NAME])
         change: dict[Field, str | None] = {}
+        live: dict[Field, str | None] = {}
         for fld, current_col, recommended_col, fmt in _FIELDS:
             current, recommended = row[current_col], row[recommended_col]
+            if current is None:
+                live[fld] = None
+            else:
+                live[fld] = _cpu_text(float(current)) if fld[1] == "cpu" else fmt(int(current))
             if current == recommended:
                 continue
             if recommended is None:
@@ -53,10 +61,11 @@ def targets_from_recommendations(frame: pl.DataFrame) -> tuple[list[ResourceTarg
                 change[fld] = _cpu_text(float(recommended))
             else:
                 change[fld] = fmt(int(recommended))
-        if not change:
+        if not change and not include_unchanged:
             continue
         if ref.kind not in WORKLOAD_KINDS:
             skipped.append(Skipped(ref, row[c.CONTAINER], f"{ref.kind} objects are not rewritten (no controller)"))
             continue
-        targets.append(ResourceTarget(ref, row[c.CONTAINER], change))
+        cluster = str(row.get(c.CLUSTER) or "")
+        targets.append(ResourceTarget(ref, row[c.CONTAINER], change, live=live, cluster=cluster))
     return targets, skipped
