@@ -15,7 +15,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -170,7 +170,34 @@ def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return list(pod.get("initContainers", [])) + list(pod["containers"])
 
 
+BROKEN = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - name: c0
+        image: nginx
+        resources:
+          requests:
+            cpu: 250m
+          limits:
+            cpu: 5m
+"""
+"""Found by Hypothesis: the request is already above the limit and the recommendation keeps it (a no-op)."""
+
+
+def _broken_case(change: dict[tuple[str, str], str | None]) -> tuple[str, list[ResourceTarget], dict[str, Any]]:
+    return BROKEN, [ResourceTarget(WorkloadRef("default", "Deployment", "app"), "c0", change)], {}
+
+
 @pytest.mark.slow
+@example(_broken_case({("requests", "cpu"): "250m"}))
+@example(_broken_case({("requests", "memory"): "64Mi"}))
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(manifest())
 def test_generated_manifests_keep_the_invariants_or_are_refused(

@@ -124,25 +124,34 @@ def _text(resource: str, value: Decimal) -> str:
     return format_cpu(value) if resource == "cpu" else format_memory(value)
 
 
+def requests_over_limits(resources: Mapping[str, Any] | None) -> list[str]:
+    """The resources whose (effective) request is above the limit: an object the API server rejects."""
+    limits = {k: q for k, v in _section(resources, "limits").items() if (q := quantity_of(v)) is not None}
+    return sorted(k for k, request in effective_requests(resources).items() if k in limits and request > limits[k])
+
+
 def _limits_over_requests(
-    name: str, after: Mapping[str, Any], change: dict[Field, str | None], notes: list[str]
+    name: str, before: Mapping[str, Any] | None, change: dict[Field, str | None], notes: list[str]
 ) -> str | None:
     """Raise limits the recommended request exceeds (noted); the reason to refuse otherwise."""
+    after = merged_resources(before, change)
     requests = _section(after, "requests")
     limits = _section(after, "limits")
-    for resource in sorted(set(requests) & set(limits)):
-        request, limit = quantity_of(requests[resource]), quantity_of(limits[resource])
-        if request is None or limit is None or request <= limit:
+    broken = requests_over_limits(before)
+    for resource in requests_over_limits(after):
+        if resource not in requests:  # pragma: no cover - a defaulted request equals its limit
             continue
         if ("requests", resource) in change and ("limits", resource) not in change:
-            change[("limits", resource)] = _text(resource, request)
+            change[("limits", resource)] = _text(resource, quantity_of(requests[resource]))  # type: ignore[arg-type]
+            why = "already above the limit" if resource in broken else "above the limit"
             notes.append(
-                f"container {name}: limits.{resource} raised from {limits[resource]} to {_text(resource, request)} "
-                f"(the recommended request is above the limit in the manifest)"
+                f"container {name}: limits.{resource} raised from {limits[resource]} to "
+                f"{change[('limits', resource)]} (the recommended request is {why} in the manifest)"
             )
             continue
+        verb = "is already" if resource in broken else "would be"
         return (
-            f"container {name}: requests.{resource} {requests[resource]} would be above limits.{resource} "
+            f"container {name}: requests.{resource} {requests[resource]} {verb} above limits.{resource} "
             f"{limits[resource]} (the API server rejects that)"
         )
     return None
@@ -173,7 +182,7 @@ def checked_changes(
         }
 
     for name, change in adjusted.items():
-        reason = _limits_over_requests(name, merged_resources(pod.get(name), change), change, notes)
+        reason = _limits_over_requests(name, pod.get(name), change, notes)
         if reason:
             return Checked({}, refused=reason, qos_before=before)
     after = qos_class(after_pod())
@@ -195,10 +204,14 @@ def checked_changes(
                 qos_before=before,
                 qos_after=after,
             )
-    for name, change in adjusted.items():
-        final = merged_resources(pod.get(name), change)
-        for resource, request in effective_requests(final).items():
-            limit = quantity_of(_section(final, "limits").get(resource))
-            if limit is not None and request > limit:  # pragma: no cover - guarded above; kept as the last word
-                return Checked({}, refused=f"container {name}: requests.{resource} above limits.{resource}")
+    for name, final in after_pod().items():  # the last word, untouched containers too
+        for resource in requests_over_limits(final):
+            requests, limits = _section(final, "requests"), _section(final, "limits")
+            return Checked(
+                {},
+                refused=f"container {name}: requests.{resource} {requests.get(resource)} is already above "
+                f"limits.{resource} {limits.get(resource)} in the manifest (the API server rejects that); "
+                "fix it by hand first",
+                qos_before=before,
+            )
     return Checked(adjusted, tuple(notes), None, before, after)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kubetally.actions.manifests.checks import Expected, object_problem
-from kubetally.actions.manifests.invariants import checked_changes, quantity_of
+from kubetally.actions.manifests.invariants import checked_changes, quantity_of, requests_over_limits
 from kubetally.actions.manifests.lines import Edit, ManifestError, apply_edits
 from kubetally.actions.manifests.scan import (
     WORKLOAD_KINDS,
@@ -208,24 +208,20 @@ def _plan_object(
 ) -> _Planned | ObjectReport:
     by_name = {c.name: c for c in workload.containers}
     notes: list[str] = []
-    wanted: dict[str, Change] = {}
+    asked: dict[str, Change] = {}
+    wanted = False
     for target in group:
         container = by_name.get(target.container)
         if container is None:
             continue
         notes += _drift(target.container, _plain(container.node.get("resources")), target.live)
-        problem = _layout_problem(parsed.lines, container.node)
-        change = _effective(container.node, target.change)
-        if problem and change:
-            reason = f"container {container.name}: {problem}"
-            return ObjectReport(workload.ref, parsed.path, workload.line, "refused", reason)
-        if change:
-            wanted[target.container] = change
+        wanted |= bool(_effective(container.node, target.change))
+        asked[target.container] = dict(target.change)  # no-op fields too: a request already above its limit
     report = ObjectReport(workload.ref, parsed.path, workload.line, "unchanged", notes=tuple(notes))
-    if not wanted:
-        return report
     pod = {c.name: _plain(c.node.get("resources")) for c in workload.containers}
-    checked = checked_changes(pod, wanted, allow_qos_change=settings.allow_qos_change)
+    if not asked or not (wanted or any(requests_over_limits(r) for r in pod.values() if isinstance(r, Mapping))):
+        return report
+    checked = checked_changes(pod, asked, allow_qos_change=settings.allow_qos_change)
     if checked.refused is not None:
         return ObjectReport(workload.ref, parsed.path, workload.line, "refused", checked.refused, tuple(notes))
     notes += checked.notes
@@ -235,6 +231,9 @@ def _plan_object(
         change = _effective(container.node, adjusted)
         if not change:
             continue
+        problem = _layout_problem(parsed.lines, container.node)
+        if problem:
+            return ObjectReport(workload.ref, parsed.path, workload.line, "refused", f"container {name}: {problem}")
         try:
             planned.edits += container_edits(parsed.lines, container.node, change, workload.indent_step)
         except (ManifestError, KeyError, TypeError) as exc:
