@@ -33,7 +33,10 @@ def test_a_drifted_limit_is_raised_and_a_limit_below_the_request_refused() -> No
     raised = checked_changes({"frontend": frontend}, {"frontend": {("requests", "cpu"): "240m"}})
     assert raised.changes["frontend"] == {("requests", "cpu"): "240m", ("limits", "cpu"): "240m"}
     low = checked_changes({"frontend": frontend}, {"frontend": {("limits", "cpu"): "50m"}})
-    assert low.refused == "container frontend: requests.cpu 100m would be above limits.cpu 50m (the API server rejects that)"
+    assert (
+        low.refused
+        == "container frontend: requests.cpu 100m would be above limits.cpu 50m (the API server rejects that)"
+    )
 
 
 def test_guaranteed_is_kept_and_helpers_agree_with_kubernetes() -> None:

@@ -206,11 +206,11 @@ def checked_changes(
             )
     for name, final in after_pod().items():  # the last word, untouched containers too
         for resource in requests_over_limits(final):
-            requests, limits = _section(final, "requests"), _section(final, "limits")
+            wants, caps = _section(final, "requests"), _section(final, "limits")
             return Checked(
                 {},
-                refused=f"container {name}: requests.{resource} {requests.get(resource)} is already above "
-                f"limits.{resource} {limits.get(resource)} in the manifest (the API server rejects that); "
+                refused=f"container {name}: requests.{resource} {wants.get(resource)} is already above "
+                f"limits.{resource} {caps.get(resource)} in the manifest (the API server rejects that); "
                 "fix it by hand first",
                 qos_before=before,
             )
