@@ -25,6 +25,7 @@ from kubetally.actions.manifests.lines import ManifestError
 from kubetally.actions.manifests.scan import FoundWorkload, ParsedFile, WorkloadRef, kustomize_namespace, scan
 from kubetally.analysis.scaling import UnitPrices
 from kubetally.model import columns as c
+from kubetally.model.labels import TEAM, resolved_value
 from kubetally.model.quantity import QuantityError, parse_cpu, parse_memory, parse_quantity
 
 GIB = 2**30
@@ -37,6 +38,7 @@ REQUESTS_SCHEMA: dict[str, pl.DataType] = {
     c.CPU_REQUEST_PER_POD_CORES: pl.Float64(),
     c.MEMORY_REQUEST_PER_POD_BYTES: pl.Int64(),
     c.HPA_MAX: pl.Int64(),
+    c.TEAM: pl.String(),
 }
 
 
@@ -92,6 +94,36 @@ def _replicas(workload: FoundWorkload, settings: CostDiffSettings) -> int:
     return parallelism if isinstance(parallelism, int) else 1
 
 
+def _labels(node: Any, *keys: str) -> dict[str, str]:
+    for key in (*keys, "metadata", "labels"):
+        node = node.get(key) if isinstance(node, dict) else None
+    return {str(k): str(v) for k, v in node.items()} if isinstance(node, dict) else {}
+
+
+def _namespace_labels(files: list[ParsedFile]) -> dict[str, dict[str, str]]:
+    """``metadata.labels`` of every Namespace object in the tree, by name."""
+    found: dict[str, dict[str, str]] = {}
+    for parsed in files:
+        for doc in parsed.documents:
+            objects = doc.get("items") if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
+            for obj in objects if isinstance(objects, list) else []:
+                if isinstance(obj, dict) and obj.get("kind") == "Namespace":
+                    found[str((obj.get("metadata") or {}).get("name"))] = _labels(obj)
+    return found
+
+
+def _team(workload: FoundWorkload, namespaces: dict[str, dict[str, str]]) -> str | None:
+    """The workload's team by the one precedence rule (kubetally.model.labels): the pod template's
+    label, else the controller's, else its Namespace object's (when the tree has one)."""
+    template = ("spec", "jobTemplate", "spec", "template") if workload.ref.kind == "CronJob" else ("spec", "template")
+    return resolved_value(
+        TEAM,
+        pod=_labels(workload.obj, *template),
+        controller=_labels(workload.obj),
+        namespace=namespaces.get(workload.ref.namespace, {}),
+    )
+
+
 def _autoscalers(files: list[ParsedFile], root: Path, default_ns: str) -> dict[WorkloadRef, tuple[int, int | None]]:
     """(minReplicas, maxReplicas) of every HorizontalPodAutoscaler in the tree, by the workload it scales."""
     found: dict[WorkloadRef, tuple[int, int | None]] = {}
@@ -120,6 +152,7 @@ def requested_resources(root: Path, *, namespace: str | None, settings: CostDiff
     rows = []
     files = scan(root, default_namespace=namespace or "default")
     autoscalers = _autoscalers(files, root, namespace or "default")
+    namespaces = _namespace_labels(files)
     for parsed in files:
         for workload in parsed.workloads:
             cpu, mem = _pod_request(workload)
@@ -133,6 +166,7 @@ def requested_resources(root: Path, *, namespace: str | None, settings: CostDiff
                     c.CPU_REQUEST_PER_POD_CORES: cpu,
                     c.MEMORY_REQUEST_PER_POD_BYTES: mem,
                     c.HPA_MAX: high,
+                    c.TEAM: _team(workload, namespaces),
                 }
             )
     frame = pl.DataFrame(rows, schema=REQUESTS_SCHEMA)
@@ -195,6 +229,7 @@ def cost_diff(
         .select(
             *keys,
             c.CHANGE,
+            pl.coalesce(f"{c.TEAM}_head", c.TEAM).alias(c.TEAM),
             pl.col(c.REPLICAS).alias("replicas_base"),
             pl.col(f"{c.REPLICAS}_head").alias("replicas_head"),
             pl.col(c.HPA_MAX).alias("hpa_max_base"),

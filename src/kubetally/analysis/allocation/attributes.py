@@ -1,4 +1,4 @@
-"""Label values and selector matches of allocation rows (pod labels, then workload, then namespace labels)."""
+"""Label values and selector matches of allocation rows (the precedence rule of kubetally.model.labels)."""
 
 from __future__ import annotations
 
@@ -8,41 +8,18 @@ import polars as pl
 
 from kubetally.analysis.allocation.settings import Selector
 from kubetally.model import columns as c
+from kubetally.model.labels import pod_label_values
 
 IDENTITY: tuple[str, ...] = (c.CLUSTER, c.NAMESPACE, c.CONTROLLER_KIND, c.CONTROLLER, c.POD)
+_TO_POD_ID = {c.CONTROLLER_KIND: c.OWNER_KIND, c.CONTROLLER: c.OWNER_NAME}
 
 
 def label_values(ids: pl.DataFrame, labels: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
-    """``ids`` (IDENTITY columns) with one column per label key: the pod's label, else its workload's,
-    else its namespace's; null when none has it."""
-    out = ids.select(IDENTITY).unique()
-    for key in keys:
-        of_key = labels.filter(pl.col(c.KEY) == key)
-        pod = of_key.filter(pl.col(c.OBJECT_KIND) == "Pod").select(
-            c.CLUSTER, c.NAMESPACE, pl.col(c.NAME).alias(c.POD), pl.col(c.VALUE).alias("_pod")
-        )
-        wl = of_key.select(
-            c.CLUSTER,
-            c.NAMESPACE,
-            pl.col(c.OBJECT_KIND).alias(c.CONTROLLER_KIND),
-            pl.col(c.NAME).alias(c.CONTROLLER),
-            pl.col(c.VALUE).alias("_wl"),
-        )
-        ns = of_key.filter(pl.col(c.OBJECT_KIND) == "Namespace").select(
-            c.CLUSTER, pl.col(c.NAME).alias(c.NAMESPACE), pl.col(c.VALUE).alias("_ns")
-        )
-        out = (
-            out.join(pod.unique(subset=[c.CLUSTER, c.NAMESPACE, c.POD]), on=[c.CLUSTER, c.NAMESPACE, c.POD], how="left")
-            .join(
-                wl.unique(subset=[c.CLUSTER, c.NAMESPACE, c.CONTROLLER_KIND, c.CONTROLLER]),
-                on=[c.CLUSTER, c.NAMESPACE, c.CONTROLLER_KIND, c.CONTROLLER],
-                how="left",
-            )
-            .join(ns.unique(subset=[c.CLUSTER, c.NAMESPACE]), on=[c.CLUSTER, c.NAMESPACE], how="left")
-            .with_columns(pl.coalesce("_pod", "_wl", "_ns").alias(key))
-            .drop("_pod", "_wl", "_ns")
-        )
-    return out
+    """``ids`` (IDENTITY columns) with one column per label key, resolved by the one precedence rule
+    (:mod:`kubetally.model.labels`: the pod's label, else its controller's, else its namespace's);
+    null when none has it."""
+    pods = ids.select(IDENTITY).unique().rename(_TO_POD_ID)
+    return pod_label_values(pods, labels, keys).rename({v: k for k, v in _TO_POD_ID.items()}).select(*IDENTITY, *keys)
 
 
 def workload_matches(spec: str) -> pl.Expr:

@@ -15,6 +15,7 @@ import polars as pl
 from kubetally.dataset import Dataset
 from kubetally.model import columns as c
 from kubetally.model import schema
+from kubetally.model.labels import workload_label_values
 
 KEYS: tuple[str, ...] = (c.CLUSTER, c.NAMESPACE, c.OWNER_KIND, c.OWNER_NAME, c.CONTAINER)
 """One recommendation per workload container."""
@@ -133,30 +134,8 @@ def history_from_frames(
 
 
 def _tiers(labels: pl.DataFrame, app: pl.DataFrame) -> pl.DataFrame:
-    """finops_tier per workload: the controller's label, else any of its pods' label."""
-    wkeys = [c.CLUSTER, c.NAMESPACE, c.OWNER_KIND, c.OWNER_NAME]
-    tier = labels.filter(pl.col(c.KEY) == TIER_LABEL)
-    on_controller = tier.select(
-        c.CLUSTER,
-        c.NAMESPACE,
-        pl.col(c.OBJECT_KIND).alias(c.OWNER_KIND),
-        pl.col(c.NAME).alias(c.OWNER_NAME),
-        pl.col(c.VALUE).alias("_t1"),
-    ).unique(wkeys)
-    on_pod = (
-        tier.filter(pl.col(c.OBJECT_KIND) == "Pod")
-        .select(c.CLUSTER, c.NAMESPACE, pl.col(c.NAME).alias(c.POD), pl.col(c.VALUE).alias("_t2"))
-        .join(app.select(*wkeys, c.POD).unique(), on=[c.CLUSTER, c.NAMESPACE, c.POD])
-        .group_by(wkeys)
-        .agg(pl.col("_t2").first())
-    )
-    return (
-        app.select(wkeys)
-        .unique()
-        .join(on_controller, on=wkeys, how="left")
-        .join(on_pod, on=wkeys, how="left")
-        .select(*wkeys, pl.coalesce("_t1", "_t2").alias(c.TIER))
-    )
+    """finops_tier per workload, by the one precedence rule (:mod:`kubetally.model.labels`)."""
+    return workload_label_values(app, labels, [TIER_LABEL]).rename({TIER_LABEL: c.TIER})
 
 
 def history_from_dataset(dataset: Dataset) -> History:

@@ -9,6 +9,7 @@ import polars as pl
 
 from kubetally.errors import ConfigError
 from kubetally.model import columns as c
+from kubetally.model.labels import workload_labels as resolved_workload_labels
 
 _TERM = re.compile(r"^\s*(?P<neg>!)?(?P<key>[A-Za-z0-9_./-]+)\s*(?:(?P<op>==|!=|=)\s*(?P<value>[A-Za-z0-9_.-]*))?\s*$")
 
@@ -38,26 +39,9 @@ def parse_selector(text: str) -> tuple[Requirement, ...]:
 
 
 def workload_labels(labels: pl.DataFrame, containers: pl.DataFrame) -> pl.DataFrame:
-    """(cluster, namespace, owner_kind, owner_name, key, value): the controller's labels, plus its pods'
-    labels for keys the controller lacks."""
-    wkeys = [c.CLUSTER, c.NAMESPACE, c.OWNER_KIND, c.OWNER_NAME]
-    own = labels.select(
-        c.CLUSTER,
-        c.NAMESPACE,
-        pl.col(c.OBJECT_KIND).alias(c.OWNER_KIND),
-        pl.col(c.NAME).alias(c.OWNER_NAME),
-        c.KEY,
-        c.VALUE,
-    )
-    pods = (
-        labels.filter(pl.col(c.OBJECT_KIND) == "Pod")
-        .select(c.CLUSTER, c.NAMESPACE, pl.col(c.NAME).alias(c.POD), c.KEY, c.VALUE)
-        .join(containers.select(*wkeys, c.POD).unique(), on=[c.CLUSTER, c.NAMESPACE, c.POD])
-        .group_by(*wkeys, c.KEY)
-        .agg(pl.col(c.VALUE).first())
-    )
-    merged = pl.concat([own.join(containers.select(wkeys).unique(), on=wkeys, how="semi"), pods], how="vertical")
-    return merged.unique([*wkeys, c.KEY], keep="first", maintain_order=True)
+    """(cluster, namespace, owner_kind, owner_name, key, value): every label of each workload, resolved by
+    the one precedence rule (:func:`kubetally.model.labels.workload_labels`)."""
+    return resolved_workload_labels(containers, labels)
 
 
 def select_workloads(

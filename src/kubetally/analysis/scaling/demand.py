@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from kubetally.model import columns as c
+from kubetally.model.labels import workload_labels as resolved_workload_labels
 
 WORKLOAD_KEY = (c.NAMESPACE, c.KIND, c.NAME)
 
@@ -40,20 +41,14 @@ def workload_demand(usage: pl.LazyFrame, containers: pl.DataFrame) -> pl.DataFra
 
 
 def workload_labels(labels: pl.DataFrame, containers: pl.DataFrame, key: str) -> pl.DataFrame:
-    """(namespace, kind, name, value) of label ``key``: the workload's own label, else its pods'."""
-    own = labels.filter((pl.col(c.KEY) == key) & (pl.col(c.OBJECT_KIND) != "Pod")).select(
-        c.NAMESPACE, pl.col(c.OBJECT_KIND).alias(c.KIND), c.NAME, c.VALUE
-    )
-    pods = (
-        labels.filter((pl.col(c.KEY) == key) & (pl.col(c.OBJECT_KIND) == "Pod"))
-        .join(
-            containers.select(c.NAMESPACE, c.POD, c.OWNER_KIND, c.OWNER_NAME).unique(),
-            left_on=[c.NAMESPACE, c.NAME],
-            right_on=[c.NAMESPACE, c.POD],
-        )
+    """(namespace, kind, name, value) of label ``key`` for workloads that have it, by the one precedence
+    rule (:mod:`kubetally.model.labels`: the current pod's label, else the controller's, else the
+    namespace's)."""
+    return (
+        resolved_workload_labels(containers, labels, [key])
         .select(c.NAMESPACE, pl.col(c.OWNER_KIND).alias(c.KIND), pl.col(c.OWNER_NAME).alias(c.NAME), c.VALUE)
+        .unique(subset=list(WORKLOAD_KEY), keep="first", maintain_order=True)
     )
-    return pl.concat([own, pods]).unique(subset=list(WORKLOAD_KEY), keep="first", maintain_order=True)
 
 
 def pod_requests(containers: pl.DataFrame) -> pl.DataFrame:
