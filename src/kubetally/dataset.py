@@ -24,6 +24,8 @@ from kubetally.model.schema import FRAMES, FRAMES_BY_NAME, SCHEMA_VERSION, Frame
 
 MANIFEST = "manifest.json"
 FORMAT = "kubetally-dataset"
+MIN_SCHEMA_VERSION = 1
+"""The oldest schema :func:`load` reads; older-version frames are upgraded (see :func:`_upgraded`)."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,9 @@ class DatasetInfo:
                 f"{where}: dataset schema version {version} is newer than this kubetally supports "
                 f"({SCHEMA_VERSION}); upgrade kubetally to read it"
             )
-        if version < SCHEMA_VERSION:
+        if version < MIN_SCHEMA_VERSION:
             raise DatasetError(
-                f"{where}: dataset schema version {version} is older than {SCHEMA_VERSION}; collect it again"
+                f"{where}: dataset schema version {version} is older than {MIN_SCHEMA_VERSION}; collect it again"
             )
         try:
             return cls(
@@ -259,20 +261,51 @@ def load(directory: Path) -> Dataset:
         raise DatasetError(f"{manifest}: manifest is not a JSON object")
     info = DatasetInfo.from_json(raw, str(manifest))
     frames: dict[str, pl.DataFrame | pl.LazyFrame] = {}
+    upgraded: list[str] = []
     for spec in FRAMES:
         path = directory / f"{spec.name}.parquet"
         if not path.is_file():
+            if info.schema_version < SCHEMA_VERSION and spec.name in V2_FRAMES:
+                upgraded.append(f"{spec.name} (absent)")
+                continue
             raise DatasetError(f"{directory}: frame file {path.name} is missing")
         try:
             lazy = pl.scan_parquet(path)
             found = lazy.collect_schema()
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise DatasetError(f"{path}: unreadable Parquet: {exc}") from None
+        if info.schema_version < SCHEMA_VERSION:
+            lazy, added = _upgraded(lazy, spec, found)
+            found = lazy.collect_schema()
+            upgraded += [f"{spec.name}.{name}" for name in added]
         wrong = [f"{n} ({found.get(n)} != {t})" for n, t in spec.schema.items() if found.get(n) != t]
         if wrong:
             raise DatasetError(f"{path}: columns do not match schema v{SCHEMA_VERSION}: {', '.join(wrong)}")
         frames[spec.name] = lazy
+    if info.schema_version < SCHEMA_VERSION:
+        note = f"dataset schema v{info.schema_version} read as v{SCHEMA_VERSION}; unknown (null or empty): " + (
+            ", ".join(upgraded) or "nothing"
+        )
+        info = replace(info, schema_version=SCHEMA_VERSION, notes=(*info.notes, note))
     return Dataset.create(info, **frames)
+
+
+V2_FRAMES = frozenset({schema.ANNOTATIONS.name, schema.LOG_SETTINGS.name})
+"""Frames that schema v2 added; a v1 dataset has them empty."""
+
+
+def _upgraded(lazy: pl.LazyFrame, spec: FrameSpec, found: pl.Schema) -> tuple[pl.LazyFrame, list[str]]:
+    """A frame of an older schema with the columns added since: null where nullable, else empty strings.
+
+    Only columns added in later versions are filled in; a column of the wrong type is still an error.
+    """
+    added = [col for col in spec.columns if col.name not in found]
+    if not added:
+        return lazy, []
+    filled = [
+        pl.lit(None if col.nullable or col.dtype != pl.String() else "", col.dtype).alias(col.name) for col in added
+    ]
+    return lazy.with_columns(filled), [col.name for col in added]
 
 
 def utc(ts: datetime) -> datetime:

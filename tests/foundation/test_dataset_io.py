@@ -123,3 +123,39 @@ def test_dataset_doc_is_current() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert (root / "docs" / "dataset.md").read_text() == module.render(), "run scripts/gen_dataset_doc.py"
+
+
+V2_COLUMNS = {
+    "objects": (
+        c.OWNER_KIND,
+        c.OWNER_NAME,
+        c.TYPE,
+        c.SELECTOR,
+        c.REPLICAS,
+        c.REVISION,
+        c.TTL_SECONDS_AFTER_FINISHED,
+    ),
+    "references": (c.PATH,),
+}
+
+
+def test_schema_v1_dataset_loads_with_defaults_and_a_note(small: Dataset, tmp_path: Path) -> None:
+    """A v1 dataset (no v2 columns, no annotations/log_settings frames) loads; the gaps are named in a note."""
+    target = save(small, tmp_path / "ds")
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["schema_version"] = 1
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    for frame, dropped in V2_COLUMNS.items():
+        pl.read_parquet(target / f"{frame}.parquet").drop(dropped).write_parquet(target / f"{frame}.parquet")
+    (target / "annotations.parquet").unlink()
+    (target / "log_settings.parquet").unlink()
+    loaded = load(target)
+    assert loaded.info.schema_version == schema.SCHEMA_VERSION
+    note = loaded.info.notes[-1]
+    assert note.startswith("dataset schema v1 read as v2"), note
+    assert "references.path" in note and "objects.ttl_seconds_after_finished" in note and "annotations (absent)" in note
+    refs = loaded.table(schema.REFERENCES)
+    assert refs.height == small.table(schema.REFERENCES).height
+    assert set(refs[c.PATH]) == {""}
+    assert loaded.table(schema.OBJECTS)[c.REVISION].null_count() == loaded.table(schema.OBJECTS).height
+    assert loaded.table(schema.ANNOTATIONS).is_empty()

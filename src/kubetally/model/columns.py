@@ -89,6 +89,12 @@ FROM_KIND: Final = "from_kind"
 FROM_NAME: Final = "from_name"
 TO_KIND: Final = "to_kind"
 TO_NAME: Final = "to_name"
+PATH: Final = "path"
+TYPE: Final = "type"
+SELECTOR: Final = "selector"
+REVISION: Final = "revision"
+TTL_SECONDS_AFTER_FINISHED: Final = "ttl_seconds_after_finished"
+SOURCE: Final = "source"
 
 # databases
 DATABASE: Final = "database"

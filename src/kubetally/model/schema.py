@@ -13,7 +13,7 @@ import polars as pl
 
 from kubetally.model import columns as c
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TIME = pl.Datetime("us", "UTC")
 """Every timestamp in a Dataset: microseconds, UTC."""
@@ -202,10 +202,14 @@ NODE_USAGE = FrameSpec(
 
 LABELS = FrameSpec(
     "labels",
-    "Kubernetes labels of pods, workloads, nodes and namespaces, one row per label.",
+    "Kubernetes labels of pods, workloads, nodes, namespaces and the objects frame's objects, one row per label.",
     (
         _CLUSTER,
-        _col(c.OBJECT_KIND, _S, "Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, Node or Namespace"),
+        _col(
+            c.OBJECT_KIND,
+            _S,
+            "Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, Node, Namespace or a kind of the objects frame",
+        ),
         _col(c.NAMESPACE, _S, "namespace; empty for cluster-scoped objects"),
         _col(c.NAME, _S, "object name"),
         _col(c.KEY, _S, "label key, unsanitized (app.kubernetes.io/name)"),
@@ -249,7 +253,8 @@ VOLUME_USAGE = FrameSpec(
 
 OBJECTS = FrameSpec(
     "objects",
-    "Objects for reference checks: ConfigMap, Secret, Service, ServiceAccount, Ingress, Job.",
+    "Objects for reference checks: ConfigMap, Secret, Service, ServiceAccount, Ingress, Job, ReplicaSet, "
+    "HorizontalPodAutoscaler and Gateway (Istio, where the CRD exists).",
     (
         _CLUSTER,
         _col(c.KIND, _S, "object kind"),
@@ -259,14 +264,47 @@ OBJECTS = FrameSpec(
         _col(c.ENDPOINTS, _I, "ready endpoint addresses (Services only)", nullable=True),
         _col(c.STATUS, _S, "Job: Complete, Failed or Active; empty otherwise"),
         _col(c.FINISHED_AT, TIME, "Job completion time (UTC)", nullable=True),
+        _col(
+            c.OWNER_KIND,
+            _S,
+            "kind of the controlling ownerReference (ReplicaSet: Deployment; Job: CronJob); empty if none",
+        ),
+        _col(c.OWNER_NAME, _S, "name of the controlling ownerReference; empty if none"),
+        _col(
+            c.TYPE,
+            _S,
+            "Secret type (Opaque, kubernetes.io/service-account-token, helm.sh/release.v1 ...) or Service type "
+            "(ClusterIP, NodePort, LoadBalancer, ExternalName); empty for other kinds",
+        ),
+        _col(
+            c.SELECTOR,
+            _S,
+            "Service spec.selector as sorted 'key=value' pairs joined by ','; empty when the Service has no selector",
+        ),
+        _col(c.REPLICAS, _I, "ReplicaSet spec.replicas; null for other kinds", nullable=True),
+        _col(
+            c.REVISION,
+            _I,
+            "ReplicaSet revision (annotation deployment.kubernetes.io/revision); null if absent",
+            nullable=True,
+        ),
+        _col(
+            c.TTL_SECONDS_AFTER_FINISHED,
+            _I,
+            "Job spec.ttlSecondsAfterFinished; null when not set or not a Job",
+            nullable=True,
+        ),
     ),
     key=(c.CLUSTER, c.KIND, c.NAMESPACE, c.NAME),
 )
 
 REFERENCES = FrameSpec(
     "references",
-    "What references what, within a namespace (Pod or a controller's pod template->ConfigMap, Ingress->Service, "
-    "Service->Pod ...); rules in kubetally.sources.kubernetes.references.",
+    "What references what, within a namespace, by which path: Pods and pod templates (Deployment, StatefulSet, "
+    "DaemonSet, ReplicaSet, Job, CronJob) -> ConfigMap/Secret/PersistentVolumeClaim/ServiceAccount; "
+    "ServiceAccount -> Secret; Ingress -> Service/Secret; Gateway -> Secret; Service -> Pod; "
+    "HorizontalPodAutoscaler -> its scale target; CronJob -> Job; Job -> Pod. Paths of one manifest: "
+    "kubetally.model.kube_refs; the rest: kubetally.sources.kubernetes.references.",
     (
         _CLUSTER,
         _NS,
@@ -274,8 +312,46 @@ REFERENCES = FrameSpec(
         _col(c.FROM_NAME, _S, "referring object name"),
         _col(c.TO_KIND, _S, "referenced object kind"),
         _col(c.TO_NAME, _S, "referenced object name"),
+        _col(
+            c.PATH,
+            _S,
+            "how: volume, projected, env, envFrom (prefixed init:/ephemeral: for those containers), "
+            "imagePullSecrets, serviceAccountName, volumeClaimTemplate, tls, backend, credentialName, "
+            "scaleTargetRef, selector, owner",
+        ),
     ),
-    key=(c.CLUSTER, c.NAMESPACE, c.FROM_KIND, c.FROM_NAME, c.TO_KIND, c.TO_NAME),
+    key=(c.CLUSTER, c.NAMESPACE, c.FROM_KIND, c.FROM_NAME, c.TO_KIND, c.TO_NAME, c.PATH),
+)
+
+ANNOTATIONS = FrameSpec(
+    "annotations",
+    "Annotations kubetally acts on (keys under kubetally.io/, janitor/ and downscaler/), of any object, one row each.",
+    (
+        _CLUSTER,
+        _col(c.OBJECT_KIND, _S, "object kind"),
+        _col(c.NAMESPACE, _S, "namespace; empty for cluster-scoped objects"),
+        _col(c.NAME, _S, "object name"),
+        _col(c.KEY, _S, "annotation key"),
+        _col(c.VALUE, _S, "annotation value"),
+    ),
+    key=(c.CLUSTER, c.OBJECT_KIND, c.NAMESPACE, c.NAME, c.KEY),
+)
+
+LOG_SETTINGS = FrameSpec(
+    "log_settings",
+    "Where a workload's containers set a log level: env vars and ConfigMap keys whose name contains 'log', "
+    "'debug', 'trace' or 'verbos', and args that mention those words.",
+    (
+        _CLUSTER,
+        _NS,
+        _col(c.OWNER_KIND, _S, "top controller kind (as in containers)"),
+        _col(c.OWNER_NAME, _S, "top controller name"),
+        _CONTAINER,
+        _col(c.SOURCE, _S, "env, arg or configmap:<name>"),
+        _col(c.KEY, _S, "env var or ConfigMap key; the arg's position for args"),
+        _col(c.VALUE, _S, "the value as written"),
+    ),
+    key=(c.CLUSTER, c.NAMESPACE, c.OWNER_KIND, c.OWNER_NAME, c.CONTAINER, c.SOURCE, c.KEY),
 )
 
 LOG_USAGE = FrameSpec(
@@ -317,6 +393,8 @@ FRAMES: tuple[FrameSpec, ...] = (
     VOLUME_USAGE,
     OBJECTS,
     REFERENCES,
+    ANNOTATIONS,
+    LOG_SETTINGS,
     LOG_USAGE,
     DATABASE_USAGE,
 )

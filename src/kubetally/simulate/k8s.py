@@ -23,6 +23,7 @@ import polars as pl
 from kubetally.dataset import Dataset
 from kubetally.model import columns as c
 from kubetally.model import schema
+from kubetally.model.kube_refs import parse_selector
 from kubetally.model.quantity import format_cpu
 
 Obj = dict[str, Any]
@@ -365,7 +366,7 @@ def _plain_objects(ds: Dataset, refs: dict[tuple[str, str, str], set[tuple[str, 
         if kind == "ConfigMap":
             out.append({"apiVersion": "v1", "kind": kind, "metadata": meta, "data": {"config": "simulated"}})
         elif kind == "Secret":
-            out.append({"apiVersion": "v1", "kind": kind, "metadata": meta, "type": "Opaque",
+            out.append({"apiVersion": "v1", "kind": kind, "metadata": meta, "type": row[c.TYPE] or "Opaque",
                         "data": {"password": "c2ltdWxhdGVk"}})  # fmt: skip
         elif kind == "ServiceAccount":
             out.append({"apiVersion": "v1", "kind": kind, "metadata": meta})
@@ -400,9 +401,11 @@ def _plain_objects(ds: Dataset, refs: dict[tuple[str, str, str], set[tuple[str, 
                 "status": status})  # fmt: skip
         elif kind == "Service":
             pods = sorted(n for k, n in refs.get(("Service", ns, name), set()) if k == "Pod")
-            out.append({"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": {
-                "type": "ClusterIP", "selector": {"app": name}, "ports": [{"name": "http", "port": 80,
-                                                                           "protocol": "TCP"}]}})  # fmt: skip
+            service: Obj = {"type": row[c.TYPE] or "ClusterIP", "ports": [{"name": "http", "port": 80,
+                                                                           "protocol": "TCP"}]}  # fmt: skip
+            if row[c.SELECTOR]:
+                service["selector"] = parse_selector(row[c.SELECTOR])
+            out.append({"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": service})
             endpoints: list[Obj] = []
             for pod in pods:
                 ip += 1

@@ -19,11 +19,13 @@ from kubetally.simulate.scenario import (
     INGRESSES,
     MI,
     ORPHAN_SERVICES,
+    PROTECTED,
     RELEASED_PVS,
     SECRETS,
     TABLES,
     UNUSED_PVCS,
     ContainerSpec,
+    WorkloadSpec,
 )
 from kubetally.simulate.series import PodSeries
 
@@ -247,7 +249,11 @@ def inventory_frames(layout: Plan, generated: list[PodSeries], axis: np.ndarray)
             }
         )
 
-    objects, references = _objects(layout, running, namespaces, set(by_index))
+    objects, references, log_settings = _objects(layout, running, namespaces, set(by_index))
+    annotations = [
+        {c.CLUSTER: CLUSTER, c.OBJECT_KIND: kind, c.NAMESPACE: ns, c.NAME: name, c.KEY: key, c.VALUE: value}
+        for kind, ns, name, key, value in PROTECTED
+    ]
     database, volume_usage = _database(layout, axis)
     return {
         schema.CONTAINERS.name: _frame(schema.CONTAINERS, container_rows),
@@ -260,6 +266,8 @@ def inventory_frames(layout: Plan, generated: list[PodSeries], axis: np.ndarray)
         schema.VOLUME_USAGE.name: volume_usage,
         schema.OBJECTS.name: _frame(schema.OBJECTS, objects),
         schema.REFERENCES.name: _frame(schema.REFERENCES, references),
+        schema.LOG_SETTINGS.name: _frame(schema.LOG_SETTINGS, log_settings),
+        schema.ANNOTATIONS.name: _frame(schema.ANNOTATIONS, annotations),
         schema.DATABASE_USAGE.name: database,
     }
 
@@ -288,10 +296,18 @@ def _volume(
     }
 
 
+def service_selector(labels: dict[str, str]) -> str:
+    """The selector the simulator's Services use: the workload's ``app`` label (or k3s' own keys)."""
+    for key in ("app", "k8s-app", "app.kubernetes.io/name"):
+        if key in labels:
+            return f"{key}={labels[key]}"
+    return ""
+
+
 def _objects(
     layout: Plan, running: list[PodPlan], namespaces: list[str], seen: set[int]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Objects and references; pods are those alive in the window (``seen``: the ones with series)."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Objects, references and log settings; pods are those alive in the window (``seen``: the ones with series)."""
     created = _time(layout.start - 60 * DAY)
     objects: list[dict[str, Any]] = []
     refs: list[dict[str, Any]] = []
@@ -304,6 +320,9 @@ def _objects(
         status: str = "",
         finished: float | None = None,
         when: datetime | None = created,
+        owner: tuple[str, str] = ("", ""),
+        type_: str = "",
+        selector: str = "",
     ) -> None:
         objects.append(
             {
@@ -315,10 +334,17 @@ def _objects(
                 c.ENDPOINTS: endpoints,
                 c.STATUS: status,
                 c.FINISHED_AT: _time(finished),
+                c.OWNER_KIND: owner[0],
+                c.OWNER_NAME: owner[1],
+                c.TYPE: type_,
+                c.SELECTOR: selector,
+                c.REPLICAS: None,
+                c.REVISION: None,
+                c.TTL_SECONDS_AFTER_FINISHED: None,
             }
         )
 
-    def ref(ns: str, from_kind: str, from_name: str, to_kind: str, to_name: str) -> None:
+    def ref(ns: str, from_kind: str, from_name: str, to_kind: str, to_name: str, path: str) -> None:
         refs.append(
             {
                 c.CLUSTER: CLUSTER,
@@ -327,8 +353,23 @@ def _objects(
                 c.FROM_NAME: from_name,
                 c.TO_KIND: to_kind,
                 c.TO_NAME: to_name,
+                c.PATH: path,
             }
         )
+
+    def spec_refs(
+        ns: str, from_kind: str, from_name: str, spec: WorkloadSpec, claims: tuple[str, ...], *, pod: bool
+    ) -> None:
+        """What a pod spec of ``spec`` names, by the path ``kubetally.simulate.k8s`` writes it with."""
+        if pod:  # the API server injects kube-api-access (projected) into pods, not templates
+            ref(ns, from_kind, from_name, "ConfigMap", "kube-root-ca.crt", "projected")
+        for i, name in enumerate(sorted(spec.configmaps)):
+            ref(ns, from_kind, from_name, "ConfigMap", name, "volume" if i % 2 == 0 else "envFrom")
+        for i, name in enumerate(sorted(spec.secrets)):
+            ref(ns, from_kind, from_name, "Secret", name, ("env", "volume", "projected")[i % 3])
+        ref(ns, from_kind, from_name, "ServiceAccount", "default", "serviceAccountName")
+        for claim in claims:
+            ref(ns, from_kind, from_name, "PersistentVolumeClaim", claim, "volume")
 
     for ns in namespaces:
         obj("ConfigMap", ns, "kube-root-ca.crt")
@@ -336,41 +377,56 @@ def _objects(
     for ns, name in CONFIGMAPS:
         obj("ConfigMap", ns, name)
     for ns, name in SECRETS:
-        obj("Secret", ns, name)
-    obj("Service", "default", "kubernetes", endpoints=1)
+        obj("Secret", ns, name, type_="Opaque")
+    obj("Service", "default", "kubernetes", endpoints=1, type_="ClusterIP")
     for ns, name in ORPHAN_SERVICES:
-        obj("Service", ns, name, endpoints=0)
+        obj("Service", ns, name, endpoints=0, type_="ClusterIP", selector=f"app={name}")
     for spec in layout.workloads:
         if spec.service and spec.kind != "CronJob":
             backing = [p for p in running if p.workload is spec]
-            obj("Service", spec.namespace, spec.name, endpoints=len(backing))
+            selector = service_selector(spec.labels)
+            obj("Service", spec.namespace, spec.name, endpoints=len(backing), type_="ClusterIP", selector=selector)
             for pod in backing:
-                ref(spec.namespace, "Service", spec.name, "Pod", pod.name)
+                ref(spec.namespace, "Service", spec.name, "Pod", pod.name, "selector")
     for spec in layout.workloads:  # the pod template of each top controller (what a scaled-to-0 one still holds)
-        for name in spec.configmaps:
-            ref(spec.namespace, spec.kind, spec.name, "ConfigMap", name)
-        for name in spec.secrets:
-            ref(spec.namespace, spec.kind, spec.name, "Secret", name)
-        ref(spec.namespace, spec.kind, spec.name, "ServiceAccount", "default")
+        spec_refs(spec.namespace, spec.kind, spec.name, spec, (), pod=False)
     for ns, name, service in INGRESSES:
         obj("Ingress", ns, name)
-        ref(ns, "Ingress", name, "Service", service)
+        ref(ns, "Ingress", name, "Service", service, "backend")
+    logs: list[dict[str, Any]] = []
+    for spec in layout.workloads:
+        for cs in spec.containers:
+            if cs.log_level is not None:
+                logs.append(
+                    {
+                        c.CLUSTER: CLUSTER,
+                        c.NAMESPACE: spec.namespace,
+                        c.OWNER_KIND: spec.kind,
+                        c.OWNER_NAME: spec.name,
+                        c.CONTAINER: cs.name,
+                        c.SOURCE: "env",
+                        c.KEY: "LOG_LEVEL",
+                        c.VALUE: cs.log_level,
+                    }
+                )
     for pod in layout.pods:
         if pod.index not in seen:
             continue
         ns = pod.workload.namespace
-        for name in ("kube-root-ca.crt", *pod.workload.configmaps):
-            ref(ns, "Pod", pod.name, "ConfigMap", name)
-        for name in pod.workload.secrets:
-            ref(ns, "Pod", pod.name, "Secret", name)
-        ref(ns, "Pod", pod.name, "ServiceAccount", "default")
-        for claim in pod.pvcs:
-            ref(ns, "Pod", pod.name, "PersistentVolumeClaim", claim)
+        spec_refs(ns, "Pod", pod.name, pod.workload, pod.pvcs, pod=True)
         if pod.job is not None:
-            obj("Job", ns, pod.job, status="Complete", finished=pod.end, when=_time(pod.start))
-            ref(ns, "CronJob", pod.workload.name, "Job", pod.job)
-            ref(ns, "Job", pod.job, "Pod", pod.name)
-    return objects, refs
+            obj(
+                "Job",
+                ns,
+                pod.job,
+                status="Complete",
+                finished=pod.end,
+                when=_time(pod.start),
+                owner=("CronJob", pod.workload.name),
+            )
+            ref(ns, "CronJob", pod.workload.name, "Job", pod.job, "owner")
+            ref(ns, "Job", pod.job, "Pod", pod.name, "owner")
+    return objects, refs, logs
 
 
 def _database(layout: Plan, axis: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:

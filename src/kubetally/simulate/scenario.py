@@ -68,6 +68,8 @@ class ContainerSpec:
     memory_request: int | None = None
     memory_limit: int | None = None
     init: bool = False
+    log_level: str | None = None
+    """The ``LOG_LEVEL`` env var the container sets; None when it sets none."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ AUDITFLOW: tuple[WorkloadSpec, ...] = (
                 cpu_limit=0.5,
                 memory_request=192 * MI,
                 memory_limit=256 * MI,
+                log_level="INFO",
             ),
         ),
         _labels("audit-event-generator", "data-ingestion", "core-pipeline", "production", "standard"),
@@ -165,6 +168,7 @@ AUDITFLOW: tuple[WorkloadSpec, ...] = (
                 cpu_limit=0.2,
                 memory_request=128 * MI,
                 memory_limit=256 * MI,
+                log_level="INFO",
             ),
         ),
         _labels("audit-log-analysis", "processing", "analytics", "production", "standard"),
@@ -185,6 +189,7 @@ AUDITFLOW: tuple[WorkloadSpec, ...] = (
                 cpu_limit=2.0,
                 memory_request=1 * GI,
                 memory_limit=2 * GI,
+                log_level="INFO",
             ),
         ),
         _labels("notification-service", "notifications", "notifications", "production", "standard"),
@@ -205,6 +210,7 @@ AUDITFLOW: tuple[WorkloadSpec, ...] = (
                 cpu_limit=None,
                 memory_request=256 * MI,
                 memory_limit=384 * MI,
+                log_level="INFO",
             ),
             ContainerSpec(
                 "nginx",
@@ -308,6 +314,7 @@ AUDITFLOW: tuple[WorkloadSpec, ...] = (
                 cpu_limit=0.5,
                 memory_request=256 * MI,
                 memory_limit=512 * MI,
+                log_level="INFO",
             ),
         ),
         _labels("report-exporter", "reporting", "analytics", "production", "batch"),
@@ -327,6 +334,7 @@ AUDITFLOW: tuple[WorkloadSpec, ...] = (
                 cpu_limit=0.2,
                 memory_request=128 * MI,
                 memory_limit=128 * MI,
+                log_level="INFO",
             ),
         ),
         _labels("legacy-webhook", "notifications", "notifications", "production", "standard"),
@@ -345,6 +353,7 @@ AUDITFLOW: tuple[WorkloadSpec, ...] = (
                 cpu_limit=0.5,
                 memory_request=128 * MI,
                 memory_limit=256 * MI,
+                log_level="INFO",
             ),
         ),
         _labels("audit-archiver", "archival", "core-pipeline", "production", "batch"),
@@ -375,6 +384,7 @@ AUDITFLOW: tuple[WorkloadSpec, ...] = (
                 cpu_limit=0.5,
                 memory_request=192 * MI,
                 memory_limit=384 * MI,
+                log_level="DEBUG",
             ),
         ),
         _labels("audit-log-analysis", "processing", "analytics", "dev", "dev"),
@@ -584,6 +594,12 @@ INGRESSES: tuple[tuple[str, str, str], ...] = ((PROD, "dashboard", "event-audit-
 UNUSED_PVCS: tuple[tuple[str, str, int, str], ...] = ((PROD, "analysis-scratch", 5 * GI, "local-path"),)
 # (pv, bytes, storage class, former claim): volumes whose claim was deleted, kept by reclaimPolicy Retain.
 RELEASED_PVS: tuple[tuple[str, int, str, str], ...] = (("pvc-old-reports", 20 * GI, "longhorn", "old-reports"),)
+
+# Annotations (kind, namespace, name, key, value): the database and its volume are protected from clean-up.
+PROTECTED: tuple[tuple[str, str, str, str, str], ...] = (
+    ("StatefulSet", PROD, "postgresql", "kubetally.io/protect", "true"),
+    ("PersistentVolumeClaim", PROD, "data-postgresql-0", "kubetally.io/protect", "true"),
+)
 
 # The growing table: postgresql's audit_event grows every day; the rest are flat.
 DATABASE = "auditflow"

@@ -22,6 +22,7 @@ import polars as pl
 
 from kubetally.model import columns as c
 from kubetally.model import schema
+from kubetally.model.kube_refs import selector_text
 from kubetally.sources.kubernetes.objects import (
     Cluster,
     Obj,
@@ -324,11 +325,20 @@ def object_frame(cluster: Cluster, name: str) -> pl.DataFrame:
             ready: int | None = None
             if kind == "Service" and endpoints is not None and mapping(obj, "spec").get("type") != "ExternalName":
                 ready = endpoints.get((ns, oname), 0)
+            owner = controller_ref(obj) or {}
+            spec = mapping(obj, "spec")
+            type_ = obj.get("type") if kind == "Secret" else spec.get("type", "ClusterIP") if kind == "Service" else ""
+            ttl = spec.get("ttlSecondsAfterFinished") if kind == "Job" else None
             rows.append(
                 {
                     c.CLUSTER: name, c.KIND: kind, c.NAMESPACE: ns, c.NAME: oname,
                     c.CREATED_AT: timestamp(mapping(obj, "metadata").get("creationTimestamp")),
                     c.ENDPOINTS: ready, c.STATUS: status, c.FINISHED_AT: finished,
+                    c.OWNER_KIND: str(owner.get("kind", "")), c.OWNER_NAME: str(owner.get("name", "")),
+                    c.TYPE: str(type_ or ""),
+                    c.SELECTOR: selector_text(mapping(spec, "selector")) if kind == "Service" else "",
+                    c.REPLICAS: None, c.REVISION: None,
+                    c.TTL_SECONDS_AFTER_FINISHED: ttl if isinstance(ttl, int) else None,
                 }
             )  # fmt: skip
     return _frame(schema.OBJECTS, rows)

@@ -16,51 +16,30 @@ Conventions (the simulator's ground truth follows the same):
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from kubetally.model import columns as c
 from kubetally.model import schema
+from kubetally.model.kube_refs import pod_spec_refs
 from kubetally.sources.kubernetes.objects import Cluster, Obj, controller_ref, items, mapping, name_of, namespace_of
 
-Ref = tuple[str, str]
-"""(kind, name) in the referring object's namespace."""
+Ref = tuple[str, str, str]
+"""(kind, name, path) in the referring object's namespace; paths as in ``kubetally.model.kube_refs``."""
 
 OWNERSHIP = frozenset({("CronJob", "Job"), ("Job", "Pod")})
 
 
-def _containers(spec: Obj) -> list[Obj]:
-    return items(spec, "initContainers") + items(spec, "containers") + items(spec, "ephemeralContainers")
-
-
 def pod_spec_references(spec: Obj, *, pod_name: str | None = None) -> set[Ref]:
-    """Everything a pod spec references (``pod_name`` resolves generic ephemeral volume claims)."""
-    refs: set[Ref] = set()
+    """Everything a pod spec references, by path (``pod_name`` resolves generic ephemeral volume claims).
 
-    def add(kind: str, name: Any) -> None:
-        if isinstance(name, str) and name:
-            refs.add((kind, name))
-
-    for volume in items(spec, "volumes"):
-        add("ConfigMap", mapping(volume, "configMap").get("name"))
-        add("Secret", mapping(volume, "secret").get("secretName"))
-        add("PersistentVolumeClaim", mapping(volume, "persistentVolumeClaim").get("claimName"))
-        if "ephemeral" in volume and pod_name is not None:
-            add("PersistentVolumeClaim", f"{pod_name}-{volume.get('name', '')}")
-        for source in items(volume, "projected", "sources"):
-            add("ConfigMap", mapping(source, "configMap").get("name"))
-            add("Secret", mapping(source, "secret").get("name"))
-    for container in _containers(spec):
-        for env in items(container, "env"):
-            add("ConfigMap", mapping(env, "valueFrom", "configMapKeyRef").get("name"))
-            add("Secret", mapping(env, "valueFrom", "secretKeyRef").get("name"))
-        for source in items(container, "envFrom"):
-            add("ConfigMap", mapping(source, "configMapRef").get("name"))
-            add("Secret", mapping(source, "secretRef").get("name"))
-    for secret in items(spec, "imagePullSecrets"):
-        add("Secret", secret.get("name"))
-    add("ServiceAccount", spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+    The paths are :func:`kubetally.model.kube_refs.pod_spec_refs`' (one place for them); generic
+    ephemeral volumes add their claim ``<pod>-<volume>`` with path ``ephemeral``.
+    """
+    refs: set[Ref] = {(r.to_kind, r.to_name, r.path) for r in pod_spec_refs(spec)}
+    if pod_name is not None:
+        for volume in items(spec, "volumes"):
+            if "ephemeral" in volume:
+                refs.add(("PersistentVolumeClaim", f"{pod_name}-{volume.get('name', '')}", "ephemeral"))
     return refs
 
 
@@ -109,20 +88,20 @@ def _ingress_references(ingress: Obj) -> set[Ref]:
     for backend in backends:
         service = mapping(backend, "service").get("name") or backend.get("serviceName")  # v1 / extensions v1beta1
         if isinstance(service, str) and service:
-            refs.add(("Service", service))
+            refs.add(("Service", service, "backend"))
     for tls in items(spec, "tls"):
         secret = tls.get("secretName")
         if isinstance(secret, str) and secret:
-            refs.add(("Secret", secret))
+            refs.add(("Secret", secret, "tls"))
     return refs
 
 
 def references_frame(cluster: Cluster, cluster_name: str) -> pl.DataFrame:
-    rows: set[tuple[str, str, str, str, str]] = set()
+    rows: set[tuple[str, str, str, str, str, str]] = set()
 
     def add(obj: Obj, refs: set[Ref]) -> None:
         ns, kind, name = namespace_of(obj), str(obj.get("kind")), name_of(obj)
-        rows.update((ns, kind, name, to_kind, to_name) for to_kind, to_name in refs)
+        rows.update((ns, kind, name, to_kind, to_name, path) for to_kind, to_name, path in refs)
 
     for pod in cluster.kind("Pod"):
         add(pod, pod_spec_references(mapping(pod, "spec"), pod_name=name_of(pod)))
@@ -133,18 +112,21 @@ def references_frame(cluster: Cluster, cluster_name: str) -> pl.DataFrame:
                     mapping(obj, "spec", "template", "spec"))  # fmt: skip
                 add(obj, pod_spec_references(spec))
     for sa in cluster.kind("ServiceAccount"):
-        add(sa, {("Secret", str(s["name"])) for s in items(sa, "secrets") + items(sa, "imagePullSecrets")
-                 if s.get("name")})  # fmt: skip
+        add(sa, {("Secret", str(s["name"]), field) for field in ("secrets", "imagePullSecrets")
+                 for s in items(sa, field) if s.get("name")})  # fmt: skip
     for ingress in cluster.kind("Ingress"):
         add(ingress, _ingress_references(ingress))
     endpoint_pods = _endpoint_pods(cluster)
     for service in cluster.kind("Service"):
-        add(service, {("Pod", p) for p in endpoint_pods.get((namespace_of(service), name_of(service)), set())})
+        add(
+            service,
+            {("Pod", p, "selector") for p in endpoint_pods.get((namespace_of(service), name_of(service)), set())},
+        )
     for obj in cluster:
         owner = controller_ref(obj)
         if owner is not None and (owner.get("kind"), obj.get("kind")) in OWNERSHIP:
             rows.add((namespace_of(obj), str(owner["kind"]), str(owner.get("name", "")), str(obj["kind"]),
-                      name_of(obj)))  # fmt: skip
+                      name_of(obj), "owner"))  # fmt: skip
     if not rows:
         return schema.empty(schema.REFERENCES)
     ordered = sorted(rows)
@@ -156,6 +138,7 @@ def references_frame(cluster: Cluster, cluster_name: str) -> pl.DataFrame:
             c.FROM_NAME: [r[2] for r in ordered],
             c.TO_KIND: [r[3] for r in ordered],
             c.TO_NAME: [r[4] for r in ordered],
+            c.PATH: [r[5] for r in ordered],
         },
         schema=schema.REFERENCES.schema,
     )

@@ -414,6 +414,8 @@ def objects(r: dict[str, Instant], ctx: Ctx) -> pl.DataFrame:
                     c.CLUSTER: key[0], c.KIND: kind, c.NAMESPACE: key[1], c.NAME: key[2],
                     c.CREATED_AT: to_time(created.get(key)), c.ENDPOINTS: None if ep is None else round(ep[0]),
                     c.STATUS: status, c.FINISHED_AT: to_time(finished.get(key)) if kind == "Job" else None,
+                    c.OWNER_KIND: "", c.OWNER_NAME: "", c.TYPE: "", c.SELECTOR: "",
+                    c.REPLICAS: None, c.REVISION: None, c.TTL_SECONDS_AFTER_FINISHED: None,
                 }
             )  # fmt: skip
     return pl.DataFrame(rows, schema=schema.OBJECTS.schema) if rows else schema.empty(schema.OBJECTS)
