@@ -1,0 +1,132 @@
+"""Waste (pure): what is idle, unused, orphaned or too chatty, with the money it costs.
+
+:func:`findings` runs every rule of :data:`RULES` over a Dataset and returns one frame
+(:data:`FINDINGS_SCHEMA`): rule id, severity, the object, the evidence over the window, the
+monthly cash cost (null without a price book), the exact remediation and how to silence it.
+:func:`scores` turns it into a score per section and overall (100 = nothing found).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+import polars as pl
+
+from kubetally.analysis.waste import compute, objects
+from kubetally.analysis.waste.core import (
+    FINDINGS_SCHEMA,
+    MONTHLY_COST,
+    RULE,
+    SECTION,
+    SEVERITY,
+    Context,
+    Finding,
+    findings_frame,
+    kubectl,
+)
+from kubetally.analysis.waste.settings import SEVERITIES, Ignore, OrphanExclusions, Severity, WasteSettings
+from kubetally.dataset import Dataset
+from kubetally.model.pricing import PriceBook
+
+Rule = Callable[[Context], list[Finding]]
+
+RULES: dict[str, tuple[str, Rule]] = {
+    "idle-workload": ("compute", compute.idle_workloads),
+    "scaled-to-zero": ("compute", objects.scaled_to_zero),
+    "unused-pvc": ("storage", objects.unused_pvcs),
+    "released-pv": ("storage", objects.released_pvs),
+    "orphaned-configmap": ("objects", objects.orphaned_configmaps_and_secrets),
+    "orphaned-service": ("objects", objects.orphaned_services),
+}
+"""Rule id -> (section, function). One function may emit several rule ids (orphaned-secret)."""
+
+RULE_IDS: tuple[str, ...] = (
+    "idle-workload",
+    "scaled-to-zero",
+    "unused-pvc",
+    "released-pv",
+    "orphaned-configmap",
+    "orphaned-secret",
+    "orphaned-service",
+)
+SECTIONS: tuple[str, ...] = ("compute", "storage", "objects", "logging", "hygiene")
+
+
+@dataclass(frozen=True)
+class WasteReport:
+    findings: pl.DataFrame
+    """:data:`FINDINGS_SCHEMA`, most expensive first."""
+    silenced: int
+    """Findings dropped by the ignore annotation or the ignore list."""
+    checked: dict[str, int]
+    """Section -> objects the section's rules looked at."""
+
+
+def _silence_hint(settings: WasteSettings, f: Finding) -> str:
+    return kubectl("annotate", f.kind, f.namespace, f.name, f"{settings.ignore_annotation}={f.rule}")
+
+
+def findings(ds: Dataset, *, settings: WasteSettings, book: PriceBook | None) -> WasteReport:
+    """Every finding of every rule, minus what is silenced."""
+    ctx = Context(ds, settings, book)
+    raw: list[Finding] = []
+    for _section, rule in RULES.values():
+        raw += rule(ctx)
+    kept: list[Finding] = []
+    silenced = 0
+    for f in raw:
+        annotated = ctx.ignored_rules(f.cluster, f.kind, f.namespace, f.name)
+        listed = any(i.matches(f.rule, f.namespace, f.kind, f.name) for i in settings.ignore)
+        if listed or any(fnmatchcase(f.rule, pattern) for pattern in annotated):
+            silenced += 1
+        else:
+            kept.append(f)
+    hints = {(f.rule, f.kind, f.namespace, f.name): _silence_hint(settings, f) for f in kept}
+    frame = findings_frame(kept, ctx, hints).sort(
+        [pl.col(MONTHLY_COST).fill_null(-1), RULE, "namespace", "name"], descending=[True, False, False, False]
+    )
+    return WasteReport(frame, silenced, dict(ctx.checked))
+
+
+SEVERITY_WEIGHT = {"info": 0.0, "low": 1.0, "medium": 2.0, "high": 3.0}
+
+
+def scores(report: WasteReport) -> dict[str, int]:
+    """Per section and ``overall``: 100 x (1 - weighted findings / (3 x objects checked)), as Popeye scores.
+
+    A section with nothing checked scores 100. Weights: info 0, low 1, medium 2, high 3.
+    """
+    out: dict[str, int] = {}
+    total_w, total_n = 0.0, 0
+    for section in SECTIONS:
+        rows = report.findings.filter(pl.col(SECTION) == section)
+        weight = sum(SEVERITY_WEIGHT[s] for s in rows[SEVERITY].to_list())
+        checked = max(report.checked.get(section, 0), rows.height)
+        out[section] = 100 if checked == 0 else round(100 * (1 - weight / (3 * checked)))
+        total_w += weight
+        total_n += checked
+    out["overall"] = 100 if total_n == 0 else round(100 * (1 - total_w / (3 * total_n)))
+    return out
+
+
+def at_or_above(report: WasteReport, severity: Severity) -> int:
+    """Findings whose severity is ``severity`` or worse (for ``--fail-on``)."""
+    worse = SEVERITIES[SEVERITIES.index(severity) :]
+    return report.findings.filter(pl.col(SEVERITY).is_in(worse)).height
+
+
+__all__ = [
+    "FINDINGS_SCHEMA",
+    "RULES",
+    "RULE_IDS",
+    "SECTIONS",
+    "Ignore",
+    "OrphanExclusions",
+    "WasteReport",
+    "WasteSettings",
+    "at_or_above",
+    "findings",
+    "scores",
+]
