@@ -330,6 +330,13 @@ def dataset() -> Dataset:
                 c.ENDPOINTS: ep,
                 c.STATUS: "",
                 c.FINISHED_AT: None,
+                c.OWNER_KIND: "",
+                c.OWNER_NAME: "",
+                c.TYPE: "",
+                c.SELECTOR: "",
+                c.REPLICAS: None,
+                c.REVISION: None,
+                c.TTL_SECONDS_AFTER_FINISHED: None,
             }
             for kind, name, ep in (("ConfigMap", "web-config", None), ("Service", "web", 1), ("Service", "old", 0))
         ]
