@@ -15,3 +15,7 @@ class ConfigError(KubetallyError):
 
 class SourceError(KubetallyError):
     """A source (Prometheus, a dump, a manifest directory) could not be read."""
+
+
+class RetentionError(KubetallyError):
+    """A retention run stopped (lost connection, full archive disk, a file that does not verify); nothing was lost."""
