@@ -78,3 +78,43 @@ def postgres() -> Iterator[PostgresServer]:
             run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def main() -> None:
+    """By hand: ``PYTHONPATH=tests .venv/bin/python -m postgres_server [--audit-rows N --days D]``.
+
+    Starts a throwaway server, optionally with an ``auditflow`` database holding ``audit_event``,
+    prints its DSN and runs until interrupted (Ctrl-C or SIGTERM), then removes everything.
+    """
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(prog="postgres_server", description=main.__doc__)
+    parser.add_argument("--audit-rows", type=int, default=0, help="fill auditflow.public.audit_event with N rows")
+    parser.add_argument("--days", type=int, default=365, help="spread them over the D days before 2026-12-01")
+    parser.add_argument("--partitioned-months", type=int, default=0, help="monthly partitions instead of one table")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with postgres() as server:
+        dsn = server.dsn()
+        if args.audit_rows:
+            import psycopg
+
+            sys.path.insert(0, str(Path(__file__).parent / "postgres"))
+            from auditdb import make_audit_event
+
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("CREATE DATABASE auditflow")
+            make_audit_event(server.dsn("auditflow"), rows=args.audit_rows, days=args.days,
+                             partitioned_months=args.partitioned_months)  # fmt: skip
+            dsn = server.dsn("auditflow")
+        print(dsn, flush=True)
+        try:
+            signal.pause()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+
+
+if __name__ == "__main__":
+    main()

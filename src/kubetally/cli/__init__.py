@@ -60,6 +60,7 @@ COMMAND_MODULES = (
     "backtest",
     "scale",
     "costdiff",
+    "retention",
 )
 
 for _name in COMMAND_MODULES:

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kubetally.errors import ConfigError
 from kubetally.model.config import validated, yaml_mapping
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -121,3 +122,70 @@ def parse_policy_text(text: str, *, where: str = "policy file") -> RetentionPoli
     """Parse and validate a YAML policy file's text; errors name the file and the field."""
     data = yaml_mapping(text, where=where, shape="a retention policy is a YAML mapping with a `tables:` list")
     return validated(RetentionPolicy, data, where=where)
+
+
+_CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class CronJobSettings(BaseModel):
+    """What `kubetally retention cronjob` needs besides the policy: where it runs and where the DSN comes from."""
+
+    model_config = _STRICT
+    name: str = Field("kubetally-retention", max_length=52, description="CronJob (and ConfigMap) name.")
+    namespace: str = Field("default", description="Namespace of the CronJob.")
+    schedule: str = Field("30 2 * * *", description="Cron schedule (five fields, the cluster's time zone).")
+    image: str = Field(min_length=1, description="A container image with kubetally installed.")
+    secret: str = Field("kubetally-retention-dsn", description="Secret holding the DSN.")
+    secret_key: str = Field("dsn", description="Key of the DSN in the Secret.")
+    archive_claim: str | None = Field(None, description="PersistentVolumeClaim mounted for the archive directories.")
+    archive_mount: str = Field("/archive", description="Where the claim is mounted; archive dirs must be under it.")
+    vacuum: bool = Field(False, description="Run VACUUM (ANALYZE) after each table.")
+
+    @field_validator("name", "namespace", "secret")
+    @classmethod
+    def _dns(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value) or len(value) > 63:
+            raise ValueError(f"{value!r} is not a Kubernetes name (lower-case letters, digits and '-')")
+        return value
+
+    @field_validator("archive_claim")
+    @classmethod
+    def _claim(cls, value: str | None) -> str | None:
+        return None if value is None else cls._dns(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        fields = value.split()
+        if not (value.startswith("@") and value in {"@hourly", "@daily", "@weekly", "@monthly", "@yearly"}) and (
+            len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)
+        ):
+            raise ValueError(f"{value!r} is not a cron schedule (five fields like '30 2 * * *', or @daily)")
+        return value
+
+    @field_validator("archive_mount")
+    @classmethod
+    def _mount(cls, value: str) -> str:
+        if not value.startswith("/") or value == "/":
+            raise ValueError(f"{value!r} must be an absolute directory other than /")
+        return value.rstrip("/")
+
+    def check(self, policy: RetentionPolicy) -> None:
+        """Every archive directory of the policy must be on the mounted claim (else the files vanish with the pod).
+
+        Raises :class:`ConfigError`.
+        """
+        for rule in policy.tables:
+            if rule.archive is None:
+                continue
+            if self.archive_claim is None:
+                raise ConfigError(
+                    f"{rule.qualified} archives to {rule.archive.dir}: give --archive-claim, a PersistentVolumeClaim "
+                    "to keep the files on (a pod's own disk is lost when it ends)"
+                )
+            inside = rule.archive.dir == self.archive_mount or rule.archive.dir.startswith(self.archive_mount + "/")
+            if not inside:
+                raise ConfigError(
+                    f"{rule.qualified} archives to {rule.archive.dir}, outside --archive-mount {self.archive_mount}"
+                )

@@ -40,6 +40,8 @@ from kubetally.sources.postgres import TableInfo, partitions, table_info
 Conn = psycopg.Connection[tuple[Any, ...]]
 Step = Callable[[str, int], None]
 """on_step(step name, batch number): called after each durable step (progress, fault injection)."""
+Rows = Callable[[int], None]
+"""on_rows(rows): called after each batch is deleted with the rows it deleted (progress)."""
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,10 @@ def _expired(upper: datetime | None, cutoff: datetime) -> bool:
 
 
 class _Runner:
-    def __init__(self, conn: Conn, rule: TableRule, info: TableInfo, on_step: Step | None) -> None:
+    def __init__(self, conn: Conn, rule: TableRule, info: TableInfo, on_step: Step | None, on_rows: Rows | None) -> None:
         self.conn, self.rule, self.info = conn, rule, info
         self.on_step = on_step or (lambda _step, _batch: None)
+        self.on_rows = on_rows or (lambda _rows: None)
         self.schema = rule.schema_name
         self.files: list[str] = []
         self.archived = 0
@@ -174,7 +177,11 @@ class _Runner:
     def write(self, name: str, rows: list[tuple[Any, ...]], batch: int) -> FileCheck:
         assert self.rule.archive is not None
         columns = [(c.name, c.type_name) for c in self.info.columns]
-        meta = {"kubetally.table": self.rule.qualified, "kubetally.batch": str(batch)}
+        meta = {
+            "kubetally.table": self.rule.qualified,
+            "kubetally.batch": str(batch),
+            "kubetally.time_column": self.rule.time_column,
+        }
         check = write_verified(
             self.path(name), columns=columns, rows=rows, pk=self.info.primary_key,
             compression=self.rule.archive.compression, metadata=meta,
@@ -264,6 +271,7 @@ class _Runner:
             )
         self.conn.commit()
         self.on_step("deleted", entry.batch)
+        self.on_rows(deleted)
         self.deleted += deleted
         self.batches += 1
         self.files.extend(entry.files)
@@ -361,6 +369,7 @@ class _Runner:
             )
         self.conn.commit()
         self.on_step("deleted", entry.batch)
+        self.on_rows(deleted)
         self.deleted += deleted
         self.batches += 1
         self.files.extend(entry.files)
@@ -383,7 +392,14 @@ def _lock(conn: Conn, rule: TableRule) -> None:
         raise RetentionError(f"another retention run is working on {rule.qualified}; try again when it has finished")
 
 
-def run(conn: Conn, rule: TableRule, *, now: datetime | None = None, on_step: Step | None = None) -> RunResult:
+def run(
+    conn: Conn,
+    rule: TableRule,
+    *,
+    now: datetime | None = None,
+    on_step: Step | None = None,
+    on_rows: Rows | None = None,
+) -> RunResult:
     """Finish what a previous run left journaled, then archive and delete every batch older than the cutoff.
 
     ``conn`` must be a read-write connection. Raises :class:`RetentionError` (one line; nothing lost)
@@ -393,7 +409,7 @@ def run(conn: Conn, rule: TableRule, *, now: datetime | None = None, on_step: St
         _lock(conn, rule)
         info = _checked_info(conn, rule)
         journal.ensure(conn, rule.schema_name)
-        runner = _Runner(conn, rule, info, on_step)
+        runner = _Runner(conn, rule, info, on_step, on_rows)
         pending = journal.entries(conn, rule.schema_name, info.name, unfinished=True)
         for entry in pending:
             runner.finish(entry)

@@ -25,9 +25,13 @@ def safe_dsn(dsn: str) -> str:
     return f"postgresql://{user + '@' if user else ''}{host}:{port}/{db}"
 
 
-def connect(dsn: str, *, read_only: bool = True, application: str = APPLICATION) -> psycopg.Connection[tuple[Any, ...]]:
-    """A connection to ``dsn``; read-only transactions unless ``read_only=False``."""
+def connect(
+    dsn: str, *, read_only: bool = True, database: str | None = None, application: str = APPLICATION
+) -> psycopg.Connection[tuple[Any, ...]]:
+    """A connection to ``dsn`` (or to ``database`` on the same server); read-only unless ``read_only=False``."""
     try:
+        if database is not None:
+            dsn = conninfo.make_conninfo(dsn, dbname=database)
         conn = psycopg.connect(dsn, application_name=application, connect_timeout=10, autocommit=False)
     except psycopg.ProgrammingError as exc:
         raise SourceError(f"--dsn: invalid connection string: {str(exc).splitlines()[0]}") from None
