@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,10 +110,8 @@ def main() -> None:
                              partitioned_months=args.partitioned_months)  # fmt: skip
             dsn = server.dsn("auditflow")
         print(dsn, flush=True)
-        try:
+        with suppress(KeyboardInterrupt, SystemExit):
             signal.pause()
-        except (KeyboardInterrupt, SystemExit):
-            pass
 
 
 if __name__ == "__main__":

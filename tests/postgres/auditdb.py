@@ -16,10 +16,12 @@ CREATE TABLE audit_event (
     payload jsonb NOT NULL
 )"""
 
-# rows spread evenly over `days` days before 2026-12-01 00:00 UTC (the tests' fixed "now")
+FIXED = "timestamptz '2026-12-01 00:00+00'"
+"""The fault-injection tests' fixed "now"."""
+# rows spread evenly over `days` days before the anchor
 FILL = """
 INSERT INTO audit_event (created_at, tenant, event_type, payload)
-SELECT timestamptz '2026-12-01 00:00+00' - (g * %(days)s * interval '1 day') / %(rows)s,
+SELECT {anchor} - (g * %(days)s * interval '1 day') / %(rows)s,
        'tenant-' || (g %% 37),
        (ARRAY['login','logout','export','grant','revoke','delete'])[1 + g %% 6],
        jsonb_build_object('user', 'u' || (g %% 5003), 'ip', '10.0.' || (g %% 250) || '.' || (g %% 199),
@@ -37,8 +39,9 @@ CREATE TABLE audit_event (
 ) PARTITION BY RANGE (created_at)"""
 
 
-def make_audit_event(dsn: str, *, rows: int, days: int, partitioned_months: int = 0) -> None:
-    """audit_event with ``rows`` rows over ``days`` days; monthly partitions if ``partitioned_months``."""
+def make_audit_event(dsn: str, *, rows: int, days: int, partitioned_months: int = 0, anchor: str = FIXED) -> None:
+    """audit_event with ``rows`` rows over ``days`` days before ``anchor`` (SQL; the tests' fixed time or
+    ``now()``), row ``g`` being ``g * days / rows`` days old; monthly partitions if ``partitioned_months``."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         if partitioned_months:
             conn.execute(PARTITIONED_DDL)
@@ -53,7 +56,7 @@ def make_audit_event(dsn: str, *, rows: int, days: int, partitioned_months: int 
             conn.execute("CREATE TABLE audit_event_default PARTITION OF audit_event DEFAULT")
         else:
             conn.execute(AUDIT_DDL)
-        conn.execute(FILL, {"rows": rows, "days": days})
+        conn.execute(FILL.replace("{anchor}", anchor), {"rows": rows, "days": days})
         conn.execute("CREATE INDEX ON audit_event (created_at)")
         conn.execute("ANALYZE audit_event")
 

@@ -101,7 +101,7 @@ def _batch_frame(plans: list[Any], policy: RetentionPolicy) -> pl.DataFrame:
         for p, rule in zip(plans, policy.tables, strict=True)
         for b in p.batches
     ]
-    schema = {
+    schema: dict[str, Any] = {
         "table": pl.String, "action": pl.String, "cutoff": pl.Datetime("us", "UTC"), "batch": pl.Int64,
         "partition": pl.String, "rows": pl.Int64, "bytes": pl.Int64,
         "time_from": pl.Datetime("us", "UTC"), "time_to": pl.Datetime("us", "UTC"),
@@ -226,7 +226,7 @@ def run_command(
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=stderr, transient=True) as progress:
                 task = progress.add_task(f"{rule.table}: rows archived and deleted", total=max(planned.rows, 1))
-                result = run(conn, rule, on_rows=lambda n: progress.advance(task, n))
+                result = run(conn, rule, on_rows=lambda n, task=task: progress.advance(task, n))  # type: ignore[misc]
             after = _database_size(conn)
         if vacuum:
             with stderr.status(f"VACUUM (ANALYZE) {rule.qualified}..."):
@@ -267,7 +267,9 @@ def restore_command(
     into: Annotated[
         str | None, typer.Option("--into", help="Restore into this schema.table (same columns) instead of --table.")
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Insert the rows. Without it: count them, change nothing.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Insert the rows. Without it: count them, change nothing.")
+    ] = False,
 ) -> None:
     """Load archived rows back into the table, skipping rows whose primary key is already present. Each file is
     verified against its checksum first. A dry run (counts only) unless --yes. Rows older than the policy's keep
@@ -306,19 +308,29 @@ def restore_command(
 @retention_app.command("cronjob")
 def cronjob_command(
     policy: PolicyOpt,
-    image: Annotated[str, typer.Option("--image", help="A container image with kubetally installed.", show_default=False)],
+    image: Annotated[
+        str, typer.Option("--image", help="A container image with kubetally installed.", show_default=False)
+    ],
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of the CronJob.")] = "default",
-    name: Annotated[str, typer.Option("--name", help="Name of the CronJob and of its ConfigMap.")] = "kubetally-retention",
-    schedule: Annotated[str, typer.Option("--schedule", help="Cron schedule (the cluster's time zone).")] = "30 2 * * *",
+    name: Annotated[
+        str, typer.Option("--name", help="Name of the CronJob and of its ConfigMap.")
+    ] = "kubetally-retention",
+    schedule: Annotated[
+        str, typer.Option("--schedule", help="Cron schedule (the cluster's time zone).")
+    ] = "30 2 * * *",
     secret: Annotated[
-        str, typer.Option("--secret", help="Secret with the DSN (kubectl create secret generic NAME --from-literal=dsn=...).")
+        str,
+        typer.Option(
+            "--secret", help="Secret with the DSN (kubectl create secret generic NAME --from-literal=dsn=...)."
+        ),
     ] = "kubetally-retention-dsn",
     secret_key: Annotated[str, typer.Option("--secret-key", help="Key of the DSN in the Secret.")] = "dsn",
     archive_claim: Annotated[
         str | None, typer.Option("--archive-claim", help="PersistentVolumeClaim that keeps the archive files.")
     ] = None,
     archive_mount: Annotated[
-        str, typer.Option("--archive-mount", help="Where the claim is mounted; the policy's archive dirs must be under it.")
+        str,
+        typer.Option("--archive-mount", help="Where the claim is mounted; the policy's archive dirs must be under it."),
     ] = "/archive",
     vacuum: Annotated[bool, typer.Option("--vacuum", help="Run VACUUM (ANALYZE) after each table.")] = False,
 ) -> None:

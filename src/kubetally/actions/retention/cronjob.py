@@ -22,12 +22,18 @@ POLICY_DIR = "/etc/kubetally"
 def cronjob_manifests(policy_text: str, settings: CronJobSettings) -> list[dict[str, Any]]:
     """The ConfigMap and the CronJob, as Kubernetes objects."""
     labels = {"app.kubernetes.io/name": "kubetally", "app.kubernetes.io/component": "retention"}
-    meta = {"name": settings.name, "namespace": settings.namespace, "labels": labels}
+    meta = {"name": settings.name, "namespace": settings.namespace, "labels": dict(labels)}
     args = ["retention", "run", "--policy", f"{POLICY_DIR}/{POLICY_KEY}", "--yes"]
     if settings.vacuum:
         args.append("--vacuum")
-    mounts: list[dict[str, Any]] = [{"name": "policy", "mountPath": POLICY_DIR, "readOnly": True}]
-    volumes: list[dict[str, Any]] = [{"name": "policy", "configMap": {"name": settings.name}}]
+    mounts: list[dict[str, Any]] = [
+        {"name": "policy", "mountPath": POLICY_DIR, "readOnly": True},
+        {"name": "tmp", "mountPath": "/tmp"},  # the root filesystem is read-only
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "policy", "configMap": {"name": settings.name}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
     if settings.archive_claim is not None:
         mounts.append({"name": "archive", "mountPath": settings.archive_mount})
         volumes.append({"name": "archive", "persistentVolumeClaim": {"claimName": settings.archive_claim}})
@@ -37,13 +43,21 @@ def cronjob_manifests(policy_text: str, settings: CronJobSettings) -> list[dict[
         "command": ["kubetally"],
         "args": args,
         "env": [
-            {"name": "KUBETALLY_DSN", "valueFrom": {"secretKeyRef": {"name": settings.secret, "key": settings.secret_key}}}
+            {
+                "name": "KUBETALLY_DSN",
+                "valueFrom": {"secretKeyRef": {"name": settings.secret, "key": settings.secret_key}},
+            }
         ],
         "volumeMounts": mounts,
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
     }
-    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {POLICY_KEY: LiteralScalarString(policy_text)}}
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": dict(meta, labels=dict(labels)),
+        "data": {POLICY_KEY: LiteralScalarString(policy_text)},
+    }
     cronjob = {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -58,7 +72,7 @@ def cronjob_manifests(policy_text: str, settings: CronJobSettings) -> list[dict[
                 "spec": {
                     "backoffLimit": 2,
                     "template": {
-                        "metadata": {"labels": labels},
+                        "metadata": {"labels": dict(labels)},
                         "spec": {"restartPolicy": "Never", "containers": [container], "volumes": volumes},
                     },
                 }

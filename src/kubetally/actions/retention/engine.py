@@ -158,7 +158,9 @@ def _expired(upper: datetime | None, cutoff: datetime) -> bool:
 
 
 class _Runner:
-    def __init__(self, conn: Conn, rule: TableRule, info: TableInfo, on_step: Step | None, on_rows: Rows | None) -> None:
+    def __init__(
+        self, conn: Conn, rule: TableRule, info: TableInfo, on_step: Step | None, on_rows: Rows | None
+    ) -> None:
         self.conn, self.rule, self.info = conn, rule, info
         self.on_step = on_step or (lambda _step, _batch: None)
         self.on_rows = on_rows or (lambda _rows: None)
