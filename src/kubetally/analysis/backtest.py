@@ -18,6 +18,7 @@ CPU-over-limit share (a throttling proxy) where a CPU limit is recommended.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,6 +90,9 @@ class BacktestSettings(BaseModel):
     oom_run_gap_hours: float = Field(
         1, gt=0, le=24 * 365, description="A would-be OOM run ends at a gap between samples longer than this."
     )
+    batch_entities: int = Field(
+        32, ge=1, le=1_000_000, description="Entities replayed at a time (memory follows the batch)."
+    )
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,7 @@ def _recommend(
 
 
 def replay(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | pl.LazyFrame,
     *,
     strategy: Strategy | None,
     settings: StrategySettings | None,
@@ -161,39 +165,137 @@ def replay(
     step_seconds: int,
 ) -> BacktestResult:
     """Score ``strategy`` (None = the operators' own sizes) on ``frame`` (REPLAY_SCHEMA)."""
+    return replay_many(
+        frame,
+        {CURRENT if strategy is None else strategy.name: (strategy, settings)},
+        evidence=evidence,
+        backtest=backtest,
+        step_seconds=step_seconds,
+    )[0]
+
+
+Candidate = tuple[Strategy | None, StrategySettings | None]
+
+_E = "_e"
+"""Replay-internal integer id of an entity (a workload container), in key order."""
+
+
+def replay_many(
+    frame: pl.DataFrame | pl.LazyFrame,
+    strategies: dict[str, Candidate],
+    *,
+    evidence: EvidenceSettings,
+    backtest: BacktestSettings,
+    step_seconds: int,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> list[BacktestResult]:
+    """Score each of ``strategies`` (name -> (strategy, settings); None = the operators' own sizes).
+
+    Streams: the entities are replayed ``backtest.batch_entities`` at a time (each batch's samples are
+    collected from ``frame``, lazily when it is a LazyFrame, e.g. a Parquet scan), every strategy is
+    scored on the batch, and only per-entity sums are kept between batches, so memory follows the
+    batch, not the whole replay. ``on_batch(done, total)`` reports progress after each batch."""
     keys = list(KEYS)
-    data = frame.select([pl.col(k).cast(t) for k, t in REPLAY_SCHEMA.items()]).with_columns(
-        pl.col(c.TIMESTAMP).min().over(keys).alias("_t0")
-    )
-    data = data.with_columns(
-        (pl.col(c.TIMESTAMP) < pl.col("_t0") + pl.duration(seconds=backtest.train_days * 86400)).alias("_train")
-    )
-    train = data.filter(pl.col("_train"))
+    lf = frame.lazy().select([pl.col(k).cast(t) for k, t in REPLAY_SCHEMA.items()])
+    eligible = _eligible(lf, backtest)
+    size = backtest.batch_entities
+    batches = [eligible.slice(i, size) for i in range(0, eligible.height, size)]
+    sums: dict[str, list[pl.DataFrame]] = {name: [] for name in strategies}
+    for done, batch in enumerate(batches, start=1):
+        data = (
+            lf.filter(pl.col(c.OWNER_NAME).is_in(batch.get_column(c.OWNER_NAME).unique().implode()))
+            .join(batch.lazy(), on=keys, how="inner")
+            .collect(engine="streaming")
+        )
+        prepared = _prepare(data, backtest)
+        del data
+        for name, (strategy, settings) in strategies.items():
+            per_e = _replay_batch(prepared, batch, strategy, settings, evidence, backtest, step_seconds)
+            sums[name].append(batch.join(per_e, on=_E, how="inner").drop(_E))
+        del prepared
+        if on_batch is not None:
+            on_batch(done, len(batches))
+    results = []
+    for name in strategies:
+        parts = sums[name]
+        per_entity_sums = pl.concat(parts) if parts else _empty_sums()
+        per_entity, summary = _ratios(per_entity_sums, step_seconds)
+        results.append(BacktestResult(name, summary.with_columns(pl.lit(name).alias("strategy")), per_entity))
+    return results
+
+
+def _eligible(lf: pl.LazyFrame, backtest: BacktestSettings) -> pl.DataFrame:
+    """The entities the protocol scores (enough samples in each of the four parts), in key order,
+    numbered ``_e``. One streaming pass over the key, time and memory columns."""
+    keys = list(KEYS)
+    ts = pl.col(c.TIMESTAMP)
     mem = pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()
     need = backtest.min_points
-    eligible = (
-        data.group_by(keys)
+    # training = the first train_days of each entity: a first pass finds each entity's start
+    starts = lf.group_by(keys).agg(ts.min().alias("_t0")).collect(engine="streaming")
+    train = ts < pl.col("_t0") + pl.duration(seconds=backtest.train_days * 86400)
+    return (
+        lf.select(*keys, c.TIMESTAMP, c.MEMORY_WORKING_SET_BYTES)
+        .join(starts.lazy(), on=keys, how="inner")
+        .group_by(keys)
         .agg(
-            pl.col("_train").sum().alias("_tr"),
-            (pl.col("_train") & mem).sum().alias("_tr_mem"),
-            (~pl.col("_train")).sum().alias("_ev"),
-            (~pl.col("_train") & mem).sum().alias("_ev_mem"),
+            train.sum().alias("_tr"),
+            (train & mem).sum().alias("_tr_mem"),
+            (~train).sum().alias("_ev"),
+            (~train & mem).sum().alias("_ev_mem"),
         )
         .filter(pl.min_horizontal("_tr", "_tr_mem", "_ev", "_ev_mem") >= need)
         .select(keys)
+        .collect(engine="streaming")
+        .sort(keys)
+        .with_row_index(_E)
     )
-    scored = data.filter(~pl.col("_train")).join(eligible, on=keys, how="semi")
-    name = CURRENT if strategy is None else strategy.name
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch of entities, prepared once for all strategies: every sample sorted by entity and
+    time, with its training flag, refresh period ``_p`` and gap segment ``_seg``."""
+
+    data: pl.DataFrame
+    scored: pl.DataFrame
+
+
+def _prepare(data: pl.DataFrame, backtest: BacktestSettings) -> _Batch:
+    ts = pl.col(c.TIMESTAMP)
+    gap = (ts.diff().dt.total_microseconds() > int(backtest.oom_run_gap_hours * 3600 * 1_000_000)).fill_null(False)
+    prepared = (
+        data.sort(_E, c.TIMESTAMP)
+        .with_columns(ts.min().over(_E).alias("_t0"), gap.cum_sum().over(_E).alias("_seg"))
+        .with_columns(
+            (ts < pl.col("_t0") + pl.duration(seconds=backtest.train_days * 86400)).alias("_train"),
+            _period(pl.col("_t0"), backtest.refresh_hours * 3600).alias("_p"),
+        )
+    )
+    return _Batch(prepared, prepared.filter(~pl.col("_train")))
+
+
+def _replay_batch(
+    batch: _Batch,
+    entities: pl.DataFrame,
+    strategy: Strategy | None,
+    settings: StrategySettings | None,
+    evidence: EvidenceSettings,
+    backtest: BacktestSettings,
+    step_seconds: int,
+) -> pl.DataFrame:
+    """Per-entity sums (by ``_e``) of one batch of eligible entities."""
     if strategy is None:
-        applied = scored.with_columns(*(pl.col(col).alias(rec) for col, rec in _REC.items()))
+        applied = batch.scored.with_columns(*(pl.col(col).alias(rec) for col, rec in _REC.items()))
     elif backtest.mode == "static":
+        train = batch.data.filter(pl.col("_train"))
         hist = _history(train, _current_from(train), _empty_ooms(), step_seconds)
-        rec = _recommend(hist, strategy, settings, evidence)
-        applied = scored.join(rec, on=keys, how="left")
+        rec = _recommend(hist, strategy, settings, evidence).join(entities, on=list(KEYS), how="inner").drop(KEYS)
+        applied = batch.scored.join(rec, on=_E, how="left", maintain_order="left")
     else:
-        applied = _rolling(data, scored, strategy, settings, evidence, backtest, step_seconds)
-    per_entity, summary = _score(applied, step_seconds, gap_seconds=backtest.oom_run_gap_hours * 3600)
-    return BacktestResult(name, summary.with_columns(pl.lit(name).alias("strategy")), per_entity)
+        rec = _rolling(batch, entities, strategy, settings, evidence, backtest, step_seconds)
+        applied = batch.scored.join(rec, on=[_E, "_p"], how="left", maintain_order="left")
+    return _entity_sums(applied)
 
 
 def _empty_ooms() -> pl.DataFrame:
@@ -207,31 +309,33 @@ def _empty_ooms() -> pl.DataFrame:
 
 
 def _rolling(
-    data: pl.DataFrame,
-    scored: pl.DataFrame,
+    batch: _Batch,
+    entities: pl.DataFrame,
     strategy: Strategy,
     settings: StrategySettings | None,
     evidence: EvidenceSettings,
     backtest: BacktestSettings,
     step: int,
 ) -> pl.DataFrame:
+    """The recommendation applied on each refresh period: ``_e``, ``_p`` and the recommended columns."""
     keys = list(KEYS)
-    refresh = backtest.refresh_hours * 3600
-    data = data.with_columns(_period(pl.col("_t0"), refresh).alias("_p"))
-    scored = scored.with_columns(_period(pl.col("_t0"), refresh).alias("_p"))
-    first = int(backtest.train_days * 86400 // refresh)
-    window = max(1, int(backtest.window_days * 86400 // refresh))
+    data, scored = batch.data, batch.scored
+    first = int(backtest.train_days * 86400 // (backtest.refresh_hours * 3600))
+    window = max(1, int(backtest.window_days * 86400 // (backtest.refresh_hours * 3600)))
     last = int(scored.select(pl.col("_p").max()).item() or 0)
+    has_samples = set(data.get_column("_p").unique().to_list())
+    days = {int(k[0]): v for k, v in scored.partition_by("_p", as_dict=True, include_key=True).items()}
     ooms = _empty_ooms()
     current = _current_from(data.filter(pl.col("_p") < first))
-    parts: list[pl.DataFrame] = []
+    recs: list[pl.DataFrame] = []
     for period in range(first, last + 1):
-        train = data.filter((pl.col("_p") >= period - window) & (pl.col("_p") < period))
-        if train.height == 0:
+        if period not in days or not any(p in has_samples for p in range(period - window, period)):
             continue
+        train = data.filter(pl.col("_p").is_between(period - window, period, closed="left"))
         rec = _recommend(_history(train, current, ooms, step), strategy, settings, evidence)
-        day = scored.filter(pl.col("_p") == period).join(rec, on=keys, how="left")
-        parts.append(day)
+        recs.append(
+            rec.join(entities, on=keys, how="inner").drop(keys).with_columns(pl.lit(period, pl.Int64).alias("_p"))
+        )
         # what was applied becomes "current"; would-be OOM kills become recorded OOM kills
         current = current.join(rec, on=keys, how="left").select(
             *keys,
@@ -244,90 +348,111 @@ def _rolling(
             ),
             pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.CURRENT_MEMORY_LIMIT_BYTES),
         )
+        day = days.pop(period).join(recs[-1], on=[_E, "_p"], how="left", maintain_order="left")
         kills = (
-            _flag_runs(day.sort(*keys, c.TIMESTAMP), backtest.oom_run_gap_hours * 3600)
+            _run_starts(day, by=[_E])
             .filter(pl.col("_run_start"))
+            .join(entities, on=_E, how="inner")
             .select(*keys, c.TIMESTAMP, pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.MEMORY_LIMIT_BYTES))
         )
         ooms = pl.concat([ooms, kills]).filter(
             pl.col(c.TIMESTAMP) >= day.select(pl.col(c.TIMESTAMP).min()).item() - pl.duration(days=backtest.window_days)
         )
-    if not parts:
-        return scored.with_columns(*(pl.lit(None, t).alias(rec) for rec, t in ((r, pl.Float64) for r in _REC.values())))
-    return pl.concat(parts, how="diagonal_relaxed")
+    schema = {_E: pl.UInt32(), **{r: pl.Float64() for r in _REC.values()}, "_p": pl.Int64()}
+    if not recs:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(recs, how="diagonal_relaxed").select([pl.col(k).cast(t) for k, t in schema.items()])
 
 
-def _flag_runs(frame: pl.DataFrame, gap_seconds: float) -> pl.DataFrame:
-    """Mark the first sample of every run of consecutive memory samples above the limit
-    (``frame`` sorted by KEYS and time; a sample without memory data neither starts nor breaks a run;
-    a time gap of more than ``gap_seconds`` between samples ends a run)."""
-    keys = list(KEYS)
+def _run_starts(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The samples with memory data of ``frame`` (sorted by ``by`` and time), each flagged
+    ``_run_start`` if it starts a run of consecutive samples above the recommended memory limit
+    (a sample without memory data neither starts nor breaks a run; a time gap of more than
+    ``oom_run_gap_hours`` between samples, i.e. a new ``_seg``, ends a run)."""
     over = (pl.col(c.MEMORY_WORKING_SET_BYTES) > pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES)).fill_null(False)
-    gap = (pl.col(c.TIMESTAMP).diff().dt.total_microseconds() > int(gap_seconds * 1_000_000)).fill_null(False)
-    with_mem = (
-        frame.with_columns(gap.cum_sum().over(keys).alias("_segment"))
-        .filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null())
-        .with_columns(over.alias("_over"))
-    )
-    same_segment = pl.col("_segment") == pl.col("_segment").shift(1).over(keys)
-    continues = pl.col("_over").shift(1, fill_value=False).over(keys) & same_segment.fill_null(False)
+    same = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in [*by, "_seg"]).fill_null(False)
+    with_mem = frame.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()).with_columns(over.alias("_over"))
+    continues = pl.col("_over").shift(1, fill_value=False) & same
     return with_mem.with_columns((pl.col("_over") & ~continues).alias("_run_start"))
 
 
-def _score(applied: pl.DataFrame, step: int, *, gap_seconds: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    keys = list(KEYS)
-    a = applied.sort(*keys, c.TIMESTAMP)
+_SUM_COLUMNS = (
+    "_cs",
+    "_creq",
+    "_cover_n",
+    "_ms",
+    "_mreq_sum",
+    "_cur_creq",
+    "_cur_mreq",
+    "_rec_mreq",
+    "_n_mem",
+    "_climit_n",
+    "_n",
+    OOM_EVENTS,
+)
+
+
+def _empty_sums() -> pl.DataFrame:
+    return pl.DataFrame(schema={**{k: pl.String() for k in KEYS}, **{col: pl.Float64() for col in _SUM_COLUMNS}})
+
+
+def _entity_sums(applied: pl.DataFrame) -> pl.DataFrame:
+    """Per entity (``_e``): the additive sums every metric is a ratio of (so batches can be pooled
+    later). ``applied`` is sorted by entity and time."""
     req = pl.col(c.RECOMMENDED_CPU_REQUEST_CORES)
     use = pl.col(c.CPU_USAGE_CORES)
     mem = pl.col(c.MEMORY_WORKING_SET_BYTES)
     mreq = pl.col(c.RECOMMENDED_MEMORY_REQUEST_BYTES).cast(pl.Float64)
-    a = a.with_columns(
-        (req - use).clip(lower_bound=0).alias("_cslack"),
-        (use > req).alias("_cover"),
-        pl.when(mem.is_not_null()).then((mreq - mem).clip(lower_bound=0)).alias("_mslack"),
-        pl.when(mem.is_not_null()).then(mreq).alias("_mreq"),
-        (use > pl.col(c.RECOMMENDED_CPU_LIMIT_CORES)).fill_null(False).alias("_climit"),
-    )
-    runs = _flag_runs(a, gap_seconds).group_by(keys).agg(pl.col("_run_start").sum().alias(OOM_EVENTS))
+    runs = _run_starts(applied, by=[_E]).group_by(_E).agg(pl.col("_run_start").sum().alias(OOM_EVENTS))
     sums = [
-        pl.col("_cslack").sum().alias("_cs"),
+        (req - use).clip(lower_bound=0).sum().alias("_cs"),
         req.sum().alias("_creq"),
-        pl.col("_cover").sum().alias("_cover_n"),
-        pl.col("_mslack").sum().alias("_ms"),
-        pl.col("_mreq").sum().alias("_mreq_sum"),
+        (use > req).sum().alias("_cover_n"),
+        pl.when(mem.is_not_null()).then((mreq - mem).clip(lower_bound=0)).sum().alias("_ms"),
+        pl.when(mem.is_not_null()).then(mreq).sum().alias("_mreq_sum"),
         pl.col(c.CPU_REQUEST_CORES).sum().alias("_cur_creq"),
         pl.col(c.MEMORY_REQUEST_BYTES).cast(pl.Float64).sum().alias("_cur_mreq"),
-        pl.col(c.RECOMMENDED_MEMORY_REQUEST_BYTES).cast(pl.Float64).sum().alias("_rec_mreq"),
+        mreq.sum().alias("_rec_mreq"),
         mem.count().alias("_n_mem"),
-        pl.col("_climit").sum().alias("_climit_n"),
+        (use > pl.col(c.RECOMMENDED_CPU_LIMIT_CORES)).fill_null(False).sum().alias("_climit_n"),
         pl.len().alias("_n"),
     ]
+    return (
+        applied.group_by(_E)
+        .agg(sums)
+        .join(runs, on=_E, how="left")
+        .with_columns(pl.col(OOM_EVENTS).fill_null(0))
+        .select(_E, *(pl.col(col).cast(pl.Float64) for col in _SUM_COLUMNS))
+    )
 
+
+def _ratios_of(frame: pl.DataFrame, step: int) -> pl.DataFrame:
     def ratio(num: str, den: str | pl.Expr) -> pl.Expr:
         d = pl.col(den) if isinstance(den, str) else den
         return pl.when(d > 0).then(pl.col(num) / d)
 
-    def ratios(frame: pl.DataFrame) -> pl.DataFrame:
-        mem_hours = pl.col("_n_mem") * step / 3600
-        return frame.with_columns(
-            ratio("_cs", "_creq").alias(CPU_SLACK),
-            ratio("_cover_n", "_n").alias(CPU_OVER_REQUEST),
-            ratio("_ms", "_mreq_sum").alias(MEMORY_SLACK),
-            (ratio(OOM_EVENTS, mem_hours) * 1000).alias(OOM_PER_1000H),
-            (pl.col(OOM_EVENTS) > 0).cast(pl.Float64).alias(HIT),
-            (1 - ratio("_creq", "_cur_creq")).alias(CPU_SAVING),
-            (1 - ratio("_rec_mreq", "_cur_mreq")).alias(MEMORY_SAVING),
-            ratio("_climit_n", "_n").alias(CPU_OVER_LIMIT),
-            (pl.col("_n") * step / 3600).alias(SCORED_HOURS),
-        )
-
-    per_entity = ratios(
-        a.group_by(keys).agg(sums).join(runs, on=keys, how="left").with_columns(pl.col(OOM_EVENTS).fill_null(0))
+    mem_hours = pl.col("_n_mem") * step / 3600
+    return frame.with_columns(
+        ratio("_cs", "_creq").alias(CPU_SLACK),
+        ratio("_cover_n", "_n").alias(CPU_OVER_REQUEST),
+        ratio("_ms", "_mreq_sum").alias(MEMORY_SLACK),
+        (ratio(OOM_EVENTS, mem_hours) * 1000).alias(OOM_PER_1000H),
+        (pl.col(OOM_EVENTS) > 0).cast(pl.Float64).alias(HIT),
+        (1 - ratio("_creq", "_cur_creq")).alias(CPU_SAVING),
+        (1 - ratio("_rec_mreq", "_cur_mreq")).alias(MEMORY_SAVING),
+        ratio("_climit_n", "_n").alias(CPU_OVER_LIMIT),
+        (pl.col("_n") * step / 3600).alias(SCORED_HOURS),
     )
-    pooled = ratios(
-        a.select(sums).with_columns(pl.lit(int(runs.select(pl.col(OOM_EVENTS).sum()).item() or 0)).alias(OOM_EVENTS))
-    ).with_columns(
-        pl.lit(per_entity.height).alias(ENTITIES), pl.lit(per_entity.select(pl.col(HIT).mean()).item()).alias(HIT)
+
+
+def _ratios(sums: pl.DataFrame, step: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(per-entity metrics, one-row summary: pooled metrics and their means over entities)."""
+    keys = list(KEYS)
+    per_entity = _ratios_of(sums.with_columns(pl.col(OOM_EVENTS).cast(pl.Int64)), step)
+    pooled = _ratios_of(sums.select(pl.col(col).sum() for col in _SUM_COLUMNS), step).with_columns(
+        pl.col(OOM_EVENTS).cast(pl.Int64),
+        pl.lit(per_entity.height).alias(ENTITIES),
+        pl.lit(per_entity.select(pl.col(HIT).mean()).item()).alias(HIT),
     )
     means = per_entity.select(*(pl.col(m).fill_nan(None).mean().alias(f"mean_{m}") for m in METRICS))
     summary = pl.concat([pooled.select(ENTITIES, SCORED_HOURS, OOM_EVENTS, *METRICS), means], how="horizontal")
