@@ -26,3 +26,19 @@ KSM_KIND = Target(
 
 Loader = Callable[[str, tuple[Target, ...], int], str]
 """load(name, targets, scrape interval) -> URL of a Prometheus holding that replay."""
+
+CADVISOR_KIND = Target(
+    CAPTURES / "cadvisor-k8s1.16.1-kind.prom",
+    {
+        "job": "kubelet", "instance": "172.20.0.2:10250", "endpoint": "https-metrics",
+        "metrics_path": "/metrics/cadvisor", "node": "kind-control-plane", "service": "kube-prometheus-stack-kubelet",
+    },
+    captured_at=KIND_CAPTURED_AT,
+)  # fmt: skip
+"""kubelet cAdvisor of a kind node (Kubernetes 1.16.1, containerd), scraped as kube-prometheus-stack does, on the
+KSM capture's time axis. Its node and static pods have the names of the KSM capture's (kind names them after the
+node), so those four pods join the KSM inventory; the node IP is the KSM capture's host_ip."""
+STATIC_PODS = tuple(f"{name}-kind-control-plane" for name in ("etcd", "kube-apiserver", "kube-controller-manager",
+                                                                "kube-scheduler"))  # fmt: skip
+STATIC_STARTED = 1783935436
+"""kube_pod_start_time of the four static pods in the KSM capture."""

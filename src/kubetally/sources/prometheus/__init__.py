@@ -10,6 +10,7 @@ are recorded in ``dataset.info.notes`` and never silently zeroed.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +22,12 @@ from kubetally.dataset import Dataset, DatasetInfo
 from kubetally.errors import SourceError
 from kubetally.model import columns as c
 from kubetally.model import schema
+from kubetally.model.promql import matchers
 from kubetally.sources.kubectl_labels import labels_from_kubectl
 from kubetally.sources.prometheus import build, families, inventory, series
 from kubetally.sources.prometheus.client import PrometheusClient, Usage
-from kubetally.sources.prometheus.plan import Chunk, PromQL, Window, chunk_points, chunks
-from kubetally.sources.prometheus.runner import Sink, iter_range, run_instant
+from kubetally.sources.prometheus.plan import Chunk, PromQL, Window, chunk_points, chunks, rate_window
+from kubetally.sources.prometheus.runner import END_OFFSET, Sink, iter_range, run_instant
 from kubetally.sources.prometheus.settings import Connection, Query, parse_duration, redact_url
 
 __all__ = ["Collected", "Connection", "Query", "Usage", "collect", "parse_duration"]
@@ -98,6 +100,16 @@ def collect(
                     "cAdvisor series have no container label (k3s cAdvisor lost the containerd socket): usage is "
                     'per pod (attributed to the pod\'s only container, else container ""); no throttling or pod network'
                 )
+        interval = _scrape_interval(client, p, pod_level, window, inv_chunks[-1])
+        p = PromQL(query, window.step, interval)
+        used = rate_window(window.step, interval, query.rate_window_seconds)
+        seen = f"scrape interval {interval} s (measured on the server)" if interval else "scrape interval unknown"
+        ctx.notes.append(f"{seen}; rate window {used.why}")
+        if interval and query.rate_window_seconds and query.rate_window_seconds < 2 * interval:
+            ctx.notes.append(
+                f"--rate-window {query.rate_window_seconds} s is shorter than 2 scrape intervals ({interval} s): "
+                "steps with fewer than two scrapes in the window have no rate (usage rows missing)"
+            )
         texts = {**series.usage_texts(p, pod_level=pod_level), **series.other_texts(p)}
         say(f"series: {len(texts)} range queries x {len(series_chunks)} chunks")
         nodes, instance_node = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
@@ -127,15 +139,22 @@ def collect(
         if pod_level:
             usage = _attribute_pod_level(usage, containers)
         volumes, mounts = build.volumes(inv, ctx)
-        for spec, what in (
-            (schema.USAGE, f"cAdvisor series with job=~{query.kubelet_job!r} (check --kubelet-job)"),
-            (
-                schema.NODE_USAGE,
-                f"node-exporter series with job=~{query.node_exporter_job!r} (check --node-exporter-job)",
-            ),
-        ):
-            if not sink.has(spec):
-                ctx.notes.append(f"no {what}: {spec.name} is empty (unknown, not zero)")
+        cadvisor_seen = bool(probe.get("ctr") or probe.get("pod"))
+        if not sink.has(schema.USAGE) and cadvisor_seen:
+            ctx.notes.append(
+                f"cAdvisor series with job=~{query.kubelet_job!r} exist but gave no usage row (rate window "
+                f"{p.rate_seconds} s, {seen}): usage is empty (unknown, not zero)"
+            )
+        elif not sink.has(schema.USAGE):
+            ctx.notes.append(
+                f"no cAdvisor series with job=~{query.kubelet_job!r} (check --kubelet-job): usage is empty "
+                "(unknown, not zero)"
+            )
+        if not sink.has(schema.NODE_USAGE):
+            ctx.notes.append(
+                f"no node-exporter series with job=~{query.node_exporter_job!r} (check --node-exporter-job): "
+                "node_usage is empty (unknown, not zero)"
+            )
         present = {
             name: client.names(selector, float(window.start), float(window.end))
             for name, selector in (
@@ -172,6 +191,32 @@ def collect(
             database_usage=sink.frame(schema.DATABASE_USAGE),
         )
         return Collected(dataset, client.usage, len(inv_chunks), len(series_chunks))
+
+
+def _scrape_interval(client: PrometheusClient, p: PromQL, pod_level: bool, window: Window, last: Chunk) -> int | None:
+    """The scrape interval of the kubelet (cAdvisor) and node-exporter series, measured on the server: the
+    median gap between the raw samples of the series with the most samples in the last hour (or chunk) of
+    the window. The larger of the two when both are scraped; None when no series has two samples."""
+    seconds = min(3600, last.seconds)
+    at = last.end + END_OFFSET
+    found = []
+    for metric, selector in (
+        (
+            "container_cpu_usage_seconds_total",
+            p.kubelet("container_cpu_usage_seconds_total", **series.container_selector(pod_level)),
+        ),
+        ("node_cpu_seconds_total", p.node("node_cpu_seconds_total", mode="idle")),
+    ):
+        top = client.instant(f"topk(1, count_over_time({selector}[{seconds}s]))", at)
+        if not top or top[0][1] < 2:
+            continue
+        exact = metric + "{" + matchers(top[0][0]) + "}"
+        for one in client.raw(exact, seconds, at)[:1]:
+            times = sorted(float(t) for t, _ in one["values"])
+            gaps = sorted(b - a for a, b in itertools.pairwise(times))
+            if gaps:
+                found.append(max(1, round(gaps[len(gaps) // 2])))
+    return max(found) if found else None
 
 
 def _probe(p: PromQL, seconds: int, *, pod_level: bool) -> str:

@@ -97,6 +97,17 @@ class PrometheusClient:
             self.usage.points += sum(len(s["values"]) for s in result)
         return result
 
+    def raw(self, selector: str, seconds: int, at: float) -> list[Series]:
+        """The raw samples of ``selector`` in the ``seconds`` before ``at`` (an instant range-vector query)."""
+        query = f"{selector}[{seconds}s]"
+        data = self._call("/api/v1/query", {"query": query, "time": _fmt(at)})
+        if data.get("resultType") != "matrix":
+            raise SourceError(f"{self.where}: expected a matrix from {query!r}, got {data.get('resultType')}")
+        result: list[Series] = data.get("result", [])
+        with self._lock:
+            self.usage.points += sum(len(s["values"]) for s in result)
+        return result
+
     def names(self, match: str, start: float, end: float) -> set[str]:
         """Metric names of the series matching ``match`` with samples in ``[start, end]``
         (``/api/v1/label/__name__/values``; Prometheus and VictoriaMetrics both serve it)."""

@@ -67,17 +67,53 @@ def chunk_points(query: Query, series_estimate: int, samples_per_point: int = 2)
     return max(1, min(query.max_points_per_series, samples, response))
 
 
+@dataclass(frozen=True)
+class RateWindow:
+    seconds: int
+    fn: str
+    """``increase`` (divided by the window) or ``irate``."""
+    why: str
+
+
+def scrape_margin(interval: int) -> int:
+    """Slack on top of two scrape intervals (scrape jitter, a late or slow scrape): half an interval."""
+    return max(1, interval // 2)
+
+
+def rate_window(step: int, interval: int | None, requested: int | None) -> RateWindow:
+    """The range of rate(): what was asked for; else the step when it holds two scrapes plus a margin;
+    else two scrape intervals plus a margin, read with irate (Prometheus needs two samples in the range)."""
+    if requested:
+        return RateWindow(requested, "increase", f"{requested} s as requested")
+    if interval is None:
+        return RateWindow(step, "increase", f"{step} s (the step; scrape interval unknown)")
+    need = 2 * interval + scrape_margin(interval)
+    if step >= need:
+        return RateWindow(step, "increase", f"{step} s (the step; it holds >= 2 scrapes of {interval} s)")
+    return RateWindow(
+        need,
+        "irate",
+        f"{need} s with irate (2 x the {interval} s scrape interval + {scrape_margin(interval)} s: "
+        f"a {step} s step holds fewer than 2 scrapes)",
+    )
+
+
 class PromQL:
     """PromQL texts for one collection; every ``by`` carries the cluster label when configured."""
 
-    def __init__(self, query: Query, step: int) -> None:
+    def __init__(self, query: Query, step: int, scrape_interval: int | None = None) -> None:
         self.q = query
         self.step = step
+        self.scrape_interval = scrape_interval
         self.cluster = [check_label_name(query.cluster_label)] if query.cluster_label else []
-        self.rate_seconds = query.rate_window_seconds or step
+        window = rate_window(step, scrape_interval, query.rate_window_seconds)
+        self.rate_seconds = window.seconds
+        self.rate_fn = window.fn
         self.rate_window = f"{self.rate_seconds}s"
-        self.gauge_window = f"{step * 1000 - 1}ms"
-        """Samples scraped during one step, whatever the range-boundary semantics of the server."""
+        held = max(step, scrape_interval or step)
+        self.gauge_window = f"{held * 1000 - 1}ms"
+        """Samples scraped during one step (or one scrape interval when scrapes are rarer than steps),
+        whatever the range-boundary semantics of the server."""
 
     def _sel(self, metric: str, job: str, **extra: str) -> str:
         regex = {"job": job}
@@ -116,8 +152,16 @@ class PromQL:
         return f"{fn}({selector}[{seconds}s])"
 
     def rate(self, selector: str, labels: tuple[str, ...]) -> str:
-        """Per-second rate as ``increase / window``: VictoriaMetrics' rate() widens a window shorter than
-        two scrape intervals, its increase() does not; on Prometheus both are the same extrapolated delta."""
+        """Per-second rate. Over a step that holds two scrapes or more: ``increase / window``
+        (VictoriaMetrics' rate() widens a window shorter than two scrape intervals, its increase() does
+        not; on Prometheus both are the same extrapolated delta). When the step holds fewer than two
+        scrapes: ``irate`` over a window of two intervals plus a margin, the rate between the last two
+        scrapes (the step's own rate, not a moving average over several steps), kept only for steps in
+        which the series was scraped."""
+        if self.rate_fn == "irate":
+            # only where the series was scraped in the step: irate carries the last rate to the window's end
+            fresh = f"count_over_time({selector}[{self.gauge_window}])"
+            return f"sum {self.by(*labels)} (irate({selector}[{self.rate_window}]) and {fresh})"
         return f"(sum {self.by(*labels)} (increase({selector}[{self.rate_window}])) / {self.rate_seconds})"
 
     def gauge(self, selector: str, labels: tuple[str, ...], fn: str = "max_over_time", agg: str = "sum") -> str:
