@@ -19,8 +19,10 @@ from typing import Any
 import polars as pl
 
 from kubetally.errors import DatasetError
+from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.model.schema import FRAMES, FRAMES_BY_NAME, SCHEMA_VERSION, FrameSpec
+from kubetally.model.unit_prices import node_utilization
 
 MANIFEST = "manifest.json"
 FORMAT = "kubetally-dataset"
@@ -186,6 +188,12 @@ class Dataset:
     @property
     def node_usage(self) -> pl.LazyFrame:
         return self._series[schema.NODE_USAGE.name]
+
+    def node_utilization(self) -> pl.DataFrame:
+        """(cluster, node, cpu_utilization_ratio): each node's mean CPU utilization over the window, which
+        prices requests (:func:`kubetally.model.unit_prices.node_utilization`)."""
+        window = (pl.col(c.TIMESTAMP) >= self.info.start) & (pl.col(c.TIMESTAMP) < self.info.end)
+        return node_utilization(self.nodes, self.node_usage.filter(window), self.usage.filter(window), self.containers)
 
     def with_frames(self, **frames: pl.DataFrame | pl.LazyFrame) -> Dataset:
         """A copy with some frames replaced (validated like :meth:`create`)."""

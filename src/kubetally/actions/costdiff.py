@@ -23,10 +23,10 @@ import polars as pl
 
 from kubetally.actions.manifests.lines import ManifestError
 from kubetally.actions.manifests.scan import FoundWorkload, ParsedFile, WorkloadRef, kustomize_namespace, scan
-from kubetally.analysis.scaling import UnitPrices
 from kubetally.model import columns as c
 from kubetally.model.labels import TEAM, resolved_value
 from kubetally.model.quantity import QuantityError, parse_cpu, parse_memory, parse_quantity
+from kubetally.model.unit_prices import UnitPrices
 
 GIB = 2**30
 

@@ -14,14 +14,13 @@ from typing import Annotated
 import typer
 
 from kubetally.actions.costdiff import CostDiffSettings, checked_out, cost_diff, requested_resources
-from kubetally.analysis.scaling import UnitPrices
 from kubetally.cli import app
 from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset
 from kubetally.errors import ConfigError
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
+from kubetally.model.unit_prices import book_unit_prices, unit_prices
 from kubetally.outputs.costdiff import diff_table, markdown, totals
 from kubetally.outputs.formats import records
-from kubetally.outputs.scaling import unit_prices_from_nodes
 from kubetally.outputs.terminal import console
 
 OUTPUTS = ("markdown", "table", "json")
@@ -34,23 +33,6 @@ def _book(prices: Path | None) -> PriceBook:
         return parse_price_text(prices.read_text(), where=str(prices))
     except OSError as exc:
         raise ConfigError(f"{prices}: cannot read the price file: {exc.strerror}") from None
-
-
-def unit_prices_from_book(book: PriceBook) -> UnitPrices:
-    """Unit prices of the book's catch-all rule (``match: {}`` with ``unit:``)."""
-    for rule in book.nodes:
-        empty = not rule.match.names and not rule.match.selector and rule.match.instance_type is None
-        if empty and rule.unit is not None:
-            return UnitPrices(
-                cpu_per_core_hour=float(rule.unit.cpu_per_core_hour),
-                memory_per_gib_hour=float(rule.unit.memory_per_gib_hour),
-                currency=book.currency,
-                hours_per_month=float(book.hours_per_month),
-            )
-    raise ConfigError(
-        "the price file has no catch-all unit prices (a rule `match: {}` with `unit:`); add one, or pass "
-        "--dataset/--demo to price requests by the cluster's nodes"
-    )
 
 
 @app.command("cost-diff")
@@ -86,10 +68,10 @@ def cost_diff_command(
     book = _book(prices)
     if demo or dataset is not None or prometheus is not None:
         data = open_dataset(demo=demo, dataset=dataset, prometheus=prometheus)
-        unit = unit_prices_from_nodes(book, data.nodes, data.labels)
+        unit = unit_prices(book, data.nodes, data.labels, utilization=data.node_utilization())
         source = "the cluster's nodes"
     else:
-        unit = unit_prices_from_book(book)
+        unit = book_unit_prices(book)
         source = "the price file's unit prices" if prices else "built-in unit prices (OpenCost defaults)"
     settings = CostDiffSettings(daemonset_nodes=daemonset_nodes, job_hours_per_month=job_hours)
     with ExitStack() as stack:

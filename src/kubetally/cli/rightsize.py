@@ -23,6 +23,7 @@ from kubetally.analysis.rightsizing import (
     history_from_dataset,
     recommendations,
 )
+from kubetally.analysis.rightsizing.money import with_money
 from kubetally.analysis.rightsizing.select import parse_selector, select_workloads, workload_labels
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
@@ -50,7 +51,7 @@ from kubetally.errors import ConfigError
 from kubetally.model.config import yaml_mapping
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
 from kubetally.outputs.formats import FORMATS, render
-from kubetally.outputs.rightsizing import recommendation_table, top_opportunities, with_money
+from kubetally.outputs.rightsizing import recommendation_table, top_opportunities
 from kubetally.outputs.terminal import console
 
 
@@ -156,7 +157,9 @@ def recommend(
     requirements = parse_selector(selector)
     labels = workload_labels(dataset.labels, dataset.containers) if requirements else None
     recs = select_workloads(recs, namespaces=namespaces, selector=requirements, labels=labels)
-    return with_money(recs, book=book, nodes=dataset.nodes, labels=dataset.labels)
+    return with_money(
+        recs, book=book, nodes=dataset.nodes, labels=dataset.labels, utilization=dataset.node_utilization()
+    )
 
 
 @app.command("rightsize", epilog=settings_help())

@@ -18,7 +18,7 @@ import typer
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 
-from kubetally.analysis.scaling import HpaSettings, OffHoursSettings, UnitPrices, hpa_whatif, offhours_plans
+from kubetally.analysis.scaling import HpaSettings, OffHoursSettings, hpa_whatif, offhours_plans
 from kubetally.cli import app
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.manifest_actions import default_recommendations
@@ -27,8 +27,9 @@ from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model import columns as c
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text
+from kubetally.model.unit_prices import UnitPrices, unit_prices
 from kubetally.outputs.formats import records
-from kubetally.outputs.scaling import hpa_table, offhours_table, proposed_manifests, unit_prices_from_nodes
+from kubetally.outputs.scaling import hpa_table, offhours_table, proposed_manifests
 from kubetally.outputs.terminal import console
 
 OUTPUTS = ("table", "json", "yaml", "manifests")
@@ -38,7 +39,7 @@ def scaling_frames(
     dataset: Dataset, *, book: PriceBook, hpa: HpaSettings, offhours: OffHoursSettings
 ) -> tuple[pl.DataFrame, pl.DataFrame, UnitPrices]:
     """(HPA what-if, off-hours plans, unit prices) for ``dataset``, at the right-sized per-pod request."""
-    prices = unit_prices_from_nodes(book, dataset.nodes, dataset.labels)
+    prices = unit_prices(book, dataset.nodes, dataset.labels, utilization=dataset.node_utilization())
     recs = default_recommendations(dataset)
     what_if = hpa_whatif(
         usage=dataset.usage,

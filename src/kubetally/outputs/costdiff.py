@@ -7,9 +7,9 @@ from typing import Any
 import polars as pl
 from rich.table import Table
 
-from kubetally.analysis.scaling import UnitPrices
 from kubetally.model import columns as c
 from kubetally.model.quantity import format_cpu, format_memory
+from kubetally.model.unit_prices import UnitPrices
 
 MIB = 2**20
 

@@ -1,68 +1,14 @@
-"""Right-sizing output: money next to each recommendation, and the terminal table.
-
-The recommendation frame (``kubetally.model.recommendation``) carries resources; the cost model
-(``kubetally.model.pricing``) carries prices. They meet here: a cluster's price per core-hour and
-per GiB-hour is its nodes' hourly price split by ``cpu_share`` over their capacity, and the expected
-monthly saving of a row is ``cpu_saving_cores x core-hour + memory_saving_GiB x GiB-hour``, times
-``hours_per_month``.
-"""
+"""Right-sizing output: the terminal table and the top opportunities (money comes from
+``kubetally.analysis.rightsizing.money``)."""
 
 from __future__ import annotations
-
-from typing import Final
 
 import polars as pl
 from rich.table import Table
 
+from kubetally.analysis.rightsizing.money import CURRENCY, MONTHLY_SAVING
 from kubetally.model import columns as c
-from kubetally.model.pricing import PriceBook, node_prices
 from kubetally.outputs.terminal import cores, mebibytes, workload_name
-
-MONTHLY_SAVING: Final = "monthly_saving"
-CURRENCY: Final = "currency"
-MONEY_COLUMNS = (MONTHLY_SAVING, CURRENCY)
-"""Columns added to the recommendation frame by :func:`with_money`."""
-GIB = 2**30
-MIB = 2**20
-
-
-def unit_prices(book: PriceBook, nodes: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
-    """Per cluster: price per core-hour and per GiB-hour (capacity-weighted over its nodes;
-    electricity at idle power included)."""
-    prices = node_prices(book, nodes, labels).join(
-        nodes.select(c.CLUSTER, c.NODE, c.CPU_CAPACITY_CORES, c.MEMORY_CAPACITY_BYTES), on=[c.CLUSTER, c.NODE]
-    )
-    hourly = pl.col(c.FIXED_COST_PER_HOUR) + pl.col(c.POWER_IDLE_WATTS) / 1000 * pl.col(c.ELECTRICITY_PER_KWH)
-    return prices.group_by(c.CLUSTER).agg(
-        ((hourly * pl.col(c.CPU_SHARE)).sum() / pl.col(c.CPU_CAPACITY_CORES).sum()).alias("per_core_hour"),
-        ((hourly * (1 - pl.col(c.CPU_SHARE))).sum() / (pl.col(c.MEMORY_CAPACITY_BYTES).sum() / GIB)).alias(
-            "per_gib_hour"
-        ),
-    )
-
-
-def with_money(
-    recs: pl.DataFrame, *, book: PriceBook | None, nodes: pl.DataFrame, labels: pl.DataFrame
-) -> pl.DataFrame:
-    """``recs`` plus ``monthly_saving`` (negative = costs more; null when unpriced) and ``currency``."""
-    if book is None or nodes.height == 0:
-        return recs.with_columns(
-            pl.lit(None, pl.Float64).alias(MONTHLY_SAVING), pl.lit(None, pl.String).alias(CURRENCY)
-        )
-    units = unit_prices(book, nodes, labels)
-    hours = float(book.hours_per_month)
-    saving = (
-        pl.col(c.CPU_SAVING_CORES).fill_null(0) * pl.col("per_core_hour")
-        + pl.col(c.MEMORY_SAVING_BYTES).fill_null(0) / GIB * pl.col("per_gib_hour")
-    ) * hours
-    return (
-        recs.join(units, on=c.CLUSTER, how="left")
-        .with_columns(
-            pl.when(pl.col("per_core_hour").is_not_null()).then(saving.round(2)).alias(MONTHLY_SAVING),
-            pl.when(pl.col("per_core_hour").is_not_null()).then(pl.lit(book.currency)).alias(CURRENCY),
-        )
-        .drop("per_core_hour", "per_gib_hour")
-    )
 
 
 def _cpu(value: float | None) -> str:
@@ -89,7 +35,7 @@ def recommendation_table(recs: pl.DataFrame, *, title: str, limit: int | None = 
     table.add_column("evidence / reason", min_width=24, overflow="fold")
     rows = recs if limit is None else recs.head(limit)
     for r in rows.iter_rows(named=True):
-        money = r.get(MONEY_COLUMNS[0])
+        money = r.get(MONTHLY_SAVING)
         if money is None:
             cpu_s, mem_s = r[c.CPU_SAVING_CORES], r[c.MEMORY_SAVING_BYTES]
             saving = "-" if cpu_s is None and mem_s is None else f"{_cpu(cpu_s or 0.0)} {mebibytes(mem_s or 0)}"
@@ -120,7 +66,7 @@ def recommendation_table(recs: pl.DataFrame, *, title: str, limit: int | None = 
 def top_opportunities(recs: pl.DataFrame, n: int = 10, *, risks: int = 3) -> pl.DataFrame:
     """Up to ``risks`` rows with evidence of trouble (OOM kills first), then the biggest savings
     (money, else CPU cores freed)."""
-    order = MONEY_COLUMNS[0] if MONEY_COLUMNS[0] in recs.columns else c.CPU_SAVING_CORES
+    order = MONTHLY_SAVING if MONTHLY_SAVING in recs.columns else c.CPU_SAVING_CORES
     trouble = (
         recs.filter((pl.col(c.STATUS) == "under-provisioned") & (pl.col(c.EVIDENCE) != ""))
         .sort([c.OOM_KILLS, c.CPU_THROTTLED_RATIO], descending=True, nulls_last=True)

@@ -9,31 +9,10 @@ import polars as pl
 from rich.table import Table
 from ruamel.yaml import YAML
 
-from kubetally.analysis.scaling import UnitPrices, downscaler_annotations, hpa_manifest
+from kubetally.analysis.scaling import downscaler_annotations, hpa_manifest
 from kubetally.model import columns as c
-from kubetally.model.pricing import PriceBook, node_prices
+from kubetally.model.unit_prices import UnitPrices
 from kubetally.outputs.terminal import workload_name
-
-GIB = 2**30
-
-
-def unit_prices_from_nodes(book: PriceBook, nodes: pl.DataFrame, labels: pl.DataFrame) -> UnitPrices:
-    """Cluster-wide price of a requested core-hour and GiB-hour: the nodes' hourly price (fixed part plus
-    idle power) split by ``cpu_share``, over their total capacity."""
-    prices = node_prices(book, nodes, labels).join(
-        nodes.select(c.CLUSTER, c.NODE, c.CPU_CAPACITY_CORES, c.MEMORY_CAPACITY_BYTES), on=[c.CLUSTER, c.NODE]
-    )
-    hourly = pl.col(c.FIXED_COST_PER_HOUR) + pl.col(c.POWER_IDLE_WATTS) / 1000 * pl.col(c.ELECTRICITY_PER_KWH)
-    row = prices.select(
-        ((hourly * pl.col(c.CPU_SHARE)).sum() / pl.col(c.CPU_CAPACITY_CORES).sum()).alias("core"),
-        ((hourly * (1 - pl.col(c.CPU_SHARE))).sum() / (pl.col(c.MEMORY_CAPACITY_BYTES).sum() / GIB)).alias("gib"),
-    ).row(0)
-    return UnitPrices(
-        cpu_per_core_hour=float(row[0] or 0.0),
-        memory_per_gib_hour=float(row[1] or 0.0),
-        currency=book.currency,
-        hours_per_month=float(book.hours_per_month),
-    )
 
 
 def _pct(value: float | None) -> str:

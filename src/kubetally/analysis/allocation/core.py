@@ -18,6 +18,7 @@ from kubetally.dataset import Dataset
 from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.model.pricing import GIB, PriceBook, node_prices, storage_prices
+from kubetally.model.unit_prices import node_hourly_price
 
 ITEM_KEYS: tuple[str, ...] = (
     c.CLUSTER,
@@ -147,8 +148,7 @@ def _node_steps(ds: Dataset, prices: pl.DataFrame, sums: pl.DataFrame, step_h: f
     )
     cap_cpu, cap_mem = pl.col(c.CPU_CAPACITY_CORES), pl.col(c.MEMORY_CAPACITY_BYTES).cast(pl.Float64)
     util = (pl.coalesce("node_cpu", "sum_cpu_use", pl.lit(0.0)) / cap_cpu).clip(0.0, 1.0)
-    watts = pl.col(c.POWER_IDLE_WATTS) + (pl.col(c.POWER_MAX_WATTS) - pl.col(c.POWER_IDLE_WATTS)) * util
-    cost = (pl.col(c.FIXED_COST_PER_HOUR) + watts / 1000.0 * pl.col(c.ELECTRICITY_PER_KWH)) * step_h
+    cost = node_hourly_price(util) * step_h
     return (
         ds.nodes.select(c.CLUSTER, c.NODE, c.CPU_CAPACITY_CORES, c.MEMORY_CAPACITY_BYTES)
         .with_row_index("nid")

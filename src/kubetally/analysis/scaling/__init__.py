@@ -9,7 +9,8 @@ from kubetally.analysis.scaling.offhours import (
     offhours_plans,
     uptime_plan,
 )
-from kubetally.analysis.scaling.whatif import HPA_SCHEMA, UnitPrices, hpa_whatif
+from kubetally.analysis.scaling.whatif import HPA_SCHEMA, hpa_whatif
+from kubetally.model.unit_prices import UnitPrices
 
 __all__ = [
     "HPA_SCHEMA",

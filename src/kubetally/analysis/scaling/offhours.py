@@ -15,8 +15,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from kubetally.analysis.scaling.demand import WORKLOAD_KEY, pod_requests, workload_demand, workload_labels
-from kubetally.analysis.scaling.whatif import UnitPrices
 from kubetally.model import columns as c
+from kubetally.model.unit_prices import UnitPrices
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 GIB = 2**30

@@ -5,22 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
 
 from kubetally.analysis.scaling.demand import WORKLOAD_KEY, pod_requests, workload_demand, workload_labels
 from kubetally.analysis.scaling.hpa import HpaSettings, hpa_row
 from kubetally.model import columns as c
-
-
-class UnitPrices(BaseModel):
-    """Prices of requested capacity, as the cost model derives them from the nodes."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    cpu_per_core_hour: float = Field(ge=0, description="Price of one requested core for one hour.")
-    memory_per_gib_hour: float = Field(ge=0, description="Price of one requested GiB for one hour.")
-    currency: str = Field("USD", description="Currency of the prices.")
-    hours_per_month: float = Field(730.0, gt=0, le=744, description="Hours in a month for monthly figures.")
-
+from kubetally.model.unit_prices import UnitPrices
 
 HPA_SCHEMA: dict[str, pl.DataType] = {
     c.NAMESPACE: pl.String(),

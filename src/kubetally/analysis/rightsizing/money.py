@@ -1,0 +1,60 @@
+"""Money next to each recommendation, from the one unit price of requested capacity.
+
+The recommendation frame (``kubetally.model.recommendation``) carries resources; the unit price
+(``kubetally.model.unit_prices``: the cluster's nodes at their mean utilization, split by
+``cpu_share`` over capacity) turns them into money: ``monthly_cost_current`` is the current
+request × replicas for a month, ``monthly_saving`` the freed request (``cpu_saving_cores`` ×
+core-hour + ``memory_saving_bytes`` GiB × GiB-hour) for a month (negative = costs more).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from kubetally.model import columns as c
+from kubetally.model.pricing import PriceBook
+from kubetally.model.unit_prices import GIB, PER_CORE_HOUR, PER_GIB_HOUR, cluster_unit_prices
+
+MONTHLY_COST_CURRENT: Final = "monthly_cost_current"
+MONTHLY_SAVING: Final = "monthly_saving"
+CURRENCY: Final = "currency"
+MONEY_COLUMNS = (MONTHLY_COST_CURRENT, MONTHLY_SAVING, CURRENCY)
+"""Columns added to the recommendation frame by :func:`with_money`."""
+
+
+def with_money(
+    recs: pl.DataFrame,
+    *,
+    book: PriceBook | None,
+    nodes: pl.DataFrame,
+    labels: pl.DataFrame,
+    utilization: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """``recs`` plus the MONEY_COLUMNS (null when unpriced), at each row's cluster's unit prices."""
+    if book is None or nodes.height == 0:
+        return recs.with_columns(
+            pl.lit(None, pl.Float64).alias(MONTHLY_COST_CURRENT),
+            pl.lit(None, pl.Float64).alias(MONTHLY_SAVING),
+            pl.lit(None, pl.String).alias(CURRENCY),
+        )
+    units = cluster_unit_prices(book, nodes, labels, utilization=utilization)
+    hours = float(book.hours_per_month)
+
+    def monthly(cpu: pl.Expr, memory: pl.Expr) -> pl.Expr:
+        return (cpu.fill_null(0) * pl.col(PER_CORE_HOUR) + memory.fill_null(0) / GIB * pl.col(PER_GIB_HOUR)) * hours
+
+    current = monthly(pl.col(c.CURRENT_CPU_REQUEST_CORES), pl.col(c.CURRENT_MEMORY_REQUEST_BYTES)) * pl.col(c.REPLICAS)
+    priced = pl.col(PER_CORE_HOUR).is_not_null()
+    return (
+        recs.join(units, on=c.CLUSTER, how="left")
+        .with_columns(
+            pl.when(priced).then(current.round(2)).alias(MONTHLY_COST_CURRENT),
+            pl.when(priced)
+            .then(monthly(pl.col(c.CPU_SAVING_CORES), pl.col(c.MEMORY_SAVING_BYTES)).round(2))
+            .alias(MONTHLY_SAVING),
+            pl.when(priced).then(pl.lit(book.currency)).alias(CURRENCY),
+        )
+        .drop(PER_CORE_HOUR, PER_GIB_HOUR)
+    )
