@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
-from captures import CADVISOR_KIND, KIND_CAPTURED_AT, KIND_END, KIND_START, KSM_KIND, STATIC_STARTED, Loader
+from captures import (
+    CADVISOR_KIND,
+    KIND_CAPTURED_AT,
+    KIND_END,
+    KIND_START,
+    KSM_KIND,
+    STATIC_PODS,
+    STATIC_STARTED,
+    Loader,
+)
 
 from kubetally.dataset import Dataset
 from kubetally.model import columns as c
@@ -50,3 +59,14 @@ def test_the_note_says_what_was_used_and_does_not_blame_the_job(scrape60: Datase
     assert "scrape interval 60 s (measured on the server)" in notes
     assert "rate window 150 s with irate" in notes
     assert "--kubelet-job" not in notes
+
+
+def test_host_network_pods_are_not_charged_the_nodes_traffic(scrape60: Dataset) -> None:
+    # all four static pods are kube_pod_info{host_network="true"}; each one's pause series reports the node's eth0
+    # (container_network_transmit_bytes_total 7.31-7.35e6, the root cgroup's 7.332795e6): before, the node's traffic
+    # was charged four times over, once to each of them
+    network = scrape60.collected(schema.POD_NETWORK)
+    assert network.filter(pl.col(c.POD).is_in(list(STATIC_PODS))).height == 0
+    notes = "\n".join(scrape60.info.notes)
+    assert "6 hostNetwork pods" in notes  # the four static pods, kindnet-wm9fw and kube-proxy-xld9l
+    assert "counted once, in node_usage" in notes

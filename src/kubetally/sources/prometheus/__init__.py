@@ -114,6 +114,14 @@ def collect(
         say(f"series: {len(texts)} range queries x {len(series_chunks)} chunks")
         nodes, instance_node = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
         frames = series.Frames(p, query.cluster_name)
+        host_pods = build.host_network_pods(inv, ctx)
+        if host_pods.height:
+            ctx.notes.append(
+                f'{host_pods.height} hostNetwork pods (kube_pod_info{{host_network="true"}}, e.g. '
+                f"{', '.join(sorted(host_pods.get_column(c.POD).to_list())[:3])}): their sandbox network series are "
+                "the node's interfaces, so they get no pod network; the node's traffic is counted once, in "
+                "node_usage (node-exporter)"
+            )
         sink = Sink(spill_dir)
         term_parts: dict[str, list[pl.DataFrame]] = {name: [] for name in series.TERMINATION_RESULTS}
         # One chunk at a time (the next one in flight): memory is bounded by the chunk, not the window.
@@ -122,7 +130,7 @@ def collect(
                 kept.append(results.pop(name))
             usage_part = frames.usage(results)
             sink.add(schema.USAGE, usage_part)
-            sink.add(schema.POD_NETWORK, frames.pod_network(results, usage_part))
+            sink.add(schema.POD_NETWORK, frames.pod_network(results, usage_part, host_pods))
             sink.add(schema.NODE_USAGE, frames.node_usage(results, instance_node))
             sink.add(schema.VOLUME_USAGE, frames.volume_usage(results))
             sink.add(schema.LOG_USAGE, frames.log_usage(results))

@@ -166,6 +166,16 @@ def pods_ended(
     return out, approx
 
 
+def host_network_pods(r: dict[str, Instant], ctx: Ctx) -> pl.DataFrame:
+    """(cluster, namespace, pod) of the pods in the host's network namespace (``kube_pod_info{host_network="true"}``):
+    their sandbox's network series are the node's interfaces, not the pod's own traffic."""
+    keys = sorted(
+        {(ctx.cluster(lab), lab.get("namespace", ""), lab.get("pod", "")) for lab, _, _ in r["pod_info"]
+         if lab.get("host_network") == "true"}
+    )  # fmt: skip
+    return pl.DataFrame(keys, schema={c.CLUSTER: pl.String, c.NAMESPACE: pl.String, c.POD: pl.String}, orient="row")
+
+
 def _is_static(row: dict[str, object], owners: dict[tuple[str, ...], tuple[float, dict[str, str]]]) -> bool:
     labels = owners.get((str(row[c.CLUSTER]), str(row[c.NAMESPACE]), str(row[c.POD])), (0.0, {}))[1]
     return labels.get("owner_kind") == "Node"

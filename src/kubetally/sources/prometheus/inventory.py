@@ -78,7 +78,8 @@ def texts(p: PromQL) -> Texts:
     k = p.ksm
     t: Texts = {
         "pod_info": _over(
-            p, mx, k("kube_pod_info"), "max", (*pod, "uid", "node", "created_by_kind", "created_by_name")
+            p, mx, k("kube_pod_info"), "max",
+            (*pod, "uid", "node", "created_by_kind", "created_by_name", "host_network"),
         ),
         "pod_owner": _over(p, mx, k("kube_pod_owner"), "max", (*pod, "owner_kind", "owner_name")),
         "rs_owner": _over(

@@ -150,13 +150,21 @@ class Frames:
         present = pl.col(c.CPU_USAGE_CORES).is_not_null() & pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()
         return merged.filter(present).select(schema.USAGE.names)
 
-    def pod_network(self, results: dict[str, pl.DataFrame], usage: pl.DataFrame) -> pl.DataFrame:
-        """Pod network from the sandbox series, kept for the steps the pod's containers were scraped."""
+    def pod_network(
+        self, results: dict[str, pl.DataFrame], usage: pl.DataFrame, host_pods: pl.DataFrame | None = None
+    ) -> pl.DataFrame:
+        """Pod network from the sandbox series, kept for the steps the pod's containers were scraped.
+
+        ``host_pods`` (cluster, namespace, pod) are hostNetwork pods: their sandbox series count the node's
+        interfaces (every such pod on a node reports the same host traffic), so they are left out; the
+        node's traffic is counted once, in node_usage."""
         rx = self.frame(results["net_rx"], ("namespace", "pod"), c.NETWORK_RECEIVE_BYTES_PER_SECOND)
         tx = self.frame(results["net_tx"], ("namespace", "pod"), c.NETWORK_TRANSMIT_BYTES_PER_SECOND)
         key = [c.CLUSTER, c.NAMESPACE, c.POD, c.TIMESTAMP]
         joined = rx.join(tx, on=key, how="full", coalesce=True).fill_null(0.0)
         joined = joined.join(usage.select(key).unique(), on=key, how="semi")
+        if host_pods is not None and host_pods.height:
+            joined = joined.join(host_pods, on=[c.CLUSTER, c.NAMESPACE, c.POD], how="anti")
         return joined.select(schema.POD_NETWORK.names)
 
     def node_usage(self, results: dict[str, pl.DataFrame], instance_node: dict[tuple[str, str], str]) -> pl.DataFrame:
