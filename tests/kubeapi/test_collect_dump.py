@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 
 from kubeapi.compare import differences
+from kubeapi.run import kubetally
 from kubeapi.server import KubeAPIServer
 from kubetally.dataset import Dataset, load
 from kubetally.model import columns as c
@@ -19,12 +18,6 @@ from servers import require_binary
 
 REAL = Path(__file__).parents[2] / "testdata" / "kube-dumps" / "kubectl-neat-list-1-raw.json"
 KINDS = "namespaces,nodes,pods,services,endpointslices,configmaps,secrets,serviceaccounts,persistentvolumeclaims,persistentvolumes,storageclasses,deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs,horizontalpodautoscalers,ingresses"  # noqa: E501
-
-
-def kubetally(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "kubetally", *args], cwd=cwd, capture_output=True, text=True,
-                          env=env, check=False, timeout=300)  # fmt: skip
 
 
 def test_collect_kube_dump_equals_ground_truth(api: KubeAPIServer, truth: Dataset, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """`kubetally collect`: read a cluster into a Dataset.
 
-From Prometheus (or VictoriaMetrics, Thanos, Mimir): the history; from ``kubectl get -o json|yaml`` dumps
-(``--kube-dump``): the objects at one point in time.
+From Prometheus (or VictoriaMetrics, Thanos, Mimir): the history; from the Kubernetes API (``--kubeconfig``,
+``--in-cluster``) or ``kubectl get -o json|yaml`` dumps (``--kube-dump``): the objects at one point in time.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kubetally.cli import app, promsettings
+from kubetally.cli import app, kubeopts, promsettings
 from kubetally.cli.options import check_dataset_target
-from kubetally.dataset import load, save
+from kubetally.dataset import Dataset, load, save
 from kubetally.errors import ConfigError
+from kubetally.sources.kubernetes.settings import KubeConnection
 from kubetally.sources.prometheus import collect
 from kubetally.sources.prometheus.settings import redact_url
 
@@ -37,6 +38,15 @@ def collect_command(
             "objects at one point in time, no usage.",
         ),
     ] = None,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(help="kubeconfig of the cluster: its objects read from the API server now (read-only)."),
+    ] = None,
+    context: Annotated[str | None, typer.Option(help="Context of --kubeconfig (default: its current-context).")] = None,
+    in_cluster: Annotated[
+        bool, typer.Option(help="Read the API server with the pod's service account (kubetally runs in the cluster).")
+    ] = False,
+    page_size: Annotated[int, typer.Option(help="Objects per API list page (limit/continue).", min=1)] = 500,
     window: Annotated[str, typer.Option(help="History to read (e.g. 14d, 48h).", envvar=_E["window"])] = "14d",
     step: Annotated[str, typer.Option(help="Step of every series (e.g. 1m, 5m).", envvar=_E["step"])] = "1m",
     end: Annotated[
@@ -83,15 +93,21 @@ def collect_command(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it is an existing dataset.")] = False,
 ) -> None:
-    """Read a cluster into a dataset: its history from Prometheus, or its objects from kubectl dumps."""
+    """Read a cluster into a dataset: its history from Prometheus, or its objects from the API or kubectl dumps."""
     check_dataset_target("--output", output, overwrite=overwrite)
-    if (prometheus is None) == (not kube_dump):
+    live = kubeopts.connection(
+        kubeconfig=kubeconfig, context=context, in_cluster=in_cluster, page_size=page_size, timeout=timeout
+    )
+    if [prometheus is not None, bool(kube_dump), live is not None].count(True) != 1:
         raise ConfigError(
-            "give one source: --prometheus URL (history) or --kube-dump FILE|DIR (objects); "
-            "both together are not supported yet"
+            "give one source: --prometheus URL (history), --kubeconfig FILE / --in-cluster (objects, now) "
+            "or --kube-dump FILE|DIR (objects); several together are not supported yet"
         )
     if kube_dump:
         _collect_dump(kube_dump, output, cluster_name=cluster_name, overwrite=overwrite)
+        return
+    if live is not None:
+        _collect_api(live, output, cluster_name=cluster_name, overwrite=overwrite)
         return
     assert prometheus is not None
     if labels_from is not None and not labels_from.is_file():
@@ -152,8 +168,20 @@ def collect_command(
 def _collect_dump(paths: list[Path], output: Path, *, cluster_name: str, overwrite: bool) -> None:
     from kubetally.sources.kubernetes import dataset_from_dump
 
-    console = Console(stderr=True)
     dataset = dataset_from_dump(paths, cluster_name=cluster_name)
+    _save_objects(dataset, output, overwrite=overwrite)
+
+
+def _collect_api(settings: KubeConnection, output: Path, *, cluster_name: str, overwrite: bool) -> None:
+    from kubetally.sources.kubernetes import dataset_from_api
+
+    with Console(stderr=True).status("reading the API server") as status:
+        dataset = dataset_from_api(settings, cluster_name=cluster_name, progress=status.update)
+    _save_objects(dataset, output, overwrite=overwrite)
+
+
+def _save_objects(dataset: Dataset, output: Path, *, overwrite: bool) -> None:
+    console = Console(stderr=True)
     save(dataset, output, overwrite=overwrite)
     counts = dataset.counts()
     console.print(

@@ -18,11 +18,21 @@ import polars as pl
 from kubetally.dataset import Dataset, DatasetInfo
 from kubetally.model import schema
 from kubetally.sources.kubernetes import inventory
+from kubetally.sources.kubernetes.api import Progress, list_objects
 from kubetally.sources.kubernetes.dump import read_dump
 from kubetally.sources.kubernetes.objects import Cluster, Obj, timestamp
 from kubetally.sources.kubernetes.references import references_frame
+from kubetally.sources.kubernetes.settings import KubeConnection
 
-__all__ = ["Cluster", "dataset_from_dump", "dataset_from_objects", "inventory_frames", "read_dump"]
+__all__ = [
+    "Cluster",
+    "KubeConnection",
+    "dataset_from_api",
+    "dataset_from_dump",
+    "dataset_from_objects",
+    "inventory_frames",
+    "read_dump",
+]
 
 INVENTORY = (
     schema.CONTAINERS, schema.TERMINATIONS, schema.WORKLOADS, schema.NODES, schema.LABELS, schema.VOLUMES,
@@ -95,3 +105,23 @@ def dataset_from_dump(paths: Iterable[Path], *, cluster_name: str = "default", a
         objects += read_dump(Path(path))
         names.append(str(path))
     return dataset_from_objects(objects, cluster_name=cluster_name, source=f"kube-dump:{','.join(names)}", at=at)
+
+
+def dataset_from_api(
+    settings: KubeConnection,
+    *,
+    cluster_name: str,
+    progress: Progress = lambda _: None,
+    at: datetime | None = None,
+) -> Dataset:
+    """A one-point-in-time Dataset of the cluster's objects, read from its API server now."""
+    when = at or datetime.now(UTC)
+    listing = list_objects(settings, progress=progress)
+    return dataset_from_objects(
+        listing.objects,
+        cluster_name=cluster_name,
+        source=f"kubernetes:{listing.server} (context {listing.context})",
+        at=when,
+        listed=listing.listed,
+        notes=listing.notes,
+    )
