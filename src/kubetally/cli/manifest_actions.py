@@ -107,8 +107,14 @@ def plan_report(plan: ManifestPlan) -> list[str]:
     """One line per refused object, skipped file, adjustment and note (for standard error)."""
     lines = [f"[red]refused:[/] {r.file}:{r.line}: {r.ref}: {r.reason}" for r in plan.refused]
     lines += [f"[red]skipped file:[/] {s.reason}" for s in plan.skipped]
-    lines += [f"[cyan]note:[/] {r.ref}: {n}" for r in plan.objects if r.status != "refused" for n in r.notes]
+    lines += [f"[cyan]note:[/] {r.file}: {r.ref}: {n}" for r in plan.objects if r.status != "refused" for n in r.notes]
     lines += [f"[cyan]note:[/] {n}" for n in plan.notes]
+    for v in plan.values:
+        if v.refused is not None:
+            lines.append(f"[red]no values suggestion:[/] {v.chart}: {v.ref}: {v.refused}")
+        else:
+            lines.append(f"[green]values suggestion[/] (the chart's templates are not edited):\n{v.text().rstrip()}")
+        lines += [f"[cyan]note:[/] {v.chart}: {v.ref}: {n}" for n in v.notes]
     return lines
 
 

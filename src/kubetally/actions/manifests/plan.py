@@ -18,9 +18,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kubetally.actions.manifests.checks import Expected, object_problem
+from kubetally.actions.manifests.helm import Chart, ValuesSuggestion, chart_matches, read_chart, suggest
 from kubetally.actions.manifests.invariants import checked_changes, quantity_of, requests_over_limits
+from kubetally.actions.manifests.kustomize import (
+    PATCH_FILE,
+    KustomizeTree,
+    OverlayPatch,
+    Rendered,
+    kustomize_tree,
+    layer_problem,
+    overlay_texts,
+    render_problem,
+    smp_merge,
+    suggested_patch,  # noqa: F401 - re-exported for the docs
+)
 from kubetally.actions.manifests.lines import Edit, ManifestError, apply_edits
 from kubetally.actions.manifests.scan import (
+    KUSTOMIZATIONS,
     WORKLOAD_KINDS,
     FoundWorkload,
     ParsedFile,
@@ -30,7 +44,7 @@ from kubetally.actions.manifests.scan import (
     tab_tolerant,
 )
 from kubetally.actions.manifests.settings import ManifestSettings
-from kubetally.actions.manifests.textedit import SECTIONS, Change, Field, container_edits
+from kubetally.actions.manifests.textedit import SECTIONS, Change, Field, container_edits, merged_resources
 
 
 @dataclass(frozen=True)
@@ -63,12 +77,14 @@ class FileChange:
     display: str
     before: str
     after: str
+    created: bool = False
+    """A new file (a kustomize overlay patch); it must still not exist when the plan is applied."""
 
     def diff(self) -> str:
         lines = difflib.unified_diff(
             self.before.splitlines(keepends=True),
             self.after.splitlines(keepends=True),
-            f"a/{self.display}",
+            "/dev/null" if self.created else f"a/{self.display}",
             f"b/{self.display}",
         )
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
@@ -108,6 +124,8 @@ class ManifestPlan:
     """Documents left alone (not Kubernetes objects, kustomize patches), workloads defined in several files."""
     sidecars: tuple[ResourceTarget, ...] = ()
     """Targets for containers in the usage data but not in the manifest's pod (injected sidecars)."""
+    values: tuple[ValuesSuggestion, ...] = ()
+    """Helm charts: what to set in their values (their templates are never edited)."""
 
     def diff(self) -> str:
         return "".join(change.diff() for change in self.files)
@@ -201,6 +219,20 @@ class _Planned:
     expected: list[tuple[tuple[Any, ...], Change]]
     changes: list[FieldChange]
     notes: list[str]
+    group: int = 0
+    """Parts of one rendered workload (in several files) share a group: all are written or none."""
+    validate: bool = True
+    report_ref: WorkloadRef | None = None
+    report_file: Path | None = None
+    report_line: int = 0
+
+    @property
+    def ref(self) -> WorkloadRef:
+        return self.report_ref or self.workload.ref
+
+    @property
+    def where(self) -> tuple[Path, int]:
+        return (self.report_file or self.parsed.path, self.report_line or self.workload.line)
 
 
 def _plan_object(
@@ -253,7 +285,10 @@ def _settle(
 
     def attempt(objs: list[_Planned]) -> tuple[str, str | None, dict[int, str]]:
         text = apply_edits(parsed.lines, [e for p in objs for e in p.edits])
-        expected = [Expected(i, p.workload.document, p.workload.prefix, tuple(p.expected)) for i, p in enumerate(objs)]
+        expected = [
+            Expected(i, p.workload.document, p.workload.prefix, tuple(p.expected), p.validate)
+            for i, p in enumerate(objs)
+        ]
         general, problems = object_problem(
             parsed.parse_text, tab_tolerant(text), expected, version=settings.kubernetes_version
         )
@@ -274,21 +309,148 @@ def _settle(
                 problems = dict.fromkeys(range(len(current)), general)
         for i, reason in problems.items():
             p = current[i]
-            refused.append(
-                ObjectReport(p.workload.ref, parsed.path, p.workload.line, "refused", reason, tuple(p.notes))
-            )
+            file, line = p.where
+            where = "" if p.report_file is None else f"{parsed.path}: "
+            refused.append(ObjectReport(p.ref, file, line, "refused", where + reason, tuple(p.notes)))
         current = [p for i, p in enumerate(current) if i not in problems]
     return None, [], refused
 
 
-def _lookup(
-    index: Mapping[WorkloadRef, list[tuple[ParsedFile, FoundWorkload]]], ref: WorkloadRef, settings: ManifestSettings
-) -> list[tuple[ParsedFile, FoundWorkload]]:
+def _lookup(index: Mapping[WorkloadRef, list[Any]], ref: WorkloadRef, settings: ManifestSettings) -> list[Any]:
     for name in settings.manifest_names(ref.name):
         found = index.get(WorkloadRef(ref.namespace, ref.kind, name))
         if found:
             return found
     return []
+
+
+def shown(path: Path) -> str:
+    """A path as a person would type it: relative to the working directory when under it."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else str(path)
+
+
+def _root_file(item: Rendered) -> Path:
+    for name in KUSTOMIZATIONS:
+        if (item.root / name).is_file():
+            return Path(shown(item.root / name))
+    return item.root  # pragma: no cover - a root always has one
+
+
+def _plan_rendered(
+    item: Rendered,
+    group: list[ResourceTarget],
+    ktree: KustomizeTree,
+    settings: ManifestSettings,
+    gid: int,
+    overlay_changes: list[FieldChange],
+) -> tuple[list[_Planned], ObjectReport | OverlayPatch | None, dict[str, dict[str, Any]]]:
+    """The edits (in the files that set each value) for a workload a kustomize root renders.
+
+    Returns the parts to write, or a report (unchanged / refused), and the resources the render
+    must then show per container.
+    """
+    kfile = _root_file(item)
+    workload = item.origin[1]
+    where = f"rendered by {shown(kfile.parent)}"
+
+    def report(
+        status: Literal["changed", "unchanged", "refused"], reason: str | None, notes: list[str]
+    ) -> ObjectReport:
+        return ObjectReport(item.ref, kfile, 1, status, reason, (where, *notes))
+
+    notes: list[str] = []
+    if item.blocked:
+        return [], report("refused", item.blocked[0], notes), {}
+    layers = {c.name: item.layers(c.name) for c in workload.containers}
+    rendered = {name: smp_merge(ls) for name, ls in layers.items()}
+    pod = {name: final for name, (final, _) in rendered.items()}
+    asked: dict[str, Change] = {}
+    wanted = False
+    for target in group:
+        if target.container not in layers:
+            continue
+        notes += _drift(target.container, pod[target.container], target.live)
+        problem = layer_problem(layers[target.container])
+        effective = _effective({"resources": pod[target.container]}, target.change)
+        if problem and effective:
+            return [], report("refused", f"container {target.container}: {problem}", notes), {}
+        wanted |= bool(effective)
+        asked[target.container] = dict(target.change)
+    if not asked or not (wanted or any(requests_over_limits(r) for r in pod.values())):
+        return [], report("unchanged", None, notes), {}
+    checked = checked_changes(pod, asked, allow_qos_change=settings.allow_qos_change)
+    if checked.refused is not None:
+        return [], report("refused", checked.refused, notes), {}
+    notes += checked.notes
+    parts: dict[tuple[Path, int], _Planned] = {}
+    missing: dict[str, dict[Field, str | None]] = {}
+    expected: dict[str, dict[str, Any]] = dict(pod)
+    for name, adjusted in checked.changes.items():
+        change = _effective({"resources": pod[name]}, adjusted)
+        if not change:
+            continue
+        expected[name] = merged_resources(pod[name], change)
+        _, definer = rendered[name]
+        for fld, value in sorted(change.items()):
+            index = _destination(layers[name], definer.get(fld), item.root, ktree)
+            if index is None:
+                missing.setdefault(name, {})[fld] = value
+                continue
+            if value is None and definer.get(fld) != index:
+                return [], report("refused", f"container {name}: remove {'.'.join(fld)} by hand", notes), {}
+            layer = layers[name][index]
+            assert layer.container is not None
+            key = (layer.parsed.path, layer.workload.line)
+            part = parts.get(key)
+            if part is None:
+                part = _Planned(layer.parsed, layer.workload, [], [], [], notes, gid, False, item.ref, kfile, 1)
+                parts[key] = part
+            before = _values(layer.container.node.get("resources"), fld)
+            part.expected.append((layer.container.path, {fld: value}))
+            part.changes.append(FieldChange(item.ref, name, fld, _text(_values(pod[name], fld)), value))
+            del before
+    overlay = None
+    if missing:
+        api = str(workload.obj.get("apiVersion")) if workload.obj is not None else "apps/v1"
+        overlay = OverlayPatch(gid, item, missing, api, notes)
+        for name, change in missing.items():
+            for fld, value in sorted(change.items()):
+                overlay_changes.append(FieldChange(item.ref, name, fld, _text(_values(pod[name], fld)), value))
+        shared = sorted({shown(layers[n][0].parsed.path) for n in missing})
+        notes.append(
+            f"values set in {', '.join(shared)} (other overlays use it too): written to {shown(item.root / PATCH_FILE)}"
+        )
+    for part in parts.values():
+        merged: dict[tuple[Any, ...], dict[Field, str | None]] = {}
+        for path, one in part.expected:
+            merged.setdefault(path, {}).update(one)
+        part.expected = list(merged.items())
+        for path, change in merged.items():
+            container = next(c for c in part.workload.containers if c.path == path)
+            problem = _layout_problem(part.parsed.lines, container.node)
+            if problem:
+                return [], report("refused", f"{part.parsed.path}: container {container.name}: {problem}", notes), {}
+            try:
+                part.edits += container_edits(part.parsed.lines, container.node, change, part.workload.indent_step)
+            except (ManifestError, KeyError, TypeError) as exc:
+                return [], report("refused", f"{part.parsed.path}: container {container.name}: {exc}", notes), {}
+        notes.append(f"values written to {shown(part.parsed.path)}")
+    return list(parts.values()), overlay, expected
+
+
+def _destination(layers: list[Any], definer: int | None, root: Path, ktree: KustomizeTree) -> int | None:
+    """The layer to write a field in: the one that sets it, if only this root uses it; else the most
+    specific layer this root alone uses that mentions the container and comes after the definer."""
+    if definer is not None and ktree.exclusive(layers[definer].parsed.path.resolve(), root):
+        return definer
+    for index in range(len(layers) - 1, -1, -1):
+        if definer is not None and index <= definer:
+            break
+        layer = layers[index]
+        if layer.container is not None and ktree.exclusive(layer.parsed.path.resolve(), root):
+            return index
+    return None
 
 
 def plan_manifests(
@@ -308,68 +470,232 @@ def plan_manifests(
                 raise ManifestError(f"unknown resources section {section!r}")
             if want is not None and _quantity(want) is None:
                 raise ManifestError(f"not a Kubernetes quantity for {section}.{resource}: {want!r}")
-    tree = scan_tree(root, default_namespace=namespace or "default", settings=settings)
-    index: dict[WorkloadRef, list[tuple[ParsedFile, FoundWorkload]]] = {}
+    default_ns = namespace or "default"
+    tree = scan_tree(root, default_namespace=default_ns, settings=settings)
+    cache = {parsed.path.resolve(): parsed for parsed in tree.files}
+    top = root if root.is_dir() else root.parent
+    ktree, failed = kustomize_tree(top, tree.kustomizations, cache, default_ns)
+    skipped = list(tree.skipped) + [SkippedFile(path, reason) for path, reason in failed]
+    if failed and settings.strict:
+        raise ManifestError(f"{failed[0][1]} (--strict); no file was changed")
+    index: dict[WorkloadRef, list[Any]] = {}
     for parsed in tree.files:
+        if parsed.path.resolve() in ktree.files:
+            continue  # planned through what its kustomization renders
         for workload in parsed.workloads:
             index.setdefault(workload.ref, []).append((parsed, workload))
+    for item in ktree.rendered:
+        index.setdefault(item.ref, []).append(item)
     groups: dict[WorkloadRef, list[ResourceTarget]] = {}
     for target in targets:
         groups.setdefault(target.ref, []).append(target)
     unmatched: list[ResourceTarget] = []
     sidecars: list[ResourceTarget] = []
-    notes = [note for parsed in tree.files for note in parsed.notes]
+    notes = [note for parsed in tree.files for note in parsed.notes] + ktree.notes
+    notes += [
+        f"{chart}: a Helm chart: its templates are not edited (see the values suggestion)" for chart in tree.charts
+    ]
     reports: list[ObjectReport] = []
-    by_file: dict[Path, list[_Planned]] = {}
+    charts: list[Chart] = []
+    for folder in tree.charts:
+        try:
+            charts.append(read_chart(folder))
+        except ManifestError as exc:
+            skipped.append(SkippedFile(folder / "Chart.yaml", str(exc)))
+    suggestions: list[ValuesSuggestion] = []
+    planned: list[_Planned] = []
+    render_expect: dict[Path, dict[WorkloadRef, dict[str, dict[str, Any]]]] = {}
+    overlays: dict[Path, list[tuple[OverlayPatch, list[FieldChange]]]] = {}
+    gid = 0
     for ref, group in groups.items():
         definitions = _lookup(index, ref, settings)
         if not definitions:
-            unmatched += group
+            chart = next(
+                (c for name in settings.manifest_names(ref.name) for c in charts if chart_matches(c, name)), None
+            )
+            if chart is None:
+                unmatched += group
+                continue
+            changes = {t.container: dict(t.change) for t in group if t.change}
+            if changes:
+                suggestions.append(suggest(chart, ref, changes, allow_qos_change=settings.allow_qos_change))
             continue
         clusters = sorted({t.cluster for t in group})
         if len(clusters) > 1:
             reason = f"recommendations from {len(clusters)} clusters ({', '.join(clusters)}) for one manifest"
-            reports += [ObjectReport(ref, p.path, w.line, "refused", reason) for p, w in definitions]
+            for d in definitions:
+                file, line = (_root_file(d), 1) if isinstance(d, Rendered) else (d[0].path, d[1].line)
+                reports.append(ObjectReport(ref, file, line, "refused", reason))
             continue
         if len(definitions) > 1:
-            where = ", ".join(f"{p.path}:{w.line}" for p, w in definitions)
+            where = ", ".join(
+                shown(_root_file(d).parent) if isinstance(d, Rendered) else f"{d[0].path}:{d[1].line}"
+                for d in definitions
+            )
             notes.append(f"{ref} is defined {len(definitions)} times ({where}): each definition is planned")
-        names = {c.name for _, w in definitions for c in w.containers}
+        names = {c.name for d in definitions for c in (d.origin[1] if isinstance(d, Rendered) else d[1]).containers}
         sidecars += [t for t in group if t.container not in names]
-        for parsed, workload in definitions:
+        for definition in definitions:
+            gid += 1
+            if isinstance(definition, Rendered):
+                extra: list[FieldChange] = []
+                parts, outcome, expected = _plan_rendered(definition, group, ktree, settings, gid, extra)
+                if isinstance(outcome, ObjectReport):
+                    reports.append(outcome)
+                elif isinstance(outcome, OverlayPatch):
+                    overlays.setdefault(definition.root, []).append((outcome, extra))
+                planned += parts
+                if parts or isinstance(outcome, OverlayPatch):
+                    render_expect.setdefault(definition.root, {})[definition.ref] = expected
+                continue
+            parsed, workload = definition
             result = _plan_object(parsed, workload, group, settings)
             if isinstance(result, ObjectReport):
                 reports.append(result)
             else:
-                by_file.setdefault(parsed.path, []).append(result)
-    changed: list[FileChange] = []
-    field_changes: list[FieldChange] = []
+                result.group = gid
+                planned.append(result)
+    changed, field_changes, more = _settle_all(
+        tree.files, planned, render_expect, overlays, ktree, settings, default_ns
+    )
+    reports += more
     display_root = root if root.is_dir() else root.parent
-    for parsed in tree.files:
-        if parsed.path not in by_file:
-            continue
-        new_text, kept, refused = _settle(parsed, by_file[parsed.path], settings)
-        reports += refused
-        for p in kept:
-            reports.append(ObjectReport(p.workload.ref, parsed.path, p.workload.line, "changed", notes=tuple(p.notes)))
-            field_changes += p.changes
-        if new_text is None:
-            continue
-        prefix = "\ufeff" if parsed.bom else ""
-        display = str(parsed.path.relative_to(display_root))
-        changed.append(FileChange(parsed.path, display, prefix + parsed.text, prefix + new_text))
-    workloads = tuple(sorted({w.ref for parsed in tree.files for w in parsed.workloads}))
+    files: list[FileChange] = []
+    for path, before, after in changed:
+        try:
+            display = str(path.resolve().relative_to(display_root.resolve()))
+        except ValueError:
+            display = shown(path)
+        files.append(FileChange(path, display, before, after, created=not path.exists()))
+    workloads = {w.ref for parsed in tree.files if parsed.path.resolve() not in ktree.files for w in parsed.workloads}
+    workloads |= {item.ref for item in ktree.rendered}
     return ManifestPlan(
         root,
-        tuple(changed),
+        tuple(files),
         tuple(field_changes),
-        workloads,
+        tuple(sorted(workloads)),
         tuple(unmatched),
-        tuple(sorted(reports, key=lambda r: (str(r.file), r.line))),
-        tuple(tree.skipped),
+        tuple(sorted(reports, key=lambda r: (str(r.file), r.line, str(r.ref)))),
+        tuple(skipped),
         tuple(notes),
         tuple(sidecars),
+        tuple(suggestions),
     )
+
+
+def _settle_all(
+    files: list[ParsedFile],
+    planned: list[_Planned],
+    render_expect: Mapping[Path, Mapping[WorkloadRef, Mapping[str, Any]]],
+    overlays: Mapping[Path, list[tuple[OverlayPatch, list[FieldChange]]]],
+    ktree: KustomizeTree,
+    settings: ManifestSettings,
+    default_namespace: str,
+) -> tuple[list[tuple[Path, str, str]], list[FieldChange], list[ObjectReport]]:
+    """Settle every file; a workload whose parts span files is written whole or not at all, and a
+    kustomize root's edits must render (``kubectl kustomize``) as planned.
+
+    Returns (path, text before, text after) per changed file, the field changes and the reports.
+    """
+    refused: dict[int, ObjectReport] = {}
+    by_path = {parsed.path: parsed for parsed in files}
+    for part in planned:
+        by_path.setdefault(part.parsed.path, part.parsed)
+
+    def refuse(group: int, ref: WorkloadRef, file: Path, line: int, reason: str, notes: Iterable[str]) -> None:
+        if group not in refused:
+            refused[group] = ObjectReport(ref, file, line, "refused", reason, tuple(notes))
+
+    while True:
+        texts: dict[Path, tuple[str, str]] = {}
+        kept_parts: list[_Planned] = []
+        kept_overlays: list[tuple[OverlayPatch, list[FieldChange]]] = []
+        again = False
+        for path, parsed in by_path.items():
+            mine = [p for p in planned if p.parsed.path == path and p.group not in refused]
+            if not mine:
+                continue
+            new_text, kept, failed = _settle(parsed, mine, settings)
+            for report in failed:
+                part = next(p for p in mine if p.ref == report.ref and p.where == (report.file, report.line))
+                refuse(part.group, report.ref, report.file, report.line, report.reason or "", report.notes)
+                again = True
+            if new_text is not None:
+                bom = "\ufeff" if parsed.bom else ""
+                texts[path] = (bom + parsed.text, bom + new_text)
+            kept_parts += kept
+        if again:
+            continue
+        for root, entries in overlays.items():
+            live = [(o, c) for o, c in entries if o.group not in refused]
+            if not live:
+                continue
+            kfile = _root_file(live[0][0].item)
+            result = overlay_texts(root, [o for o, _ in live], ktree.kustomizations[kfile.resolve()])
+            if isinstance(result, str):
+                for o, _ in live:
+                    refuse(o.group, o.item.ref, kfile, 1, result, o.notes)
+                again = True
+                continue
+            new_k, patch_text = result
+            kparsed = ktree.kustomizations[kfile.resolve()]
+            if new_k != kparsed.text:
+                texts[kparsed.path] = (kparsed.text, new_k)
+            patch_path = root / PATCH_FILE
+            texts[patch_path] = (patch_path.read_text(encoding="utf-8") if patch_path.is_file() else "", patch_text)
+            kept_overlays += live
+        if again:
+            continue
+        for root, expected in render_expect.items():
+            groups = {
+                p.group for p in kept_parts if p.report_file is not None and p.report_file.resolve().parent == root
+            }
+            groups |= {o.group for o, _ in kept_overlays if o.item.root == root}
+            if not groups:
+                continue
+            used = {p for p in ktree.users if root in ktree.users[p]}
+            scope = Path(os.path.commonpath([str(root.resolve()), *map(str, used)]))
+            new_texts = {
+                p.resolve(): after for p, (_, after) in texts.items() if p.resolve() in used or p.parent == root
+            }
+            try:
+                problem = render_problem(
+                    root.resolve(),
+                    scope,
+                    new_texts,
+                    dict(expected),
+                    version=settings.kubernetes_version,
+                    default_namespace=default_namespace,
+                )
+            except ManifestError as exc:
+                problem = str(exc)
+            if problem is None:
+                continue
+            for part in kept_parts:
+                if part.group in groups:
+                    file, line = part.where
+                    refuse(part.group, part.ref, file, line, problem, part.notes)
+            for o, _ in kept_overlays:
+                if o.group in groups:
+                    refuse(o.group, o.item.ref, _root_file(o.item), 1, problem, o.notes)
+            again = True
+        if not again:
+            break
+    reports = list(refused.values())
+    field_changes: list[FieldChange] = []
+    seen: set[int] = set()
+    for part in kept_parts:
+        field_changes += part.changes
+        if part.group not in seen:
+            seen.add(part.group)
+            file, line = part.where
+            reports.append(ObjectReport(part.ref, file, line, "changed", notes=tuple(part.notes)))
+    for o, changes in kept_overlays:
+        field_changes += changes
+        if o.group not in seen:
+            seen.add(o.group)
+            reports.append(ObjectReport(o.item.ref, _root_file(o.item), 1, "changed", notes=tuple(o.notes)))
+    return [(path, before, after) for path, (before, after) in texts.items()], field_changes, reports
 
 
 def apply_plan(plan: ManifestPlan) -> list[Path]:
@@ -380,23 +706,34 @@ def apply_plan(plan: ManifestPlan) -> list[Path]:
     staged: list[tuple[Path, Path]] = []
     try:
         for change in plan.files:
-            try:
-                now = change.path.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ManifestError(f"{change.path}: cannot re-read before writing: {exc}") from None
-            if now != change.before:
-                raise ManifestError(f"{change.path} changed since the plan was made; run again; no file was changed")
-            temp = change.path.with_name(f".{change.path.name}.kubetally-tmp")
-            staged.append((temp, change.path))
+            target = change.path.resolve()  # a symlinked manifest: write its target, keep the link
+            if change.created:
+                if change.path.exists():
+                    raise ManifestError(
+                        f"{change.path} was created since the plan was made; run again; no file was changed"
+                    )
+                mode = 0o644
+            else:
+                try:
+                    now = change.path.read_bytes().decode("utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise ManifestError(f"{change.path}: cannot re-read before writing: {exc}") from None
+                if now != change.before:
+                    raise ManifestError(
+                        f"{change.path} changed since the plan was made; run again; no file was changed"
+                    )
+                mode = target.stat().st_mode & 0o7777
+            temp = target.with_name(f".{target.name}.kubetally-tmp")
+            staged.append((temp, target))
             with open(temp, "wb") as handle:
                 handle.write(change.after.encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(temp, change.path.stat().st_mode & 0o7777)
+            os.chmod(temp, mode)
     except BaseException:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)
         raise
     for temp, path in staged:
         os.replace(temp, path)
-    return [path for _, path in staged]
+    return [change.path for change in plan.files]

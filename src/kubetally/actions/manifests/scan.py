@@ -95,6 +95,10 @@ class Tree:
     root: Path
     files: list[ParsedFile]
     skipped: list[SkippedFile] = field(default_factory=list)
+    kustomizations: list[Path] = field(default_factory=list)
+    """Every kustomization file under the root (rendered by ``kustomize``)."""
+    charts: list[Path] = field(default_factory=list)
+    """Folders holding a Helm chart (``Chart.yaml``): not edited, see ``helm``."""
 
 
 _TRAILING_TAB = re.compile(r"\t(?=[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n|$))")
@@ -246,7 +250,7 @@ def _workload(
     )
 
 
-def _parse_workloads(parsed: ParsedFile, override: str | None, default_namespace: str) -> None:
+def parse_workloads(parsed: ParsedFile, override: str | None, default_namespace: str) -> None:
     for index, doc in enumerate(parsed.documents):
         objects: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
         if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
@@ -266,12 +270,17 @@ def scan_tree(root: Path, *, default_namespace: str = "default", settings: Manif
     """
     settings = settings or ManifestSettings()
     tree = Tree(root, [])
-    for path in yaml_files(root, settings):
+    files = yaml_files(root, settings)
+    tree.charts = sorted({path.parent for path in files if path.name == "Chart.yaml"})
+    for path in files:
         if path.name in KUSTOMIZATIONS:
+            tree.kustomizations.append(path)
             continue
+        if any(chart == path.parent or chart in path.parents for chart in tree.charts):
+            continue  # a chart's templates are not manifests; its values get a suggestion instead
         try:
             parsed = read_file(path)
-            _parse_workloads(parsed, kustomize_namespace(path, root), default_namespace)
+            parse_workloads(parsed, kustomize_namespace(path, root), default_namespace)
         except ManifestError as exc:
             if settings.strict:
                 raise ManifestError(f"{exc} (--strict); no file was changed") from None
