@@ -8,6 +8,7 @@ import polars as pl
 from rich.table import Table
 
 from kubetally.model import columns as c
+from kubetally.model.money import to_cents
 from kubetally.model.quantity import format_cpu, format_memory
 from kubetally.model.unit_prices import UnitPrices
 
@@ -38,6 +39,13 @@ def _delta_money(value: float) -> str:
     return f"{value:+,.2f}" if round(value, 2) != 0 else "±0.00"
 
 
+def _change(base: float, head: float) -> str:
+    """``base → head (delta)`` where the delta is the difference of the printed amounts (1.04 → 1.32
+    is +0.28, not the +0.29 of the unrounded amounts)."""
+    delta = (to_cents(head) - to_cents(base)) / 100
+    return f"{_money(base)} → {_money(head)} ({_delta_money(delta)})"
+
+
 def _count(replicas: int | None, hpa_max: int | None) -> str:
     if replicas is None:
         return "–"
@@ -61,8 +69,7 @@ def _rows(diff: pl.DataFrame) -> list[list[str]]:
                 f"({_delta_cores(row[c.CPU_REQUEST_DELTA_CORES])})",
                 f"{_mem(row['memory_request_base_bytes'])} → {_mem(row['memory_request_head_bytes'])} "
                 f"({_delta_mem(row[c.MEMORY_REQUEST_DELTA_BYTES])})",
-                f"{_money(row[c.MONTHLY_COST_BASE])} → {_money(row[c.MONTHLY_COST_HEAD])} "
-                f"({_delta_money(row[c.MONTHLY_COST_DELTA])})",
+                _change(row[c.MONTHLY_COST_BASE], row[c.MONTHLY_COST_HEAD]),
             ]
         )
     return rows
@@ -72,9 +79,11 @@ HEADERS = ["Workload", "Change", "Replicas", "CPU requested", "Memory requested"
 
 
 def totals(diff: pl.DataFrame) -> tuple[float, float, float]:
-    base = float(diff[c.MONTHLY_COST_BASE].sum())
-    head = float(diff[c.MONTHLY_COST_HEAD].sum())
-    return base, head, head - base
+    """Monthly cost before, after and the change, in cents as printed (the change is the difference of
+    the printed totals)."""
+    base = to_cents(float(diff[c.MONTHLY_COST_BASE].sum())) / 100
+    head = to_cents(float(diff[c.MONTHLY_COST_HEAD].sum())) / 100
+    return base, head, (round(head * 100) - round(base * 100)) / 100
 
 
 def markdown(diff: pl.DataFrame, *, base: str, head: str, prices: UnitPrices, notes: list[str]) -> str:

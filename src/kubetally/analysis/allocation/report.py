@@ -19,7 +19,7 @@ from kubetally.analysis.allocation.attributes import IDENTITY, label_values, sel
 from kubetally.analysis.allocation.core import COST_COLUMNS, Allocation
 from kubetally.analysis.allocation.settings import IDLE, OVERHEAD, UNALLOCATED, UNMOUNTED, Selector
 from kubetally.model import columns as c
-from kubetally.model.money import largest_remainder_cents, to_cents
+from kubetally.model.money import largest_remainder_cents, table_cents, to_cents
 from kubetally.model.owners import OWNER_FIELDS, Owners
 
 ITEM_COLUMNS = (c.CLUSTER, c.NODE, c.NAMESPACE, c.CONTROLLER_KIND, c.CONTROLLER, c.POD, c.CONTAINER)
@@ -89,13 +89,28 @@ def _round(frame: pl.DataFrame, column: str, target: float | None, group: list[s
     return pl.Series(column, cents, dtype=pl.Int64)
 
 
-def _components(grouped: pl.DataFrame, total_cents: pl.Series) -> dict[str, pl.Series]:
-    """Cents of every cost column, rounded row by row so that each row's parts add up to its total."""
-    values = grouped.select(COST_COLUMNS).to_numpy()
-    out = np.zeros(values.shape, dtype=np.int64)
-    for i, cents in enumerate(total_cents.to_list()):
-        out[i] = largest_remainder_cents(values[i], cents / 100)
-    return {k: pl.Series(k, out[:, j], dtype=pl.Int64) for j, k in enumerate(COST_COLUMNS)}
+def column_targets(allocation: Allocation) -> dict[str, int]:
+    """Cents of every cost column over the whole allocation, by largest remainder so that they add up
+    to the rounded total: the same in every grouping (what each column of a report sums to)."""
+    floats = np.array([float(allocation.items[k].sum()) for k in COST_COLUMNS])
+    cents = largest_remainder_cents(floats, allocation.total_cost)
+    return dict(zip(COST_COLUMNS, (int(v) for v in cents), strict=True))
+
+
+def column_cents(values: pl.Series, target: int, fixed: pl.Series) -> pl.Series:
+    """Cents of a report column that sum to ``target``: rows in ``fixed`` (idle, unmounted and
+    overhead lines, the same quantity in every grouping) are rounded on their own to the nearest cent,
+    so they print the same everywhere; the others share the rest by largest remainder."""
+    amounts = values.cast(pl.Float64).fill_null(0.0).to_numpy()
+    mask = fixed.to_numpy()
+    out = np.zeros(amounts.size, dtype=np.int64)
+    out[mask] = [to_cents(v) for v in amounts[mask]]
+    rest = target - int(out[mask].sum())
+    if (~mask).any() and rest >= 0:
+        out[~mask] = largest_remainder_cents(amounts[~mask], rest / 100)
+    else:
+        out = largest_remainder_cents(amounts, target / 100)
+    return pl.Series(values.name, out, dtype=pl.Int64)
 
 
 def _money(cents: pl.Series) -> pl.Series:
@@ -163,11 +178,20 @@ def showback(
     )
     scale = allocation.hours_per_month / allocation.window_hours if allocation.window_hours else 0.0
     projected = grouped.select((pl.col(c.TOTAL_COST) * scale).alias(c.MONTHLY_PROJECTION))
-    total_cents = _round(grouped, c.TOTAL_COST, total)
-    money = {k: _money(v) for k, v in _components(grouped, total_cents).items()}
-    money[c.WASTE_COST] = _money(_round(grouped, c.WASTE_COST, None))
+    # Every column adds up to a total that does not depend on the grouping (so the cluster's CPU cost
+    # prints the same by team or by pod), every row's parts add up to its total, and each total is
+    # within a cent of its amount (controlled rounding, kubetally.model.money.table_cents).
+    fixed = grouped.select(pl.any_horizontal([pl.col(k).is_in(list(_SENTINELS)) for k in keys])).to_series()
+    targets = column_targets(allocation)
+    total_cents = column_cents(grouped[c.TOTAL_COST], sum(targets.values()), fixed)
+    table = table_cents(
+        grouped.select(COST_COLUMNS).to_numpy(), total_cents.to_numpy(), np.array([targets[k] for k in COST_COLUMNS])
+    )
+    money = {k: _money(pl.Series(k, table[:, j], dtype=pl.Int64)) for j, k in enumerate(COST_COLUMNS)}
+    waste_target = to_cents(float(allocation.items[c.WASTE_COST].sum()))
+    money[c.WASTE_COST] = _money(column_cents(grouped[c.WASTE_COST], waste_target, fixed))
     money[c.TOTAL_COST] = _money(total_cents)
-    money[c.MONTHLY_PROJECTION] = _money(_round(projected, c.MONTHLY_PROJECTION, total * scale))
+    money[c.MONTHLY_PROJECTION] = _money(column_cents(projected[c.MONTHLY_PROJECTION], to_cents(total * scale), fixed))
     rows = pl.DataFrame(
         [
             *[grouped[k] for k in keys],
