@@ -107,9 +107,9 @@ def test_query_plan_is_fixed_and_accounted(serve: Serve, auditflow: Dataset) -> 
     chunked = read_back(serve("prometheus", "default"), auditflow, max_points_per_series=288)
     per_chunk = one.usage.queries
     # The same plan for every chunk (+ per run: one reachability ping, one probe for cAdvisor's container
-    # label, two to measure the scrape interval of cAdvisor and of node-exporter, and one family-names call
-    # per exporter), whatever the workloads.
-    per_run = 2 + 2 * 2 + 4
+    # label, one counting series of other kubelet endpoints, two to measure the scrape interval of cAdvisor and
+    # of node-exporter, and one family-names call per exporter), whatever the workloads.
+    per_run = 2 + 1 + 2 * 2 + 4
     assert chunked.usage.queries == 2 * (per_chunk - per_run) + per_run
     assert one.usage.points > 0 and one.usage.server_samples >= one.usage.points
     assert one.usage.retries == 0

@@ -42,3 +42,17 @@ STATIC_PODS = tuple(f"{name}-kind-control-plane" for name in ("etcd", "kube-apis
                                                                 "kube-scheduler"))  # fmt: skip
 STATIC_STARTED = 1783935436
 """kube_pod_start_time of the four static pods in the KSM capture."""
+
+RESOURCE_LABELS = {
+    "job": "kubelet", "instance": "e2e-control-plane:10250", "endpoint": "https-metrics",
+    "metrics_path": "/metrics/resource", "node": "e2e-control-plane", "service": "kube-prometheus-stack-kubelet",
+}  # fmt: skip
+RESOURCE_E2E = Target(CAPTURES / "resource-kind-e2e.prom", RESOURCE_LABELS, captured_at=KIND_CAPTURED_AT)
+"""kubelet /metrics/resource of another kind node (metrics-server's e2e cluster), scraped under the same job as
+cAdvisor, as kube-prometheus-stack does with kubelet.serviceMonitor.resource enabled."""
+RESOURCE_E2E_NO_PATH = Target(
+    CAPTURES / "resource-kind-e2e.prom",
+    {k: v for k, v in RESOURCE_LABELS.items() if k != "metrics_path"},
+    captured_at=KIND_CAPTURED_AT,
+)
+"""The same endpoint scraped by a hand-written config that sets no metrics_path label."""

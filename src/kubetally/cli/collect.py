@@ -63,6 +63,14 @@ def collect_command(
         str,
         typer.Option(help="Regex of the kubelet/cAdvisor job (k3s PushProx: k3s-server).", envvar=_E["kubelet_job"]),
     ] = "kubelet",
+    kubelet_metrics_path: Annotated[
+        str,
+        typer.Option(
+            help="Regex of the metrics_path label of the kubelet's cAdvisor scrape (other paths, e.g. "
+            "/metrics/resource, are left out).",
+            envvar=_E["kubelet_metrics_path"],
+        ),
+    ] = "/metrics/cadvisor",
     ksm_job: Annotated[str, typer.Option(help="Regex of the kube-state-metrics job.", envvar=_E["ksm_job"])] = (
         "kube-state-metrics"
     ),
@@ -133,6 +141,7 @@ def collect_command(
         cluster_name=cluster_name,
         clusters=cluster,
         kubelet_job=kubelet_job,
+        kubelet_metrics_path=kubelet_metrics_path,
         ksm_job=ksm_job,
         node_exporter_job=node_exporter_job,
         postgres_job=postgres_job,

@@ -31,6 +31,7 @@ ENV = {
     "step": "KUBETALLY_PROMETHEUS_STEP",
     "cluster_label": "KUBETALLY_PROMETHEUS_CLUSTER_LABEL",
     "kubelet_job": "KUBETALLY_PROMETHEUS_KUBELET_JOB",
+    "kubelet_metrics_path": "KUBETALLY_PROMETHEUS_KUBELET_METRICS_PATH",
     "ksm_job": "KUBETALLY_PROMETHEUS_KSM_JOB",
 }
 
@@ -106,6 +107,7 @@ def query(
     cluster_name: str = "default",
     clusters: list[str] | None = None,
     kubelet_job: str | None = None,
+    kubelet_metrics_path: str | None = None,
     ksm_job: str | None = None,
     node_exporter_job: str = "node-exporter",
     postgres_job: str = ".*postgres.*",
@@ -127,6 +129,7 @@ def query(
             cluster_name=cluster_name,
             clusters=tuple(clusters or ()),
             kubelet_job=kubelet_job or env.get(ENV["kubelet_job"], "kubelet"),
+            kubelet_metrics_path=kubelet_metrics_path or env.get(ENV["kubelet_metrics_path"], "/metrics/cadvisor"),
             ksm_job=ksm_job or env.get(ENV["ksm_job"], "kube-state-metrics"),
             node_exporter_job=node_exporter_job,
             postgres_job=postgres_job,

@@ -100,6 +100,13 @@ def collect(
                     "cAdvisor series have no container label (k3s cAdvisor lost the containerd socket): usage is "
                     'per pod (attributed to the pod\'s only container, else container ""); no throttling or pod network'
                 )
+        others = _other_kubelet_endpoints(client, p, inv_chunks[-1])
+        if others:
+            ctx.notes.append(
+                f"{others} container CPU series of job=~{query.kubelet_job!r} come from another kubelet endpoint than "
+                f"cAdvisor (metrics_path not {query.kubelet_metrics_path!r} or no id label: /metrics/resource): left "
+                "out, usage is cAdvisor's alone (summing both doubles CPU and memory)"
+            )
         interval = _scrape_interval(client, p, pod_level, window, inv_chunks[-1])
         p = PromQL(query, window.step, interval)
         used = rate_window(window.step, interval, query.rate_window_seconds)
@@ -211,7 +218,7 @@ def _scrape_interval(client: PrometheusClient, p: PromQL, pod_level: bool, windo
     for metric, selector in (
         (
             "container_cpu_usage_seconds_total",
-            p.kubelet("container_cpu_usage_seconds_total", **series.container_selector(pod_level)),
+            p.cadvisor("container_cpu_usage_seconds_total", **series.container_selector(pod_level)),
         ),
         ("node_cpu_seconds_total", p.node("node_cpu_seconds_total", mode="idle")),
     ):
@@ -228,8 +235,17 @@ def _scrape_interval(client: PrometheusClient, p: PromQL, pod_level: bool, windo
 
 
 def _probe(p: PromQL, seconds: int, *, pod_level: bool) -> str:
-    selector = p.kubelet("container_cpu_usage_seconds_total", **series.container_selector(pod_level))
+    selector = p.cadvisor("container_cpu_usage_seconds_total", **series.container_selector(pod_level))
     return f"count(count_over_time({selector}[{seconds}s]))"
+
+
+def _other_kubelet_endpoints(client: PrometheusClient, p: PromQL, last: Chunk) -> int:
+    """How many container CPU series the kubelet job has from endpoints other than cAdvisor (/metrics/resource:
+    same names, no ``id`` label): they are left out, or CPU and memory would be counted twice."""
+    metric = "container_cpu_usage_seconds_total"
+    text = " or ".join(f"count_over_time({sel}[{last.seconds}s])" for sel in p.not_cadvisor(metric))
+    rows = client.instant(f"count({text})", last.end + END_OFFSET)
+    return round(rows[0][1]) if rows else 0
 
 
 def _attribute_pod_level(usage: pl.LazyFrame, containers: pl.DataFrame) -> pl.LazyFrame:

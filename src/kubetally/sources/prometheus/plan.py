@@ -136,6 +136,21 @@ class PromQL:
     def kubelet(self, metric: str, **extra: str) -> str:
         return self._sel(metric, self.q.kubelet_job, **extra)
 
+    def cadvisor(self, metric: str, **extra: str) -> str:
+        """A kubelet cAdvisor family: ``metrics_path`` of the cAdvisor scrape (or none) and an ``id`` (cgroup)
+        label, which every cAdvisor series has and the same names on ``/metrics/resource`` lack; without both,
+        CPU and memory double when the kubelet's resource endpoint is scraped under the same job."""
+        return self._sel(
+            metric, self.q.kubelet_job, re_metrics_path=f"{self.q.kubelet_metrics_path}|", ne_id="", **extra
+        )
+
+    def not_cadvisor(self, metric: str) -> tuple[str, str]:
+        """The same family from other kubelet endpoints: no ``id`` label, or another ``metrics_path``."""
+        path = f"{self.q.kubelet_metrics_path}|"
+        return self._sel(metric, self.q.kubelet_job, id=""), self._sel(
+            metric, self.q.kubelet_job, nre_metrics_path=path
+        )
+
     def node(self, metric: str, **extra: str) -> str:
         return self._sel(metric, self.q.node_exporter_job, **extra)
 

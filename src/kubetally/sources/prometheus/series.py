@@ -41,7 +41,7 @@ def container_selector(pod_level: bool) -> dict[str, str]:
 
 def usage_texts(p: PromQL, *, pod_level: bool) -> dict[str, str]:
     sel = container_selector(pod_level)
-    k = p.kubelet
+    k = p.cadvisor
     t = {
         "cpu": p.rate(k("container_cpu_usage_seconds_total", **sel), CONTAINER),
         "wss": p.gauge(k("container_memory_working_set_bytes", **sel), CONTAINER),
@@ -65,8 +65,8 @@ def other_texts(p: PromQL) -> dict[str, str]:
     mem_avail = p.gauge(p.node("node_memory_MemAvailable_bytes"), inst, "last_over_time", "max")
     last = {"fn": "last_over_time", "agg": "max"}
     return {
-        "net_rx": p.rate(p.kubelet("container_network_receive_bytes_total", **net), pod),
-        "net_tx": p.rate(p.kubelet("container_network_transmit_bytes_total", **net), pod),
+        "net_rx": p.rate(p.cadvisor("container_network_receive_bytes_total", **net), pod),
+        "net_tx": p.rate(p.cadvisor("container_network_transmit_bytes_total", **net), pod),
         "node_cpu": p.rate(p.node("node_cpu_seconds_total", nre_mode="idle|iowait|steal"), inst),
         "node_mem": f"{mem_total} - {mem_avail}",
         "node_rx": p.rate(p.node("node_network_receive_bytes_total", **dev), inst),

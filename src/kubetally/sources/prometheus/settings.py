@@ -66,6 +66,11 @@ class Query(BaseModel):
     kubelet_job: str = Field(
         "kubelet", description="Regex of the kubelet/cAdvisor job label (k3s PushProx: k3s-server)."
     )
+    kubelet_metrics_path: str = Field(
+        "/metrics/cadvisor",
+        description="Regex of the metrics_path label of the kubelet's cAdvisor scrape; series without the label "
+        "(a scrape config that does not set it) are read too, series of other paths (/metrics/resource) never.",
+    )
     ksm_job: str = Field("kube-state-metrics", description="Regex of the kube-state-metrics job label.")
     node_exporter_job: str = Field("node-exporter", description="Regex of the node-exporter job label.")
     postgres_job: str = Field(".*postgres.*", description="Regex of the postgres_exporter job label.")
