@@ -32,7 +32,11 @@ only them. A dataset is saved as a directory: one Parquet file per frame plus `m
 exports no `kube_pod_labels`"). `missing` (Prometheus source) lists the metric families the
 collector looked for and did not find, each as `{{"family", "why", "cost"}}`: why it is probably
 absent (exporter version, a resource not enabled) and what the analyses lose; a manifest without
-it (older datasets, other sources) reads as nothing missing. Loading a dataset with a newer schema version, a missing frame
+it (older datasets, other sources) reads as nothing missing. `inputs` (optional, absent above) holds the
+configuration the dataset's figures were made with, as `{{"owners": "<YAML text>", "allocation": ...}}`
+(names: `prices`, `owners`, `allocation`, `policy`): `kubetally demo` records its owners and allocation
+files there, and a command reading the dataset uses them unless its own `--owners`/`--allocation` is
+given, so `kubetally showback -d out/demo/dataset` prints the demo's figures. Loading a dataset with a newer schema version, a missing frame
 file or a column of the wrong type fails with one line naming the problem.
 
 Conventions: column names carry their unit (`_cores`, `_bytes`, `_bytes_per_second`, `_ratio`);

@@ -25,6 +25,8 @@ from kubetally.model.schema import FRAMES, FRAMES_BY_NAME, SCHEMA_VERSION, Frame
 from kubetally.model.unit_prices import node_utilization
 
 MANIFEST = "manifest.json"
+INPUTS = ("prices", "owners", "allocation", "policy")
+"""Configuration files a dataset can carry (DatasetInfo.inputs)."""
 FORMAT = "kubetally-dataset"
 MIN_SCHEMA_VERSION = 1
 """The oldest schema :func:`load` reads; older-version frames are upgraded (see :func:`_upgraded`)."""
@@ -58,6 +60,14 @@ class DatasetInfo:
     missing: tuple[MissingFamily, ...] = ()
     """Metric families looked for and absent (Prometheus source); empty for other sources. Optional in
     the manifest: a manifest without it reads as none missing."""
+    inputs: tuple[tuple[str, str], ...] = ()
+    """Configuration the dataset's figures were made with, as (name, YAML text) with name one of
+    INPUTS (the demo records its owners and allocation files). A command uses them when its own
+    option is not given, so a saved dataset replays the same figures. Optional in the manifest."""
+
+    def input_text(self, name: str) -> str | None:
+        """The recorded configuration file ``name`` (one of INPUTS), or None."""
+        return dict(self.inputs).get(name)
 
     @property
     def window(self) -> timedelta:
@@ -77,6 +87,7 @@ class DatasetInfo:
             "step_seconds": self.step_seconds,
             "notes": list(self.notes),
             "missing": [m.to_json() for m in self.missing],
+            **({"inputs": dict(self.inputs)} if self.inputs else {}),
         }
 
     @classmethod
@@ -106,9 +117,19 @@ class DatasetInfo:
                 missing=tuple(
                     MissingFamily(str(m["family"]), str(m["why"]), str(m["cost"])) for m in data.get("missing", [])
                 ),
+                inputs=_inputs(data.get("inputs", {}), where),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"{where}: invalid manifest field: {exc}") from None
+
+
+def _inputs(data: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise DatasetError(f"{where}: inputs must map a name to the text of a configuration file")
+    unknown = sorted(set(data) - set(INPUTS))
+    if unknown:
+        raise DatasetError(f"{where}: unknown inputs {', '.join(unknown)} (known: {', '.join(INPUTS)})")
+    return tuple((name, data[name]) for name in INPUTS if name in data)
 
 
 def conform(frame: pl.DataFrame | pl.LazyFrame, spec: FrameSpec) -> pl.LazyFrame:

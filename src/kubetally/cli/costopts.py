@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kubetally.analysis.allocation.settings import AllocationSettings, allocation_settings_from_text
+from kubetally.data import demo_text
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError
 from kubetally.model.owners import Owners, parse_owners_text
@@ -53,10 +53,6 @@ def _read(path: Path, what: str) -> str:
         raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
 
 
-def _demo_text(name: str) -> str:
-    return resources.files("kubetally.data").joinpath("auditflow", name).read_text()
-
-
 def load_prices(path: Path | None, cloud: str | None = None) -> PriceBook:
     book = default_price_book() if path is None else parse_price_text(_read(path, "price file"), where=str(path))
     if cloud is None:
@@ -66,17 +62,25 @@ def load_prices(path: Path | None, cloud: str | None = None) -> PriceBook:
     return cloud_what_if(book, cloud)
 
 
-def load_owners(path: Path | None, *, demo: bool) -> Owners | None:
+def load_owners(path: Path | None, *, demo: bool, dataset: Dataset | None = None) -> Owners | None:
+    """``--owners FILE``, else the owners file recorded with the dataset, else the demo's (``--demo``)."""
     if path is not None:
         return parse_owners_text(_read(path, "owners file"), where=str(path))
-    return parse_owners_text(_demo_text("owners.yaml"), where="AuditFlow owners") if demo else None
+    recorded = dataset.info.input_text("owners") if dataset is not None else None
+    if recorded is not None:
+        return parse_owners_text(recorded, where="the owners file recorded with the dataset")
+    return parse_owners_text(demo_text("owners.yaml"), where="AuditFlow owners") if demo else None
 
 
-def load_allocation(path: Path | None, *, demo: bool) -> AllocationSettings:
+def load_allocation(path: Path | None, *, demo: bool, dataset: Dataset | None = None) -> AllocationSettings:
+    """``--allocation FILE``, else the settings recorded with the dataset, else the demo's, else defaults."""
     if path is not None:
         return allocation_settings_from_text(_read(path, "allocation settings"), where=str(path))
+    recorded = dataset.info.input_text("allocation") if dataset is not None else None
+    if recorded is not None:
+        return allocation_settings_from_text(recorded, where="the allocation settings recorded with the dataset")
     if demo:
-        return allocation_settings_from_text(_demo_text("allocation.yaml"), where="AuditFlow allocation settings")
+        return allocation_settings_from_text(demo_text("allocation.yaml"), where="AuditFlow allocation settings")
     return AllocationSettings()
 
 

@@ -69,6 +69,7 @@ def demo(
     """
     from kubetally.analysis.summary import node_summary, workload_summary
     from kubetally.cli.options import check_directory_path
+    from kubetally.data import demo_inputs
     from kubetally.dataset import save
     from kubetally.outputs.terminal import console as make_console
     from kubetally.outputs.terminal import node_table, workload_table
@@ -91,7 +92,9 @@ def demo(
         def progress(done: int, total: int) -> None:
             status.update(f"simulating pods: {done}/{total}")
 
-        dataset = simulate(config, progress=progress)
+        # the demo's owners and allocation files go with the dataset, so `showback -d OUT/dataset`
+        # prints the figures below
+        dataset = simulate(config, progress=progress).with_info(inputs=demo_inputs())
         status.update("saving the dataset...")
         target = save(dataset, out / "dataset", overwrite=True)
     counts = dataset.counts()

@@ -55,7 +55,7 @@ def focus_command(
         raise ConfigError("--provider: FOCUS needs a ProviderName; give a non-empty name (default: kubetally)")
     _check_out(out, overwrite=overwrite)
     ds, note = windowed(open_dataset(demo=demo, dataset=dataset, prometheus=prometheus), window)
-    alloc = allocate(ds, prices=load_prices(prices), settings=load_allocation(allocation, demo=demo))
+    alloc = allocate(ds, prices=load_prices(prices), settings=load_allocation(allocation, demo=demo, dataset=ds))
     cluster = ds.nodes["cluster"][0] if ds.nodes.height else "cluster"
     frame = focus_frame(alloc, ds.labels, billing_account=account or cluster, provider=provider)
     csv_path, parquet_path = write_focus(frame, out)

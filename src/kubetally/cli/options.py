@@ -53,10 +53,11 @@ def open_dataset(*, demo: bool, dataset: Path | None, prometheus: str | None = N
         for note in result.dataset.info.notes:
             stderr.print(f"[yellow]note:[/] {note}", highlight=False)
         return result.dataset
+    from kubetally.data import demo_inputs
     from kubetally.simulate import ScenarioConfig, simulate
 
     with stderr.status("simulating the AuditFlow demo cluster (14 days, 1-minute steps)..."):
-        return simulate(ScenarioConfig())
+        return simulate(ScenarioConfig()).with_info(inputs=demo_inputs())
 
 
 def check_namespaces(namespaces: list[str] | None, dataset: Dataset) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import polars as pl
@@ -24,6 +25,7 @@ from kubetally.cli.costopts import (
 )
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset, stderr
+from kubetally.dataset import Dataset
 from kubetally.errors import KubetallyError
 from kubetally.model.owners import Owners
 
@@ -75,6 +77,20 @@ def _check_share(share: list[str], workloads: pl.DataFrame, containers: pl.DataF
     if missing:
         raise KubetallyError(
             f"--share {', '.join(missing)}: no such namespace or namespace/workload in the dataset; nothing to share"
+        )
+
+
+def _note_inputs(ds: Dataset, *, owners: Path | None, allocation: Path | None) -> None:
+    used = [
+        name
+        for name, given in (("owners", owners), ("allocation", allocation))
+        if given is None and ds.info.input_text(name) is not None
+    ]
+    if used:
+        flags = "/".join(f"--{name}" for name in used)
+        stderr.print(
+            f"[dim]note: the {' and '.join(used)} settings recorded with the dataset are used ({flags} overrides)[/]",
+            highlight=False,
         )
 
 
@@ -140,9 +156,15 @@ def showback_command(
     if note and (output != "table" or overcommit or unowned):
         stderr.print(f"[yellow]note:[/] {note}", highlight=False)
     settings = build_settings(
-        load_allocation(allocation, demo=demo), idle=idle, basis=basis, share=share or [], split=split or "weighted"
+        load_allocation(allocation, demo=demo, dataset=ds),
+        idle=idle,
+        basis=basis,
+        share=share or [],
+        split=split or "weighted",
     )
-    owner_map = load_owners(owners, demo=demo)
+    owner_map = load_owners(owners, demo=demo, dataset=ds)
+    if not demo:
+        _note_inputs(ds, owners=owners, allocation=allocation)
     alloc = allocate(ds, prices=load_prices(prices, cloud), settings=settings)
     matched = set(alloc.shared_sources.get_column("name").to_list())
     for rule in settings.shared:
