@@ -141,3 +141,43 @@ DEFAULT_STORAGE_PER_GIB_MONTH: Final = Decimal("0.04")
 """OpenCost's default custom-pricing storage price (USD per GiB-month)."""
 DEFAULT_ELECTRICITY_PER_KWH: Final = Decimal("0.17")
 """Assumed electricity price, USD per kWh (about the 2024 US residential average)."""
+
+
+@dataclass(frozen=True)
+class StoragePrice:
+    """A list price of one storage product, per GB-month as the provider lists it (applied per GiB-month)."""
+
+    name: str
+    per_gib_month: Decimal
+    kind: str
+    """``block`` (a volume a StorageClass provisions) or ``object`` (an archive tier)."""
+    note: str
+
+
+STORAGE_CATALOG_SOURCE: Final = (
+    "provider list prices, on demand: AWS us-east-1 (EBS volumes, S3 storage classes), GCP us-central1 "
+    "(Persistent Disk, Cloud Storage); per GB-month as listed, applied per GiB-month (about 7% more than per "
+    "10^9 bytes); first-tier object prices, without request, retrieval or transfer charges"
+)
+
+STORAGE_CATALOG: Final[dict[str, StoragePrice]] = {
+    price.name: price
+    for price in (
+        StoragePrice("aws/gp3", Decimal("0.08"), "block", "EBS general purpose SSD (baseline IOPS)"),
+        StoragePrice("aws/gp2", Decimal("0.10"), "block", "EBS general purpose SSD, previous generation"),
+        StoragePrice("aws/st1", Decimal("0.045"), "block", "EBS throughput-optimized HDD (125 GiB minimum)"),
+        StoragePrice("aws/sc1", Decimal("0.015"), "block", "EBS cold HDD (125 GiB minimum)"),
+        StoragePrice("gcp/pd-ssd", Decimal("0.17"), "block", "Persistent Disk SSD"),
+        StoragePrice("gcp/pd-balanced", Decimal("0.10"), "block", "Persistent Disk balanced"),
+        StoragePrice("gcp/pd-standard", Decimal("0.04"), "block", "Persistent Disk standard (HDD)"),
+        StoragePrice("aws/s3-standard", Decimal("0.023"), "object", "S3 Standard, first 50 TB"),
+        StoragePrice("aws/s3-glacier-ir", Decimal("0.004"), "object", "S3 Glacier Instant Retrieval"),
+        StoragePrice("aws/s3-deep-archive", Decimal("0.00099"), "object", "S3 Glacier Deep Archive (hours to read)"),
+        StoragePrice("gcp/gcs-standard", Decimal("0.020"), "object", "Cloud Storage Standard, regional"),
+        StoragePrice("gcp/gcs-archive", Decimal("0.0012"), "object", "Cloud Storage Archive (365-day minimum)"),
+    )
+}
+"""Storage products by ``provider/product`` (see :data:`STORAGE_CATALOG_SOURCE`); a price file names them."""
+
+DEFAULT_ARCHIVE: Final = "aws/s3-standard"
+"""The archive tier when a price file names none."""
