@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--audit-rows", type=int, default=0, help="fill auditflow.public.audit_event with N rows")
     parser.add_argument("--days", type=int, default=365, help="spread them over the D days before 2026-12-01")
     parser.add_argument("--partitioned-months", type=int, default=0, help="monthly partitions instead of one table")
+    parser.add_argument("--now", action="store_true", help="the D days before now() instead of before 2026-12-01")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with postgres() as server:
@@ -107,7 +108,8 @@ def main() -> None:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute("CREATE DATABASE auditflow")
             make_audit_event(server.dsn("auditflow"), rows=args.audit_rows, days=args.days,
-                             partitioned_months=args.partitioned_months)  # fmt: skip
+                             partitioned_months=args.partitioned_months,
+                             **({"anchor": "now()"} if args.now else {}))  # fmt: skip
             dsn = server.dsn("auditflow")
         print(dsn, flush=True)
         with suppress(KeyboardInterrupt, SystemExit):

@@ -22,6 +22,8 @@ import polars as pl
 
 from kubetally.dataset import Dataset
 from kubetally.model import columns as c
+from kubetally.model import schema as sc
+from kubetally.model.price_catalog import STORAGE_CATALOG
 from kubetally.model.pricing import GIB, PriceBook
 
 DAY = 86_400.0
@@ -80,14 +82,24 @@ class StorageOption:
     name: str
     per_gib_month: float
     kind: str
-    """``class`` (a block-storage class) or ``archive`` (object storage)."""
+    """``class`` (a StorageClass of the price file or of the volumes), ``catalog`` (a built-in block product)
+    or ``archive`` (object storage)."""
 
 
-def storage_options(book: PriceBook) -> list[StorageOption]:
-    """The price file's classes, its default price (as ``(default)``) and the archive tier."""
-    options = [StorageOption(name, float(price), "class") for name, price in sorted(book.storage.classes.items())]
+def storage_options(book: PriceBook, current: Sequence[str] = ()) -> list[StorageOption]:
+    """Where the data could live: the volumes' own classes and the price file's (``class``), its default
+    price, the built-in catalog's block products (``catalog``), its archive tier and the catalog's object
+    products (``archive``)."""
+    names = sorted(set(current) | set(book.storage.classes))
+    options = [StorageOption(name, float(book.storage.per_gib_month(name)), "class") for name in names]
     options.append(StorageOption("(default)", float(book.storage.default_per_gib_month), "class"))
+    options.extend(
+        StorageOption(p.name, float(p.per_gib_month), "catalog") for p in STORAGE_CATALOG.values() if p.kind == "block"
+    )
     options.append(StorageOption("(archive)", float(book.storage.archive_per_gib_month), "archive"))
+    options.extend(
+        StorageOption(p.name, float(p.per_gib_month), "archive") for p in STORAGE_CATALOG.values() if p.kind == "object"
+    )
     return options
 
 
@@ -103,9 +115,9 @@ def what_if(volumes: pl.DataFrame, book: PriceBook) -> pl.DataFrame:
     )
     capacity = float(volumes.get_column(c.CAPACITY_BYTES).sum()) if volumes.height else 0.0
     used = float(volumes.get_column(c.USED_BYTES).fill_null(0).sum()) if volumes.height else 0.0
-    current = set(volumes.get_column(c.STORAGE_CLASS).to_list()) if volumes.height else set()
+    current = sorted(set(volumes.get_column(c.STORAGE_CLASS).to_list())) if volumes.height else []
     rows = []
-    for option in storage_options(book):
+    for option in storage_options(book, current):
         size = used if option.kind == "archive" else capacity
         cost = monthly_cost(size, option.per_gib_month)
         rows.append(
@@ -116,7 +128,7 @@ def what_if(volumes: pl.DataFrame, book: PriceBook) -> pl.DataFrame:
                 "billed_bytes": size,
                 "monthly_cost": cost,
                 "delta": cost - now,
-                "current": option.name in current,
+                "current": option.kind == "class" and option.name in current,
             }
         )
     schema = {
@@ -146,13 +158,13 @@ def volume_forecast(ds: Dataset, book: PriceBook) -> pl.DataFrame:
 
     ``databases`` names the databases whose server pod mounts the claim (from ``volume_mounts``).
     """
-    claims = ds.volumes.filter(pl.col(c.PVC) != "")
+    claims = ds.table(sc.VOLUMES).filter(pl.col(c.PVC) != "")
     if claims.height == 0:
         return pl.DataFrame(schema=VOLUME_SCHEMA)
-    now = _end(ds)
-    usage = ds.volume_usage.sort(c.TIMESTAMP)
-    db_pods = ds.database_usage.filter(pl.col(c.TABLE) == "").select(c.NAMESPACE, c.POD, c.DATABASE).unique()
-    mounts = ds.volume_mounts.join(db_pods, on=[c.NAMESPACE, c.POD], how="inner")
+    now = ds.info.end
+    usage = ds.collected(sc.VOLUME_USAGE).sort(c.TIMESTAMP)
+    db_pods = ds.collected(sc.DATABASE_USAGE).filter(pl.col(c.TABLE) == "").select(c.NAMESPACE, c.POD, c.DATABASE).unique()
+    mounts = ds.table(sc.VOLUME_MOUNTS).join(db_pods, on=[c.NAMESPACE, c.POD], how="inner")
     rows = []
     for claim in claims.iter_rows(named=True):
         key = (pl.col(c.NAMESPACE) == claim[c.NAMESPACE]) & (pl.col(c.PVC) == claim[c.PVC])
@@ -194,7 +206,7 @@ DATABASE_SCHEMA = {
 
 def database_growth(ds: Dataset) -> pl.DataFrame:
     """Per database (``table`` empty) and table: the last size and rows, and their growth a day from history."""
-    usage = ds.database_usage.sort(c.TIMESTAMP)
+    usage = ds.collected(sc.DATABASE_USAGE).sort(c.TIMESTAMP)
     if usage.height == 0:
         return pl.DataFrame(schema=DATABASE_SCHEMA)
     rows = []
@@ -219,8 +231,3 @@ def database_growth(ds: Dataset) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=DATABASE_SCHEMA).sort(
         [c.DATABASE, c.TABLE, c.SIZE_BYTES], descending=[False, False, True]
     )
-
-
-def _end(ds: Dataset) -> datetime:
-    end = ds.info.end
-    return end if isinstance(end, datetime) else datetime.fromisoformat(str(end))

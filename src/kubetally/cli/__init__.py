@@ -60,6 +60,7 @@ COMMAND_MODULES = (
     "backtest",
     "scale",
     "costdiff",
+    "storage",
     "retention",
 )
 

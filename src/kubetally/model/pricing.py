@@ -43,6 +43,8 @@ from kubetally.model.price_catalog import (
     HARDWARE_PROFILES,
     OPENCOST_DEFAULT_CPU_PER_CORE_HOUR,
     OPENCOST_DEFAULT_MEMORY_PER_GIB_HOUR,
+    STORAGE_CATALOG,
+    DEFAULT_ARCHIVE,
 )
 
 GIB = 2**30
@@ -141,12 +143,49 @@ class NodeRule(BaseModel):
         return "flat price"
 
 
+def _catalog_price(value: str, where: str) -> Money:
+    """A storage catalog name's price; a plain number written as text stays a number."""
+    try:
+        return Money(value)
+    except ArithmeticError:
+        pass
+    price = STORAGE_CATALOG.get(value)
+    if price is None:
+        known = ", ".join(sorted(STORAGE_CATALOG))
+        raise ValueError(f"{where}: {value!r} is neither a price nor a storage catalog name ({known})")
+    return price.per_gib_month
+
+
 class Storage(BaseModel):
+    """Storage prices per GiB-month. Any price may be a number or a name of the built-in storage catalog
+    (``aws/gp3``, ``aws/s3-standard`` ...: :data:`~kubetally.model.price_catalog.STORAGE_CATALOG`)."""
+
     model_config = _STRICT
     default_per_gib_month: Money = Field(
         DEFAULT_STORAGE_PER_GIB_MONTH, ge=0, description="Any StorageClass not listed."
     )
     classes: dict[str, Money] = Field({}, description="Price per GiB-month by StorageClass.")
+    archive_per_gib_month: Money = Field(
+        STORAGE_CATALOG[DEFAULT_ARCHIVE].per_gib_month,
+        ge=0,
+        description="Object storage for archived rows (default: the catalog's aws/s3-standard).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catalog_names(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for key in ("default_per_gib_month", "archive_per_gib_month"):
+            if isinstance(out.get(key), str):
+                out[key] = _catalog_price(out[key], key)
+        if isinstance(out.get("classes"), Mapping):
+            out["classes"] = {
+                name: _catalog_price(v, f"classes.{name}") if isinstance(v, str) else v
+                for name, v in out["classes"].items()
+            }
+        return out
 
     def per_gib_month(self, storage_class: str) -> Money:
         return self.classes.get(storage_class, self.default_per_gib_month)

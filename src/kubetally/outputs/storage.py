@@ -1,0 +1,112 @@
+"""Terminal tables of `kubetally storage`: databases, tables, rows by age, volumes and the what-if."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+from rich.table import Table
+
+from kubetally.model import columns as c
+
+
+def size(n: float | None) -> str:
+    """Bytes in binary units (1.5 GiB); empty for unknown."""
+    if n is None:
+        return ""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1023.95 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def per_day(n: float | None) -> str:
+    return "" if n is None else f"{'+' if n >= 0 else ''}{size(n)}/d"
+
+
+def day(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d")
+
+
+def _right(table: Table, *headers: str, left: tuple[str, ...] = ()) -> Table:
+    for header in headers:
+        table.add_column(header, justify="left" if header in left else "right")
+    return table
+
+
+def databases_table(frame: pl.DataFrame) -> Table:
+    table = _right(Table(title="Databases", title_justify="left"), "database", "size", "growth", "source",
+                   left=("database", "source"))  # fmt: skip
+    for row in frame.iter_rows(named=True):
+        table.add_row(row[c.DATABASE], size(row[c.SIZE_BYTES]), per_day(row["growth_bytes_per_day"]), row["source"])
+    return table
+
+
+def tables_table(frame: pl.DataFrame, *, limit: int = 15) -> Table:
+    table = _right(
+        Table(title="Tables (largest first)", title_justify="left"),
+        "table", "total", "heap", "TOAST", "indexes", "live rows", "dead rows", "bloat (est.)", "last vacuum",
+        "growth", "source", left=("table", "source", "last vacuum"),
+    )  # fmt: skip
+    for row in frame.head(limit).iter_rows(named=True):
+        live, dead = row["live_rows"], row["dead_rows"]
+        dead_text = "" if dead is None else f"{dead:,}" + (f" ({dead / (live + dead):.0%})" if live + dead else "")
+        bloat = row["bloat_bytes"]
+        bloat_text = "" if bloat is None else size(bloat) + (
+            f" ({bloat / row['heap_bytes']:.0%})" if row["heap_bytes"] else ""
+        )
+        table.add_row(
+            ".".join(p for p in (row[c.DATABASE], row["schema"], row[c.TABLE]) if p), size(row["total_bytes"]), size(row["heap_bytes"]),
+            size(row["toast_bytes"]), size(row["index_bytes"]), f"{live:,}", dead_text, bloat_text,
+            day(row["last_vacuum"]), per_day(row["growth_bytes_per_day"]), row["growth_source"],
+        )  # fmt: skip
+    if frame.height > limit:
+        table.add_row(f"... {frame.height - limit} more", *([""] * 10))
+    return table
+
+
+def ages_table(frame: pl.DataFrame, title: str) -> Table:
+    table = _right(Table(title=title, title_justify="left"), "age", "rows", "share", "about", left=("age",))
+    total = int(frame.get_column("rows").sum()) if frame.height else 0
+    for row in frame.iter_rows(named=True):
+        share = f"{row['rows'] / total:.1%}" if total else ""
+        table.add_row(row["age"], f"{row['rows']:,}", share, size(row["bytes"]))
+    return table
+
+
+def volumes_table(frame: pl.DataFrame, currency: str) -> Table:
+    table = _right(
+        Table(title="Volumes: when each fills at its current growth", title_justify="left"),
+        "claim", "class", "capacity", "used", "growth", "fills on", "days left", f"{currency}/month", "holds",
+        left=("claim", "class", "holds", "fills on"),
+    )  # fmt: skip
+    for row in frame.iter_rows(named=True):
+        used = row[c.USED_BYTES]
+        used_text = "" if used is None else f"{size(used)} ({used / row[c.CAPACITY_BYTES]:.0%})"
+        days = row["days_left"]
+        fills = day(row["fills_on"]) if row["fills_on"] else ("not growing" if row["growth_bytes_per_day"] is not None
+                                                               else "no usage data")  # fmt: skip
+        table.add_row(
+            f"{row[c.NAMESPACE]}/{row[c.PVC]}" if row[c.NAMESPACE] else row[c.PVC], row[c.STORAGE_CLASS],
+            size(row[c.CAPACITY_BYTES]), used_text, per_day(row["growth_bytes_per_day"]), fills,
+            "" if days is None else f"{days:.0f}", f"{row['monthly_cost']:.2f}", row["databases"],
+        )  # fmt: skip
+    return table
+
+
+def what_if_table(frame: pl.DataFrame, currency: str) -> Table:
+    table = _right(
+        Table(title="What if: the same volumes on other storage (capacity; archive tiers: the bytes used)",
+              title_justify="left"),
+        "storage", "kind", f"{currency}/GiB-month", "billed", f"{currency}/month", "vs now", left=("storage", "kind"),
+    )  # fmt: skip
+    for row in frame.iter_rows(named=True):
+        name = row["option"] + (" (now)" if row["current"] else "")
+        delta = row["delta"]
+        table.add_row(
+            name, row["kind"], f"{row['per_gib_month']:g}", size(row["billed_bytes"]), f"{row['monthly_cost']:.2f}",
+            f"{'+' if delta > 0 else ''}{delta:.2f}",
+        )  # fmt: skip
+    return table
