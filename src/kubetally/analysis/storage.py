@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -131,14 +132,14 @@ def what_if(volumes: pl.DataFrame, book: PriceBook) -> pl.DataFrame:
                 "current": option.kind == "class" and option.name in current,
             }
         )
-    schema = {
+    schema: dict[str, Any] = {
         "option": pl.String, "kind": pl.String, "per_gib_month": pl.Float64, "billed_bytes": pl.Float64,
         "monthly_cost": pl.Float64, "delta": pl.Float64, "current": pl.Boolean,
     }  # fmt: skip
     return pl.DataFrame(rows, schema=schema)
 
 
-VOLUME_SCHEMA = {
+VOLUME_SCHEMA: dict[str, Any] = {
     c.NAMESPACE: pl.String,
     c.PVC: pl.String,
     c.STORAGE_CLASS: pl.String,
@@ -163,7 +164,9 @@ def volume_forecast(ds: Dataset, book: PriceBook) -> pl.DataFrame:
         return pl.DataFrame(schema=VOLUME_SCHEMA)
     now = ds.info.end
     usage = ds.collected(sc.VOLUME_USAGE).sort(c.TIMESTAMP)
-    db_pods = ds.collected(sc.DATABASE_USAGE).filter(pl.col(c.TABLE) == "").select(c.NAMESPACE, c.POD, c.DATABASE).unique()
+    db_pods = (
+        ds.collected(sc.DATABASE_USAGE).filter(pl.col(c.TABLE) == "").select(c.NAMESPACE, c.POD, c.DATABASE).unique()
+    )
     mounts = ds.table(sc.VOLUME_MOUNTS).join(db_pods, on=[c.NAMESPACE, c.POD], how="inner")
     rows = []
     for claim in claims.iter_rows(named=True):
@@ -192,7 +195,7 @@ def volume_forecast(ds: Dataset, book: PriceBook) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=VOLUME_SCHEMA).sort("days_left", c.NAMESPACE, c.PVC, nulls_last=True)
 
 
-DATABASE_SCHEMA = {
+DATABASE_SCHEMA: dict[str, Any] = {
     c.NAMESPACE: pl.String,
     c.POD: pl.String,
     c.DATABASE: pl.String,

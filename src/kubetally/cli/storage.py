@@ -77,7 +77,10 @@ _AGE_SCHEMA: dict[str, Any] = {
     "younger_than_days": pl.Int64, "rows": pl.Int64, "bytes": pl.Float64,
 }  # fmt: skip
 _DB_SCHEMA: dict[str, Any] = {
-    c.DATABASE: pl.String, c.SIZE_BYTES: pl.Float64, "growth_bytes_per_day": pl.Float64, "source": pl.String
+    c.DATABASE: pl.String,
+    c.SIZE_BYTES: pl.Float64,
+    "growth_bytes_per_day": pl.Float64,
+    "source": pl.String,
 }
 
 

@@ -38,13 +38,13 @@ from kubetally.model import columns as c
 from kubetally.model.config import validated, yaml_mapping
 from kubetally.model.price_catalog import (
     CLOUD_CATALOG,
+    DEFAULT_ARCHIVE,
     DEFAULT_ELECTRICITY_PER_KWH,
     DEFAULT_STORAGE_PER_GIB_MONTH,
     HARDWARE_PROFILES,
     OPENCOST_DEFAULT_CPU_PER_CORE_HOUR,
     OPENCOST_DEFAULT_MEMORY_PER_GIB_HOUR,
     STORAGE_CATALOG,
-    DEFAULT_ARCHIVE,
 )
 
 GIB = 2**30

@@ -22,6 +22,13 @@ def size(n: float | None) -> str:
     return ""
 
 
+def money(value: float) -> str:
+    """2 decimals, or 2 significant digits for amounts under 1 (storage of small volumes costs cents)."""
+    if value == 0 or abs(value) >= 0.995:
+        return f"{value:.2f}"
+    return f"{value:.2g}"
+
+
 def per_day(n: float | None) -> str:
     return "" if n is None else f"{'+' if n >= 0 else ''}{size(n)}/d"
 
@@ -44,6 +51,11 @@ def databases_table(frame: pl.DataFrame) -> Table:
     return table
 
 
+def name(row: dict[str, object]) -> str:
+    """schema.table for a live database, database.table from history (which has no schema)."""
+    return f"{row['schema']}.{row[c.TABLE]}" if row["schema"] else f"{row[c.DATABASE]}.{row[c.TABLE]}"
+
+
 def tables_table(frame: pl.DataFrame, *, limit: int = 15) -> Table:
     table = _right(
         Table(title="Tables (largest first)", title_justify="left"),
@@ -54,11 +66,11 @@ def tables_table(frame: pl.DataFrame, *, limit: int = 15) -> Table:
         live, dead = row["live_rows"], row["dead_rows"]
         dead_text = "" if dead is None else f"{dead:,}" + (f" ({dead / (live + dead):.0%})" if live + dead else "")
         bloat = row["bloat_bytes"]
-        bloat_text = "" if bloat is None else size(bloat) + (
-            f" ({bloat / row['heap_bytes']:.0%})" if row["heap_bytes"] else ""
+        bloat_text = (
+            "" if bloat is None else size(bloat) + (f" ({bloat / row['heap_bytes']:.0%})" if row["heap_bytes"] else "")
         )
         table.add_row(
-            ".".join(p for p in (row[c.DATABASE], row["schema"], row[c.TABLE]) if p), size(row["total_bytes"]), size(row["heap_bytes"]),
+            name(row), size(row["total_bytes"]), size(row["heap_bytes"]),
             size(row["toast_bytes"]), size(row["index_bytes"]), f"{live:,}", dead_text, bloat_text,
             day(row["last_vacuum"]), per_day(row["growth_bytes_per_day"]), row["growth_source"],
         )  # fmt: skip
@@ -91,7 +103,7 @@ def volumes_table(frame: pl.DataFrame, currency: str) -> Table:
         table.add_row(
             f"{row[c.NAMESPACE]}/{row[c.PVC]}" if row[c.NAMESPACE] else row[c.PVC], row[c.STORAGE_CLASS],
             size(row[c.CAPACITY_BYTES]), used_text, per_day(row["growth_bytes_per_day"]), fills,
-            "" if days is None else f"{days:.0f}", f"{row['monthly_cost']:.2f}", row["databases"],
+            "" if days is None else f"{days:.0f}", money(row["monthly_cost"]), row["databases"],
         )  # fmt: skip
     return table
 
@@ -106,7 +118,7 @@ def what_if_table(frame: pl.DataFrame, currency: str) -> Table:
         name = row["option"] + (" (now)" if row["current"] else "")
         delta = row["delta"]
         table.add_row(
-            name, row["kind"], f"{row['per_gib_month']:g}", size(row["billed_bytes"]), f"{row['monthly_cost']:.2f}",
-            f"{'+' if delta > 0 else ''}{delta:.2f}",
+            name, row["kind"], f"{row['per_gib_month']:g}", size(row["billed_bytes"]), money(row["monthly_cost"]),
+            f"{'+' if delta > 0 else ''}{money(delta)}",
         )  # fmt: skip
     return table

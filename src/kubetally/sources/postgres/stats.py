@@ -110,7 +110,8 @@ SELECT current_database(), s.schemaname, s.relname,
        s.n_live_tup, s.n_dead_tup,
        greatest(s.last_vacuum, s.last_autovacuum), greatest(s.last_analyze, s.last_autoanalyze),
        c.relpages, c.reltuples, current_setting('block_size')::int,
-       coalesce((SELECT option_value::int FROM pg_options_to_table(c.reloptions) WHERE option_name = 'fillfactor'), 100),
+       coalesce((SELECT option_value::int FROM pg_options_to_table(c.reloptions)
+                 WHERE option_name = 'fillfactor'), 100),
        (SELECT sum(st.avg_width) FROM pg_stats st WHERE st.schemaname = s.schemaname AND st.tablename = s.relname),
        (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
        (SELECT count(*) FROM pg_stats st WHERE st.schemaname = s.schemaname AND st.tablename = s.relname)
@@ -147,13 +148,27 @@ def table_stats(conn: Conn) -> list[TableStats]:
             row_width=float(width) if complete else None,
         )  # fmt: skip
         result.append(
-            TableStats(str(db), str(schema), str(name), int(main), int(toast), int(index), int(total),
-                       int(live or 0), int(dead or 0), bloat, vacuumed, analyzed)  # fmt: skip
+            TableStats(
+                str(db),
+                str(schema),
+                str(name),
+                int(main),
+                int(toast),
+                int(index),
+                int(total),
+                int(live or 0),
+                int(dead or 0),
+                bloat,
+                vacuumed,
+                analyzed,
+            )
         )
     return result
 
 
-def age_profile(conn: Conn, schema: str, table: str, column: str, *, edges: tuple[int, ...] = AGE_EDGES_DAYS) -> AgeProfile:
+def age_profile(
+    conn: Conn, schema: str, table: str, column: str, *, edges: tuple[int, ...] = AGE_EDGES_DAYS
+) -> AgeProfile:
     """Rows of ``schema.table`` by the age of ``column`` (a timestamp or date) in day buckets."""
     info = table_info(conn, schema, table)
     col = info.column(column)
@@ -161,8 +176,10 @@ def age_profile(conn: Conn, schema: str, table: str, column: str, *, edges: tupl
         raise SourceError(f"{schema}.{table} has no column {column!r}")
     if col.type_name not in ("timestamptz", "timestamp", "date"):
         raise SourceError(f"{schema}.{table}.{column} is {col.declared}, not a timestamp or date")
-    value = sql.Identifier(column) if col.type_name == "timestamptz" else sql.SQL("{}::timestamptz").format(
+    value = (
         sql.Identifier(column)
+        if col.type_name == "timestamptz"
+        else sql.SQL("{}::timestamptz").format(sql.Identifier(column))
     )
     cases = sql.SQL(" ").join(
         sql.SQL("WHEN {v} > n.t - {d} * interval '1 day' THEN {i}").format(v=value, d=sql.Literal(d), i=sql.Literal(i))
