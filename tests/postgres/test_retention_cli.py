@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import duckdb
 import kubernetes_validate
 import psycopg
 import pytest
-from auditdb import make_audit_event, table_rows
+from auditdb import archive_rows, make_audit_event, table_rows
 from ruamel.yaml import YAML
 
 from kubetally.cli import main
@@ -133,6 +134,12 @@ def test_restore_dry_run_then_yes_then_nothing_twice(
     assert set(table_rows(dsn)) == original
     code, out, _err = cli(capsys, monkeypatch, *restore, "--yes")
     assert code == 0 and "0 rows restored" in out and f"{OLD:,} already present" in out
+    # the next run deletes the restored rows again without archiving them twice
+    code, out, _err = cli(capsys, monkeypatch, "retention", "run", "--dsn", dsn, "--policy", str(policy), "--yes")
+    assert code == 0 and f"{OLD:,} rows older than" in out and "0 archived" in out
+    assert _count(dsn) == 2000 - OLD and len(list(archive.glob("*.parquet"))) == 3
+    archived = Counter(archive_rows(archive))
+    assert max(archived.values()) == 1 and set(archived) | set(table_rows(dsn)) == original
 
 
 def test_cronjob_is_valid_kubernetes_and_carries_the_policy(

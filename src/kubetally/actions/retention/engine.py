@@ -166,6 +166,8 @@ class _Runner:
         self.on_rows = on_rows or (lambda _rows: None)
         self.schema = rule.schema_name
         self.files: list[str] = []
+        self.cache: dict[str, set[tuple[Any, ...]]] = {}
+        """Primary keys of the archive files read or written by this run, by file name."""
         self.archived = 0
         self.deleted = 0
         self.batches = 0
@@ -218,15 +220,23 @@ class _Runner:
         if not rows:
             return False
         self.on_step("selected", batch)
-        t = [c.name for c in info.columns].index(rule.time_column)
-        times = [r[t] for r in rows]
-        keys = [[r[[c.name for c in info.columns].index(k)] for r in rows] for k in info.primary_key]
+        names = [c.name for c in info.columns]
+        t = names.index(rule.time_column)
+        index = [names.index(k) for k in info.primary_key]
         files: tuple[str, ...] = ()
         checks: tuple[FileCheck, ...] = ()
+        again: list[tuple[Any, ...]] = []
         if rule.archive is not None:
+            # rows already in a verified archive file (restored since): deleted, not archived twice
+            known = self.archived_keys(min(r[t] for r in rows), max(r[t] for r in rows))
+            again = [r for r in rows if tuple(r[i] for i in index) in known]
+            rows = [r for r in rows if tuple(r[i] for i in index) not in known]
+        times = [r[t] for r in rows] or [r[t] for r in again]
+        if rule.archive is not None and rows:
             name = f"{info.name}-{batch:06d}.parquet"
             checks = (self.write(name, rows, batch),)
             files = (name,)
+            self.cache[name] = {tuple(r[i] for i in index) for r in rows}
         with self.conn.cursor() as cur:
             cur.execute(
                 sql.SQL(
@@ -241,13 +251,51 @@ class _Runner:
         self.archived += len(rows)
         entry = journal.Entry(batch, "rows", None, "archived", files,
                               tuple(c.rows for c in checks), tuple(c.checksum for c in checks), None, None)  # fmt: skip
-        self.finish_rows(entry, keys if rule.archive is None else None)
+        purge = [[r[i] for r in rows] for i in index] if rule.archive is None else None
+        extra = [[r[i] for r in again] for i in index] if again else None
+        self.finish_rows(entry, purge, extra)
         return True
 
-    def finish_rows(self, entry: journal.Entry, purge_keys: list[list[object]] | None = None) -> None:
-        """Verify the batch's file and delete exactly its keys, with the journal update, in one transaction."""
+    def archived_keys(self, lo: datetime, hi: datetime) -> set[tuple[Any, ...]]:
+        """Keys in the verified files of earlier batches whose time range overlaps ``lo``..``hi``."""
+        import pyarrow.parquet as pq
+
+        with self.conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "SELECT files, file_rows, file_checksums FROM {} WHERE table_name = %s AND kind = 'rows' "
+                    "AND state = 'deleted' AND time_lo <= %s AND time_hi >= %s AND cardinality(files) > 0"
+                ).format(journal.journal_name(self.schema)),
+                (self.info.name, hi, lo),
+            )
+            found = cur.fetchall()
+        self.conn.commit()
+        keys: set[tuple[Any, ...]] = set()
+        for names, counts, sums in found:
+            for name, n, checksum in zip(names, counts, sums, strict=True):
+                if name not in self.cache:
+                    verified_file(self.path(name), self.info.primary_key, FileCheck(int(n), checksum))
+                    table = pq.read_table(self.path(name), columns=list(self.info.primary_key))
+                    columns = [table.column(k).to_pylist() for k in self.info.primary_key]
+                    self.cache[name] = set(zip(*columns, strict=True))
+                keys |= self.cache[name]
+        return keys
+
+    def finish_rows(
+        self,
+        entry: journal.Entry,
+        purge_keys: list[list[object]] | None = None,
+        archived_before: list[list[object]] | None = None,
+    ) -> None:
+        """Verify the batch's file and delete exactly its keys, with the journal update, in one transaction.
+
+        ``purge_keys``: the keys of a purge-only batch (no file); ``archived_before``: keys found in the
+        verified files of earlier batches (restored rows), deleted with this batch.
+        """
         self.verify(entry)
         keys = self.file_keys(entry) if purge_keys is None else purge_keys
+        if archived_before:
+            keys = [[*mine, *more] for mine, more in zip(keys, archived_before, strict=True)]
         info = self.info
         types = {c.name: c.declared for c in info.columns}
         unnest = sql.SQL(", ").join(
