@@ -12,12 +12,12 @@ from pathlib import Path
 import psycopg
 import pytest
 from auditdb import archive_rows, make_audit_event, table_rows
-from servers import REQUIRE
 
 from kubetally.actions.retention import run
 from kubetally.errors import RetentionError
 from kubetally.model.retention import parse_policy_text
 from kubetally.sources.postgres import connect
+from servers import REQUIRE
 
 pytestmark = pytest.mark.services
 
