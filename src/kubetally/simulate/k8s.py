@@ -188,7 +188,54 @@ def cluster_objects(ds: Dataset) -> list[Obj]:
     objects += _pods(ds, labels, refs, by_pod, events, end)
     objects += _plain_objects(ds, refs)
     objects += _volumes(ds)
+    _annotate(ds, objects)
+    _set_log_levels(ds, objects)
     return objects
+
+
+def _annotate(ds: Dataset, objects: list[Obj]) -> None:
+    """Write the annotations frame onto the objects' metadata."""
+    wanted: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
+    for kind, ns, name, key, value in (
+        ds.table(schema.ANNOTATIONS).select(c.OBJECT_KIND, c.NAMESPACE, c.NAME, c.KEY, c.VALUE).iter_rows()
+    ):
+        wanted[(kind, ns, name)][key] = value
+    for obj in objects:
+        meta = obj["metadata"]
+        notes = wanted.get((obj["kind"], meta.get("namespace", ""), meta["name"]))
+        if notes:
+            meta.setdefault("annotations", {}).update(notes)
+
+
+def _set_log_levels(ds: Dataset, objects: list[Obj]) -> None:
+    """Write the log_settings frame (env vars) into the containers of each workload's template and pods."""
+    wanted: dict[tuple[str, str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    for ns, kind, name, container, source, key, value in (
+        ds.table(schema.LOG_SETTINGS)
+        .select(c.NAMESPACE, c.OWNER_KIND, c.OWNER_NAME, c.CONTAINER, c.SOURCE, c.KEY, c.VALUE)
+        .iter_rows()
+    ):
+        if source == "env":
+            wanted[(kind, ns, name)].append((container, key, value))
+    if not wanted:
+        return
+    owner_of = {(ns, pod): (kind, name) for ns, pod, kind, name in
+                ds.containers.select(c.NAMESPACE, c.POD, c.OWNER_KIND, c.OWNER_NAME).unique().iter_rows()}  # fmt: skip
+    for obj in objects:
+        ns, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+        if obj["kind"] == "Pod":
+            key = (*owner_of.get((ns, name), ("", "")), ns)
+            spec = obj["spec"]
+        elif obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
+            key = (obj["kind"], name, ns)
+            spec = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"] if obj["kind"] == "CronJob" else (
+                obj["spec"]["template"]["spec"])  # fmt: skip
+        else:
+            continue
+        for container, env_key, value in wanted.get((key[0], key[2], key[1]), []):
+            for target in spec.get("containers", []):
+                if target["name"] == container:
+                    target.setdefault("env", []).append({"name": env_key, "value": value})
 
 
 def _namespaces_and_nodes(ds: Dataset, labels: dict[tuple[str, str, str], dict[str, str]]) -> list[Obj]:

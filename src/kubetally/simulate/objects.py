@@ -11,6 +11,7 @@ import polars as pl
 
 from kubetally.model import columns as c
 from kubetally.model import schema
+from kubetally.model.kube_refs import parse_selector
 from kubetally.simulate.inventory import DAY, Plan, PodPlan, new_uid
 from kubetally.simulate.scenario import (
     CLUSTER,
@@ -388,13 +389,25 @@ def _objects(
             obj("Service", spec.namespace, spec.name, endpoints=len(backing), type_="ClusterIP", selector=selector)
             for pod in backing:
                 ref(spec.namespace, "Service", spec.name, "Pod", pod.name, "selector")
+            for other in layout.workloads:  # the pod templates it selects (k8s.py: labels + app=<label or name>)
+                template = {**other.labels, "app": other.labels.get("app", other.name)}
+                wanted = parse_selector(selector)
+                if (
+                    other.namespace == spec.namespace
+                    and wanted
+                    and all(template.get(k) == v for k, v in wanted.items())
+                ):
+                    ref(spec.namespace, "Service", spec.name, other.kind, other.name, "selector")
     for spec in layout.workloads:  # the pod template of each top controller (what a scaled-to-0 one still holds)
         spec_refs(spec.namespace, spec.kind, spec.name, spec, (), pod=False)
     for ns, name, service in INGRESSES:
         obj("Ingress", ns, name)
         ref(ns, "Ingress", name, "Service", service, "backend")
     logs: list[dict[str, Any]] = []
+    with_pods = {id(p.workload) for p in layout.pods if p.index in seen}
     for spec in layout.workloads:
+        if id(spec) not in with_pods:  # no pod in the window: k8s.py has no container to write the env var into
+            continue
         for cs in spec.containers:
             if cs.log_level is not None:
                 logs.append(

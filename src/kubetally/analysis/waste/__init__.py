@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 
 import polars as pl
 
-from kubetally.analysis.waste import compute, objects
+from kubetally.analysis.waste import compute, hygiene, lifecycle, logs, objects, storage
 from kubetally.analysis.waste.core import (
     FINDINGS_SCHEMA,
     MONTHLY_COST,
@@ -35,22 +35,44 @@ Rule = Callable[[Context], list[Finding]]
 RULES: dict[str, tuple[str, Rule]] = {
     "idle-workload": ("compute", compute.idle_workloads),
     "scaled-to-zero": ("compute", objects.scaled_to_zero),
+    "finished-job": ("compute", lifecycle.finished_jobs),
+    "old-replicaset": ("compute", lifecycle.old_replicasets),
     "unused-pvc": ("storage", objects.unused_pvcs),
     "released-pv": ("storage", objects.released_pvs),
+    "oversized-pvc": ("storage", storage.oversized_pvcs),
+    "growing-table": ("storage", storage.growing_tables),
     "orphaned-configmap": ("objects", objects.orphaned_configmaps_and_secrets),
     "orphaned-service": ("objects", objects.orphaned_services),
+    "unused-serviceaccount": ("objects", lifecycle.unused_service_accounts),
+    "hpa-missing-target": ("objects", lifecycle.hpa_missing_target),
+    "debug-logging": ("logging", logs.debug_logging),
+    "missing-labels": ("hygiene", hygiene.missing_labels),
+    "no-requests": ("hygiene", hygiene.no_requests),
 }
-"""Rule id -> (section, function). One function may emit several rule ids (orphaned-secret)."""
+"""Rule function id -> (section, function). One function may emit several rule ids (orphaned-secret, chatty-logs)."""
 
-RULE_IDS: tuple[str, ...] = (
-    "idle-workload",
-    "scaled-to-zero",
-    "unused-pvc",
-    "released-pv",
-    "orphaned-configmap",
-    "orphaned-secret",
-    "orphaned-service",
-)
+RULE_INFO: dict[str, tuple[str, str]] = {
+    "idle-workload": ("compute", "CPU below a share of the request and no network for the whole window"),
+    "scaled-to-zero": ("compute", "Deployment/StatefulSet at 0 replicas for days, with the objects only it uses"),
+    "finished-job": ("compute", "Complete or Failed Job without ttlSecondsAfterFinished, kept for days"),
+    "old-replicaset": ("compute", "ReplicaSet at 0 replicas beyond the revision history"),
+    "unused-pvc": ("storage", "PVC mounted by no pod and named by no pod template"),
+    "released-pv": ("storage", "PersistentVolume Released or Available: paid for, bound to nothing"),
+    "oversized-pvc": ("storage", "PVC whose used bytes stay far below its capacity"),
+    "growing-table": ("storage", "database table that keeps growing"),
+    "orphaned-configmap": ("objects", "ConfigMap referenced by nothing over any reference path"),
+    "orphaned-secret": ("objects", "Secret referenced by nothing over any reference path"),
+    "orphaned-service": ("objects", "Service with no ready endpoint whose selector matches nothing"),
+    "unused-serviceaccount": ("objects", "ServiceAccount no pod or pod template runs as"),
+    "hpa-missing-target": ("objects", "HorizontalPodAutoscaler whose scale target does not exist"),
+    "debug-logging": ("logging", "debug/trace log level in production, or making a container chatty"),
+    "chatty-logs": ("logging", "container writing more logs than the threshold"),
+    "missing-labels": ("hygiene", "workload without every label of the labelling policy"),
+    "no-requests": ("hygiene", "container without CPU or memory requests"),
+}
+"""Every rule id a finding can carry -> (section, one-line description)."""
+
+RULE_IDS: tuple[str, ...] = tuple(RULE_INFO)
 SECTIONS: tuple[str, ...] = ("compute", "storage", "objects", "logging", "hygiene")
 
 
@@ -90,6 +112,11 @@ def findings(ds: Dataset, *, settings: WasteSettings, book: PriceBook | None) ->
     return WasteReport(frame, silenced, dict(ctx.checked))
 
 
+def log_volume(ds: Dataset, *, settings: WasteSettings, book: PriceBook | None) -> pl.DataFrame:
+    """Log volume per namespace: bytes written a day, bytes on node disks and their monthly cost."""
+    return logs.log_volume(Context(ds, settings, book))
+
+
 SEVERITY_WEIGHT = {"info": 0.0, "low": 1.0, "medium": 2.0, "high": 3.0}
 
 
@@ -121,6 +148,8 @@ __all__ = [
     "FINDINGS_SCHEMA",
     "RULES",
     "RULE_IDS",
+    "RULE_INFO",
+    "SEVERITIES",
     "SECTIONS",
     "Ignore",
     "OrphanExclusions",
@@ -128,5 +157,6 @@ __all__ = [
     "WasteSettings",
     "at_or_above",
     "findings",
+    "log_volume",
     "scores",
 ]

@@ -156,6 +156,15 @@ class Context:
         return out
 
     @cached_property
+    def referring(self) -> dict[tuple[str, str, str, str], set[tuple[str, str, str]]]:
+        """(cluster, namespace, from_kind, from_name) -> {(to_kind, to_name, path)}."""
+        out: dict[tuple[str, str, str, str], set[tuple[str, str, str]]] = {}
+        for row in self.references.iter_rows(named=True):
+            key = (row[c.CLUSTER], row[c.NAMESPACE], row[c.FROM_KIND], row[c.FROM_NAME])
+            out.setdefault(key, set()).add((row[c.TO_KIND], row[c.TO_NAME], row[c.PATH]))
+        return out
+
+    @cached_property
     def selectable(self) -> dict[tuple[str, str], list[tuple[str, str, dict[str, str]]]]:
         """(cluster, namespace) -> [(kind, name, labels)] of Pods and pod-template owners (what selectors match)."""
         out: dict[tuple[str, str], list[tuple[str, str, dict[str, str]]]] = {}

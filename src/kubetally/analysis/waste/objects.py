@@ -125,7 +125,11 @@ def orphaned_configmaps_and_secrets(ctx: Context) -> list[Finding]:
 
 
 def orphaned_services(ctx: Context) -> list[Finding]:
-    """Services with no ready endpoint whose selector matches no pod and no pod template."""
+    """Services with no ready endpoint whose selector matches no pod and no pod template.
+
+    Matches are the labels frame's (pods and controllers) and the source's ``selector`` references
+    (Service -> Pod through endpoints, Service -> controller whose template labels match).
+    """
     svcs = ctx.objects.filter(pl.col(c.KIND) == "Service")
     ctx.count(SECTION, svcs.height)
     out = []
@@ -133,6 +137,11 @@ def orphaned_services(ctx: Context) -> list[Finding]:
         if row[c.TYPE] == "ExternalName" or not row[c.SELECTOR] or (row[c.ENDPOINTS] or 0) > 0:
             continue
         if ctx.selected_by(row[c.CLUSTER], row[c.NAMESPACE], row[c.SELECTOR]):
+            continue
+        if any(
+            path == "selector"
+            for _k, _n, path in ctx.referring.get((row[c.CLUSTER], row[c.NAMESPACE], "Service", row[c.NAME]), set())
+        ):  # the source matched the selector against pod-template labels
             continue
         lb = row[c.TYPE] == "LoadBalancer"
         out.append(

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kubetally.model.config import validated, yaml_mapping
+
 Severity = Literal["info", "low", "medium", "high"]
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high")
 """Lowest first; ``--fail-on`` compares by this order."""
@@ -105,6 +107,12 @@ class WasteSettings(BaseModel):
         0.2, gt=0, le=1, description="A PVC whose peak used bytes stay below this share of its capacity is oversized."
     )
     pvc_min_bytes: int = Field(1 * 2**30, ge=0, description="Only PVCs at least this large are checked for size.")
+    table_growth_ratio_per_day: float = Field(
+        0.02, ge=0, description="A table growing by this share of its size a day (least squares) is reported ..."
+    )
+    table_min_growth_bytes_per_day: float = Field(
+        10 * 2**20, ge=0, description="... if it also grows by at least this many bytes a day."
+    )
     log_debug_levels: tuple[str, ...] = Field(
         ("debug", "trace", "verbose", "all"), description="Log levels (case-insensitive) reported in production."
     )
@@ -129,3 +137,9 @@ class WasteSettings(BaseModel):
     ignore_annotation: str = Field(
         "kubetally.io/ignore", description="Annotation listing rule ids (comma-separated, or *) to silence."
     )
+
+
+def waste_settings_from_text(text: str, *, where: str = "waste settings") -> WasteSettings:
+    """Parse a YAML waste settings file (thresholds, labelling policy, orphan exclusions, ignore list)."""
+    data = yaml_mapping(text, where=where, shape="waste settings are a YAML mapping")
+    return validated(WasteSettings, data, where=where)

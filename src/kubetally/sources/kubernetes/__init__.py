@@ -36,7 +36,7 @@ __all__ = [
 
 INVENTORY = (
     schema.CONTAINERS, schema.TERMINATIONS, schema.WORKLOADS, schema.NODES, schema.LABELS, schema.VOLUMES,
-    schema.VOLUME_MOUNTS, schema.OBJECTS, schema.REFERENCES,
+    schema.VOLUME_MOUNTS, schema.OBJECTS, schema.REFERENCES, schema.ANNOTATIONS, schema.LOG_SETTINGS,
 )  # fmt: skip
 """The frames the objects fill (the rest are time series)."""
 
@@ -60,6 +60,8 @@ def inventory_frames(cluster: Cluster, name: str) -> dict[str, pl.DataFrame]:
         schema.VOLUME_MOUNTS.name: mounts,
         schema.OBJECTS.name: inventory.object_frame(cluster, name),
         schema.REFERENCES.name: references_frame(cluster, name),
+        schema.ANNOTATIONS.name: inventory.annotation_frame(cluster, name),
+        schema.LOG_SETTINGS.name: inventory.log_settings_frame(cluster, name, workloads),
     }
 
 

@@ -22,7 +22,7 @@ import polars as pl
 
 from kubetally.model import columns as c
 from kubetally.model import schema
-from kubetally.model.kube_refs import selector_text
+from kubetally.model.kube_refs import log_settings, selector_text
 from kubetally.sources.kubernetes.objects import (
     Cluster,
     Obj,
@@ -33,10 +33,17 @@ from kubetally.sources.kubernetes.objects import (
     memory,
     name_of,
     namespace_of,
+    pod_spec,
     timestamp,
 )
 
-OBJECT_KINDS = ("ConfigMap", "Secret", "Service", "ServiceAccount", "Ingress", "Job")
+OBJECT_KINDS = (
+    "ConfigMap", "Secret", "Service", "ServiceAccount", "Ingress", "Job", "ReplicaSet", "HorizontalPodAutoscaler",
+    "Gateway",
+)  # fmt: skip
+ANNOTATION_PREFIXES = ("kubetally.io/", "janitor/", "downscaler/")
+"""Annotation keys kept in the annotations frame (the ones kubetally acts on)."""
+REVISION = "deployment.kubernetes.io/revision"
 LABEL_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Node", "Namespace")
 
 
@@ -329,6 +336,8 @@ def object_frame(cluster: Cluster, name: str) -> pl.DataFrame:
             spec = mapping(obj, "spec")
             type_ = obj.get("type") if kind == "Secret" else spec.get("type", "ClusterIP") if kind == "Service" else ""
             ttl = spec.get("ttlSecondsAfterFinished") if kind == "Job" else None
+            replicas = spec.get("replicas", 1) if kind == "ReplicaSet" else None
+            revision = mapping(obj, "metadata", "annotations").get(REVISION) if kind == "ReplicaSet" else None
             rows.append(
                 {
                     c.CLUSTER: name, c.KIND: kind, c.NAMESPACE: ns, c.NAME: oname,
@@ -337,8 +346,39 @@ def object_frame(cluster: Cluster, name: str) -> pl.DataFrame:
                     c.OWNER_KIND: str(owner.get("kind", "")), c.OWNER_NAME: str(owner.get("name", "")),
                     c.TYPE: str(type_ or ""),
                     c.SELECTOR: selector_text(mapping(spec, "selector")) if kind == "Service" else "",
-                    c.REPLICAS: None, c.REVISION: None,
+                    c.REPLICAS: replicas if isinstance(replicas, int) else None,
+                    c.REVISION: int(revision) if isinstance(revision, str) and revision.isdigit() else None,
                     c.TTL_SECONDS_AFTER_FINISHED: ttl if isinstance(ttl, int) else None,
                 }
             )  # fmt: skip
     return _frame(schema.OBJECTS, rows)
+
+
+def annotation_frame(cluster: Cluster, name: str) -> pl.DataFrame:
+    """The annotations of any object whose key starts with one of :data:`ANNOTATION_PREFIXES`."""
+    rows = []
+    for obj in cluster:
+        for key, value in mapping(obj, "metadata", "annotations").items():
+            if isinstance(key, str) and key.startswith(ANNOTATION_PREFIXES):
+                rows.append({c.CLUSTER: name, c.OBJECT_KIND: str(obj.get("kind")), c.NAMESPACE: namespace_of(obj),
+                             c.NAME: name_of(obj), c.KEY: key, c.VALUE: str(value)})  # fmt: skip
+    return _frame(schema.ANNOTATIONS, rows)
+
+
+def log_settings_frame(cluster: Cluster, name: str, workloads: pl.DataFrame) -> pl.DataFrame:
+    """Where each workload's pod template (a bare pod: its spec) sets a log level; rules in kube_refs."""
+    configmaps: dict[str, dict[str, dict[str, str]]] = {}
+    for cm in cluster.kind("ConfigMap"):
+        data = {str(k): v for k, v in mapping(cm, "data").items() if isinstance(v, str)}
+        configmaps.setdefault(namespace_of(cm), {})[name_of(cm)] = data
+    rows = []
+    for ns, kind, wname in workloads.select(c.NAMESPACE, c.KIND, c.NAME).iter_rows():
+        obj = cluster.get(kind, ns, wname)
+        spec = pod_spec(obj) if obj is not None else None
+        if spec is None:
+            continue
+        for setting in log_settings(spec, configmaps.get(ns, {})):
+            rows.append({c.CLUSTER: name, c.NAMESPACE: ns, c.OWNER_KIND: kind, c.OWNER_NAME: wname,
+                         c.CONTAINER: setting.container, c.SOURCE: setting.source, c.KEY: setting.key,
+                         c.VALUE: setting.value})  # fmt: skip
+    return _frame(schema.LOG_SETTINGS, rows)

@@ -9,8 +9,12 @@ Conventions (the simulator's ground truth follows the same):
   and ``envFrom`` (init and ephemeral containers too), its ``imagePullSecrets`` and its
   ServiceAccount (``serviceAccountName``, ``default`` when unset);
 - a ServiceAccount references the Secrets in its ``secrets`` and ``imagePullSecrets``;
-- an Ingress references its backend Services (default backend and rules) and its TLS Secrets;
-- a Service references the Pods its EndpointSlices (or, without slices, its Endpoints) point to;
+- an Ingress references its backend Services (default backend and rules) and its TLS Secrets; an
+  Istio or Gateway API Gateway its certificate Secrets; a cert-manager Certificate the Secret it
+  writes; a HorizontalPodAutoscaler its scale target; a StatefulSet its claim-template prefix
+  (all of one manifest: :func:`kubetally.model.kube_refs.references`);
+- a Service references the Pods its EndpointSlices (or, without slices, its Endpoints) point to, and
+  the top controllers whose pod template labels its selector matches (path ``selector``);
 - ownership is recorded where a Job is involved: CronJob -> Job and Job -> Pod.
 """
 
@@ -20,7 +24,7 @@ import polars as pl
 
 from kubetally.model import columns as c
 from kubetally.model import schema
-from kubetally.model.kube_refs import pod_spec_refs
+from kubetally.model.kube_refs import pod_spec_refs, references
 from kubetally.sources.kubernetes.objects import Cluster, Obj, controller_ref, items, mapping, name_of, namespace_of
 
 Ref = tuple[str, str, str]
@@ -79,21 +83,34 @@ def _endpoint_pods(cluster: Cluster) -> dict[tuple[str, str], set[str]]:
     return pods
 
 
-def _ingress_references(ingress: Obj) -> set[Ref]:
-    refs: set[Ref] = set()
-    spec = mapping(ingress, "spec")
-    backends = [mapping(spec, "defaultBackend")]
-    for rule in items(spec, "rules"):
-        backends += [mapping(path, "backend") for path in items(rule, "http", "paths")]
-    for backend in backends:
-        service = mapping(backend, "service").get("name") or backend.get("serviceName")  # v1 / extensions v1beta1
-        if isinstance(service, str) and service:
-            refs.add(("Service", service, "backend"))
-    for tls in items(spec, "tls"):
-        secret = tls.get("secretName")
-        if isinstance(secret, str) and secret:
-            refs.add(("Secret", secret, "tls"))
-    return refs
+SINGLE_MANIFEST_KINDS = ("ServiceAccount", "Ingress", "Gateway", "Certificate", "HorizontalPodAutoscaler")
+"""Kinds whose references one manifest states (kube_refs.references) besides pods and pod templates."""
+
+
+def _template_labels(obj: Obj) -> dict[str, str]:
+    spec = mapping(obj, "spec", "jobTemplate", "spec") if obj.get("kind") == "CronJob" else mapping(obj, "spec")
+    return {str(k): str(v) for k, v in mapping(spec, "template", "metadata", "labels").items()}
+
+
+def _selected_templates(cluster: Cluster) -> dict[tuple[str, str], set[Ref]]:
+    """(namespace, service) -> the top controllers whose pod template labels its selector matches.
+
+    A Service whose pods are scaled away still selects the template that will create them again;
+    that is what keeps it from being an orphan.
+    """
+    templates = [obj for kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet")
+                 for obj in cluster.kind(kind) if _has_template(cluster, obj)]  # fmt: skip
+    out: dict[tuple[str, str], set[Ref]] = {}
+    for service in cluster.kind("Service"):
+        selector = {str(k): str(v) for k, v in mapping(service, "spec", "selector").items()}
+        if not selector:
+            continue
+        ns = namespace_of(service)
+        for obj in templates:
+            labels = _template_labels(obj)
+            if namespace_of(obj) == ns and all(labels.get(k) == v for k, v in selector.items()):
+                out.setdefault((ns, name_of(service)), set()).add((str(obj["kind"]), name_of(obj), "selector"))
+    return out
 
 
 def references_frame(cluster: Cluster, cluster_name: str) -> pl.DataFrame:
@@ -108,20 +125,15 @@ def references_frame(cluster: Cluster, cluster_name: str) -> pl.DataFrame:
     for kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet"):
         for obj in cluster.kind(kind):
             if _has_template(cluster, obj):
-                spec = mapping(obj, "spec", "jobTemplate", "spec", "template", "spec") if kind == "CronJob" else (
-                    mapping(obj, "spec", "template", "spec"))  # fmt: skip
-                add(obj, pod_spec_references(spec))
-    for sa in cluster.kind("ServiceAccount"):
-        add(sa, {("Secret", str(s["name"]), field) for field in ("secrets", "imagePullSecrets")
-                 for s in items(sa, field) if s.get("name")})  # fmt: skip
-    for ingress in cluster.kind("Ingress"):
-        add(ingress, _ingress_references(ingress))
+                add(obj, {(r.to_kind, r.to_name, r.path) for r in references(obj)})
+    for kind in SINGLE_MANIFEST_KINDS:
+        for obj in cluster.kind(kind):
+            add(obj, {(r.to_kind, r.to_name, r.path) for r in references(obj)})
     endpoint_pods = _endpoint_pods(cluster)
+    templates = _selected_templates(cluster)
     for service in cluster.kind("Service"):
-        add(
-            service,
-            {("Pod", p, "selector") for p in endpoint_pods.get((namespace_of(service), name_of(service)), set())},
-        )
+        key = (namespace_of(service), name_of(service))
+        add(service, {("Pod", p, "selector") for p in endpoint_pods.get(key, set())} | templates.get(key, set()))
     for obj in cluster:
         owner = controller_ref(obj)
         if owner is not None and (owner.get("kind"), obj.get("kind")) in OWNERSHIP:
