@@ -62,6 +62,7 @@ COMMAND_MODULES = (
     "costdiff",
     "storage",
     "retention",
+    "waste",
 )
 
 for _name in COMMAND_MODULES:

@@ -53,7 +53,7 @@ def missing_labels(ctx: Context) -> list[Finding]:
                 f"missing {', '.join(missing)} of the labelling policy ({', '.join(s.required_labels)}); "
                 "its cost has no owner when grouped by those labels",
                 f"kubectl -n {ns} label {RESOURCE.get(kind, kind.lower())} {name} {placeholders}"
-                "  # and the same labels in spec.template.metadata.labels",
+                + ("" if kind == "Pod" else "  # and the same labels in the pod template (spec.template.metadata.labels)"),
                 monthly_cost=ctx.compute_cost(cluster, cpu, mem),
             )
         )
@@ -97,10 +97,18 @@ def no_requests(ctx: Context) -> list[Finding]:
     for row in flagged.iter_rows(named=True):
         key = (row[c.CLUSTER], row[c.NAMESPACE], row[c.OWNER_KIND], row[c.OWNER_NAME], row[c.CONTAINER])
         cluster, ns, kind, name, container = key
-        cpu, mem = used.get(key, (0.0, 0.0))
         what = [w for w, flag in (("cpu", row["no_cpu"]), ("memory", row["no_mem"])) if flag]
         qos = "; no limits either: QoS BestEffort" if row["no_limits"] else ""
-        cpu_req = max(cpu, 0.001)
+        ref = f"{RESOURCE.get(kind, kind.lower())}/{name}"
+        evidence = f"container {container} has no {' and no '.join(what)} request{qos}"
+        if key in used:
+            cpu, mem = used[key]
+            evidence += f"; uses {cpu * 1000:.1f}m CPU and {mem / 2**20:.0f}Mi on average"
+            values = f"cpu={max(cpu, 0.001) * 1000:.0f}m,memory={max(mem, 2**20) / 2**20:.0f}Mi"
+            cost = ctx.compute_cost(cluster, cpu, mem)
+        else:
+            evidence += "; no usage samples in the dataset"
+            values, cost = "cpu=<cpu>,memory=<memory>", None
         out.append(
             Finding(
                 cluster,
@@ -110,12 +118,10 @@ def no_requests(ctx: Context) -> list[Finding]:
                 ns,
                 kind,
                 name,
-                f"container {container} has no {' and no '.join(what)} request{qos}; "
-                f"uses {cpu * 1000:.1f}m CPU and {mem / 2**20:.0f}Mi on average",
-                f"kubectl -n {ns} set resources {RESOURCE.get(kind, kind.lower())}/{name} -c {container} "
-                f"--requests=cpu={cpu_req * 1000:.0f}m,memory={max(mem, 2**20) / 2**20:.0f}Mi"
+                evidence,
+                f"kubectl -n {ns} set resources {ref} -c {container} --requests={values}"
                 "  # or: kubetally rightsize for percentile-based values",
-                monthly_cost=ctx.compute_cost(cluster, cpu, mem),
+                monthly_cost=cost,
             )
         )
     return out
