@@ -44,6 +44,10 @@ def by_owner(findings: pl.DataFrame) -> Iterator[tuple[str, pl.DataFrame]]:
         yield owner, findings.filter(pl.col("owner").replace("", UNOWNED) == owner)
 
 
+def _per_month(total: float | None, currency: str | None) -> str:
+    return "not priced" if total is None else f"{_money(total, currency)} a month"
+
+
 def _total(rows: pl.DataFrame) -> float | None:
     """The sum of the priced costs; None when no finding is priced."""
     costs = rows["monthly_cost"].drop_nulls()
@@ -61,7 +65,7 @@ def tables(report: WasteReport) -> Group:
     for owner, rows in by_owner(report.findings):
         currency = next((c for c in rows["currency"].to_list() if c), None)
         total = _total(rows)
-        table = Table(title=f"owner {owner}: {rows.height} finding(s), {_money(total, currency)} a month")
+        table = Table(title=f"owner {owner}: {rows.height} finding(s), {_per_month(total, currency)}")
         table.add_column("severity", no_wrap=True)
         table.add_column("rule", no_wrap=True)
         table.add_column("object")
@@ -186,7 +190,7 @@ def to_markdown(report: WasteReport) -> str:
     for owner, rows in by_owner(report.findings):
         currency = next((c for c in rows["currency"].to_list() if c), None)
         total = _total(rows)
-        lines += [f"## {owner}: {rows.height} finding(s), {_money(total, currency)} a month", ""]
+        lines += [f"## {owner}: {rows.height} finding(s), {_per_month(total, currency)}", ""]
         lines += [
             "| severity | rule | object | per month | evidence | remediation | silence |",
             "|---|---|---|---:|---|---|---|",

@@ -53,7 +53,11 @@ def missing_labels(ctx: Context) -> list[Finding]:
                 f"missing {', '.join(missing)} of the labelling policy ({', '.join(s.required_labels)}); "
                 "its cost has no owner when grouped by those labels",
                 f"kubectl -n {ns} label {RESOURCE.get(kind, kind.lower())} {name} {placeholders}"
-                + ("" if kind == "Pod" else "  # and the same labels in the pod template (spec.template.metadata.labels)"),
+                + (
+                    ""
+                    if kind == "Pod"
+                    else "  # and the same labels in the pod template (spec.template.metadata.labels)"
+                ),
                 monthly_cost=ctx.compute_cost(cluster, cpu, mem),
             )
         )
@@ -119,7 +123,10 @@ def no_requests(ctx: Context) -> list[Finding]:
                 kind,
                 name,
                 evidence,
-                f"kubectl -n {ns} set resources {ref} -c {container} --requests={values}"
+                f"set requests {values} on container {container} in the manifest that creates pod {name} "
+                "(a pod's resources cannot be changed by kubectl set resources)"
+                if kind == "Pod"
+                else f"kubectl -n {ns} set resources {ref} -c {container} --requests={values}"
                 "  # or: kubetally rightsize for percentile-based values",
                 monthly_cost=cost,
             )

@@ -3,8 +3,9 @@
 The write rate of a container is read from its on-disk log bytes (``log_usage``): the sum of the
 increases between samples over the time observed. A kubelet rotation makes the bytes drop, and
 what was written in that step is unknown; it is taken as the mean increase of the other steps
-(without that, a container rotating every other step would look half as chatty as it is). The disk a container's logs hold is its latest on-disk
-bytes, priced at the price book's default storage price (node disks have no StorageClass).
+(without that, a container rotating every other step would look half as chatty as it is). The
+disk a container's logs hold is its latest on-disk bytes, priced at the price book's default
+storage price (node disks have no StorageClass).
 """
 
 from __future__ import annotations
@@ -172,7 +173,8 @@ def debug_logging(ctx: Context) -> list[Finding]:
                 name,
                 f"container {container} " + _rate_text(rate, median),
                 f"lower the log level or the log volume of container {container}; "
-                f"kubectl -n {ns} logs {RESOURCE.get(kind, kind.lower())}/{name} -c {container} --tail=100 shows what it writes",
+                f"kubectl -n {ns} logs {RESOURCE.get(kind, kind.lower())}/{name} -c {container} --tail=100 "
+                "shows what it writes",
                 monthly_cost=_disk_cost(ctx, rate.on_disk),
             )
         )
