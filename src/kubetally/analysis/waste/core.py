@@ -2,8 +2,8 @@
 
 A rule is a function ``(ctx) -> list[Finding]``; :func:`kubetally.analysis.waste.findings` runs
 them all, drops what is silenced and returns one frame. Costs are monthly, in the price book's
-currency: compute at the cluster's price per core-hour and GiB-hour (its nodes' hourly price
-split by ``cpu_share`` over their capacity, electricity at idle power), storage at the
+currency: compute at the cluster's price of a requested core-hour and GiB-hour
+(:mod:`kubetally.model.unit_prices`, the rule rightsize, scale and cost-diff use), storage at the
 StorageClass' price per GiB-month. Without a price book the cost is null (unknown), never 0.
 """
 
@@ -22,7 +22,8 @@ from kubetally.dataset import Dataset
 from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.model.kube_refs import parse_selector
-from kubetally.model.pricing import GIB, PriceBook, node_prices
+from kubetally.model.pricing import GIB, PriceBook
+from kubetally.model.unit_prices import PER_CORE_HOUR, PER_GIB_HOUR, cluster_unit_prices
 
 RULE: Final = "rule"
 SECTION: Final = "section"
@@ -204,19 +205,11 @@ class Context:
 
     @cached_property
     def unit_prices(self) -> dict[str, tuple[float, float]]:
-        """Cluster -> (price per core-hour, price per GiB-hour)."""
+        """Cluster -> (price per core-hour, per GiB-hour): kubetally.model.unit_prices, the one rule."""
         if self.book is None or self.ds.nodes.height == 0:
             return {}
-        nodes = self.ds.nodes
-        prices = node_prices(self.book, nodes, self.ds.labels).join(
-            nodes.select(c.CLUSTER, c.NODE, c.CPU_CAPACITY_CORES, c.MEMORY_CAPACITY_BYTES), on=[c.CLUSTER, c.NODE]
-        )
-        hourly = pl.col(c.FIXED_COST_PER_HOUR) + pl.col(c.POWER_IDLE_WATTS) / 1000 * pl.col(c.ELECTRICITY_PER_KWH)
-        units = prices.group_by(c.CLUSTER).agg(
-            ((hourly * pl.col(c.CPU_SHARE)).sum() / pl.col(c.CPU_CAPACITY_CORES).sum()).alias("core"),
-            ((hourly * (1 - pl.col(c.CPU_SHARE))).sum() / (pl.col(c.MEMORY_CAPACITY_BYTES).sum() / GIB)).alias("gib"),
-        )
-        return {row[c.CLUSTER]: (row["core"], row["gib"]) for row in units.iter_rows(named=True)}
+        units = cluster_unit_prices(self.book, self.ds.nodes, self.ds.labels, utilization=self.ds.node_utilization())
+        return {row[c.CLUSTER]: (row[PER_CORE_HOUR], row[PER_GIB_HOUR]) for row in units.iter_rows(named=True)}
 
     def compute_cost(self, cluster: str, cores: float, memory_bytes: float) -> float | None:
         """Monthly cost of holding ``cores`` and ``memory_bytes`` reserved; None when unpriced."""
