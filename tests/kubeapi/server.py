@@ -8,7 +8,8 @@ What it speaks, as a real kube-apiserver does (v1.32 behaviour):
   compaction answers **410 Gone** (reason ``Expired``) with the real message;
 - ``get``; ``create`` (POST, e.g. events), ``patch`` (merge, strategic-merge as merge, JSON patch),
   ``delete`` with ``propagationPolicy`` (Background/Foreground delete dependents found by
-  ``ownerReferences``, Orphan strips them) and ``dryRun=All``;
+  ``ownerReferences``, Orphan strips them), ``dryRun=All`` and a ``preconditions.uid`` (409 when it
+  differs); deleting a Namespace deletes everything in it;
 - **403 Forbidden** with the real RBAC message for the resources named in ``forbidden``;
 - ``metrics.k8s.io/v1beta1`` pods and nodes from a feed the test sets (``metrics``);
 - the ``Table`` form kubectl asks for when it prints tables.
@@ -518,6 +519,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _status(400, "BadRequest", f"propagationPolicy {policy!r} is not one of Orphan, "
                                     "Foreground, Background"))  # fmt: skip
             return
+        wanted_uid = (options.get("preconditions") or {}).get("uid")
+        if wanted_uid and wanted_uid != current["metadata"].get("uid"):
+            self._send(409, _status(409, "Conflict", f"Precondition failed: UID in precondition: {wanted_uid}, "
+                                    f"UID in object meta: {current['metadata'].get('uid')}"))  # fmt: skip
+            return
         if not dry_run:
             with self.api.state.lock:
                 self._remove(current, policy)
@@ -527,6 +533,9 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.api.state
         uid = obj["metadata"]["uid"]
         state.objects = {k: o for k, o in state.objects.items() if o is not obj}
+        if obj.get("kind") == "Namespace":  # the namespace controller deletes everything in it
+            name = obj["metadata"]["name"]
+            state.objects = {k: o for k, o in state.objects.items() if not (k[0].namespaced and k[1] == name)}
         for key, other in list(state.objects.items()):
             refs = other["metadata"].get("ownerReferences") or []
             if not any(r.get("uid") == uid for r in refs):

@@ -63,6 +63,7 @@ COMMAND_MODULES = (
     "storage",
     "retention",
     "waste",
+    "janitor",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,112 @@
+"""Carrying out a plan: in order, one DELETE at a time, every step journaled before the next.
+
+The audit log (JSON lines, flushed and fsynced per line) is also the journal. A run writes a
+``plan`` record (its id and every item), then one ``delete`` record per item, then ``finished``.
+A run that finds an unfinished plan in the log resumes **that** plan, not a new one: it skips the
+items already recorded, deletes the rest (404 means a killed run got there first: ``gone``) and
+never deletes anything outside it. The uid precondition keeps an object recreated under the same
+name since the plan (409: ``replaced``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from kubetally.actions.janitor.plan import Item
+
+EVENT_REASON = "KubetallyJanitorDelete"
+
+
+class Deleter(Protocol):
+    def delete(self, kind: str, namespace: str, name: str, *, uid: str, dry_run: bool) -> str: ...
+
+    def event(self, *, kind: str, namespace: str, name: str, uid: str, reason: str, message: str) -> None: ...
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Journal:
+    """The audit log: append-only JSON lines, each on disk before the next action."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        out = []
+        for line in self.path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill in the middle of a write
+        return out
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as handle:
+            handle.write(json.dumps({"time": _now(), **record}) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def unfinished(self) -> tuple[str, list[Item], set[tuple[str, str, str]]] | None:
+        """(plan id, its items, keys already done) of the last plan without a ``finished`` record."""
+        plans: dict[str, list[Item]] = {}
+        done: dict[str, set[tuple[str, str, str]]] = {}
+        finished: set[str] = set()
+        order: list[str] = []
+        for rec in self.records():
+            pid = rec.get("plan_id", "")
+            if rec.get("event") == "plan":
+                plans[pid] = [Item(**item) for item in rec.get("items", [])]
+                order.append(pid)
+            elif rec.get("event") == "delete":
+                done.setdefault(pid, set()).add((rec["kind"], rec["namespace"], rec["name"]))
+            elif rec.get("event") == "finished":
+                finished.add(pid)
+        for pid in reversed(order):
+            if pid not in finished:
+                return pid, plans[pid], done.get(pid, set())
+        return None
+
+
+def start(journal: Journal, items: list[Item], *, context: str) -> str:
+    plan_id = uuid.uuid4().hex[:12]
+    journal.write({"event": "plan", "plan_id": plan_id, "context": context, "items": [asdict(i) for i in items]})
+    return plan_id
+
+
+def run(
+    plan_id: str,
+    items: list[Item],
+    client: Deleter,
+    journal: Journal,
+    *,
+    done: set[tuple[str, str, str]] = frozenset(),  # type: ignore[assignment]
+    dry_run: bool = False,
+    progress: Callable[[Item, str], None] = lambda _i, _r: None,
+) -> dict[str, int]:
+    """Delete every item not in ``done``, in order; result counts (deleted, gone, replaced, dry-run)."""
+    counts: dict[str, int] = {}
+    for item in sorted(items):
+        if item.key() in done:
+            counts["done before"] = counts.get("done before", 0) + 1
+            continue
+        result = client.delete(item.kind, item.namespace, item.name, uid=item.uid, dry_run=dry_run)
+        journal.write({"event": "delete", "plan_id": plan_id, **asdict(item), "result": result, "dry_run": dry_run})
+        if result == "deleted":
+            client.event(kind=item.kind, namespace=item.namespace, name=item.name, uid=item.uid,
+                         reason=EVENT_REASON, message=f"deleted by kubetally janitor: {item.reason}")  # fmt: skip
+        counts[result] = counts.get(result, 0) + 1
+        progress(item, result)
+    journal.write({"event": "finished", "plan_id": plan_id, "counts": counts})
+    return counts
