@@ -147,7 +147,7 @@ def test_yes_deletes_in_order_with_foreground_propagation_and_events(api: KubeAP
 
 
 def test_ci_selector_deletes_the_run_namespace_not_a_protected_one(api: KubeAPIServer, tmp_path: Path) -> None:
-    result = janitor(api, tmp_path, "--selector", "ci-run=1234", "--yes", "--max-percent", "100")
+    result = janitor(api, tmp_path, "--selector", "ci-run=1234", "--yes")
     assert result.returncode == 0, result.stderr
     assert "/api/v1/namespaces/ci-1234" in deletes(api)
     assert deletes(api)[-1] == "/api/v1/namespaces/ci-1234"  # namespaces last
@@ -155,6 +155,7 @@ def test_ci_selector_deletes_the_run_namespace_not_a_protected_one(api: KubeAPIS
     assert "ci-1234/runner-config" not in names(api, "ConfigMap")  # gone with its namespace
     assert "keep-db/db-data" in names(api, "ConfigMap")
     assert "kept: Namespace keep-db: holds an object annotated kubetally.io/protect: true" in result.stdout
+    assert "/apis/apps/v1/namespaces/scratch/deployments/preview" not in deletes(api)  # expired, but not labelled
 
 
 def test_blast_radius_aborts_the_whole_plan(api: KubeAPIServer, tmp_path: Path) -> None:
@@ -192,3 +193,23 @@ def test_killed_midway_the_rerun_finishes_the_plan_and_nothing_else(tmp_path: Pa
         records = [json.loads(line) for line in audit.read_text().splitlines() if line.strip()]
         assert records[-1]["event"] == "finished"
         assert sum(1 for r in records if r["event"] == "plan") == 1  # resumed, not re-planned
+
+
+def test_the_ci_example_cleans_up_its_run(api: KubeAPIServer, tmp_path: Path) -> None:
+    """examples/ci/ephemeral-namespace.yaml's clean-up step, as written, deletes the run's namespace only."""
+    from ruamel.yaml import YAML
+
+    workflow = YAML(typ="safe").load((Path(__file__).parents[2] / "examples/ci/ephemeral-namespace.yaml").read_text())
+    steps = workflow["jobs"]["integration"]["steps"]
+    cleanup = next(s for s in steps if s.get("name", "").startswith("Clean up"))
+    assert cleanup["if"] == "always()"
+    command = cleanup["run"].replace("${{ github.run_id }}", "1234").split()
+    assert command[:2] == ["kubetally", "janitor"]
+    config = api.write_kubeconfig(tmp_path / "kubeconfig")
+    env = {**os.environ, "KUBECONFIG": str(config)}
+    result = subprocess.run([sys.executable, "-m", *command], check=False, capture_output=True, text=True,
+                            timeout=120, env=env, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    ns_deletes = [p for p in deletes(api) if p.startswith("/api/v1/namespaces/") and p.count("/") == 4]
+    assert ns_deletes == ["/api/v1/namespaces/ci-1234"]
+    assert (tmp_path / "janitor-audit.jsonl").exists()

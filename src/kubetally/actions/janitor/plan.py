@@ -128,8 +128,12 @@ def _why(
     ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
     created = _created(obj)
     where = f"{kind} {ns + '/' if ns else ''}{name}"
-    if selector is not None and _matches(_labels(obj), selector):
-        return "selector " + ",".join(f"{k}={v}" for k, v in selector.items())
+    if selector is not None:  # CI clean-up: exactly the labelled objects, no annotation or rule on top
+        return (
+            "selector " + ",".join(f"{k}={v}" for k, v in selector.items())
+            if _matches(_labels(obj), selector)
+            else None
+        )
     notes = _annotations(obj)
     if rules.annotations and TTL_ANNOTATION in notes:
         try:
