@@ -170,8 +170,9 @@ def test_real_kubectl_dump_bare_besteffort_pods(
     assert "QoS BestEffort; no usage samples" in found[("no-requests", "t1")]["evidence"]
 
 
-def test_docs_name_every_option() -> None:
-    command = typer.main.get_command(app).commands["waste"]  # type: ignore[attr-defined]
+@pytest.mark.parametrize("name", ["waste", "janitor"])
+def test_docs_name_every_option(name: str) -> None:
+    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
     options = [o for p in command.params for o in p.opts if o.startswith("--") and o != "--help"]
-    text = (ROOT / "docs" / "waste.md").read_text()
+    text = (ROOT / "docs" / f"{name}.md").read_text()
     assert [o for o in options if o not in text] == []
