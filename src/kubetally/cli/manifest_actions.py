@@ -88,7 +88,7 @@ def manifest_plan(
     recs: pl.DataFrame, directory: Path, *, namespace: str | None, settings: ManifestSettings | None = None
 ) -> tuple[ManifestPlan, list[str]]:
     """The plan for ``directory`` and notes on what it could not cover."""
-    targets, skipped = targets_from_recommendations(recs)
+    targets, skipped = targets_from_recommendations(recs, whole=True)
     plan = plan_manifests(directory, targets, namespace=namespace, settings=settings)
     notes = [f"{s.ref} container {s.container}: {s.reason}" for s in skipped]
     missing = sorted({str(t.ref) for t in plan.unmatched})

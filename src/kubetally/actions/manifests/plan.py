@@ -224,6 +224,8 @@ class _Planned:
     validate: bool = True
     report_ref: WorkloadRef | None = None
     report_file: Path | None = None
+    root: Path | None = None
+    """The kustomize root that renders it (None: a plain manifest)."""
     report_line: int = 0
 
     @property
@@ -351,13 +353,17 @@ def _plan_rendered(
     must then show per container.
     """
     kfile = _root_file(item)
-    workload = item.origin[1]
+    origin_file, workload = item.origin
     where = f"rendered by {shown(kfile.parent)}"
+    # reported where a person looks: the object's own file when only this root uses it, else the overlay
+    at, line = (
+        (origin_file.path, workload.line) if ktree.exclusive(origin_file.path.resolve(), item.root) else (kfile, 1)
+    )
 
     def report(
         status: Literal["changed", "unchanged", "refused"], reason: str | None, notes: list[str]
     ) -> ObjectReport:
-        return ObjectReport(item.ref, kfile, 1, status, reason, (where, *notes))
+        return ObjectReport(item.ref, at, line, status, reason, (where, *notes))
 
     notes: list[str] = []
     if item.blocked:
@@ -404,7 +410,9 @@ def _plan_rendered(
             key = (layer.parsed.path, layer.workload.line)
             part = parts.get(key)
             if part is None:
-                part = _Planned(layer.parsed, layer.workload, [], [], [], notes, gid, False, item.ref, kfile, 1)
+                part = _Planned(
+                    layer.parsed, layer.workload, [], [], [], notes, gid, False, item.ref, at, line, item.root
+                )
                 parts[key] = part
             before = _values(layer.container.node.get("resources"), fld)
             part.expected.append((layer.container.path, {fld: value}))
@@ -435,7 +443,8 @@ def _plan_rendered(
                 part.edits += container_edits(part.parsed.lines, container.node, change, part.workload.indent_step)
             except (ManifestError, KeyError, TypeError) as exc:
                 return [], report("refused", f"{part.parsed.path}: container {container.name}: {exc}", notes), {}
-        notes.append(f"values written to {shown(part.parsed.path)}")
+        if part.parsed.path != origin_file.path:
+            notes.append(f"values written to {shown(part.parsed.path)}")
     return list(parts.values()), overlay, expected
 
 
@@ -647,9 +656,7 @@ def _settle_all(
         if again:
             continue
         for root, expected in render_expect.items():
-            groups = {
-                p.group for p in kept_parts if p.report_file is not None and p.report_file.resolve().parent == root
-            }
+            groups = {p.group for p in kept_parts if p.root == root}
             groups |= {o.group for o, _ in kept_overlays if o.item.root == root}
             if not groups:
                 continue

@@ -33,13 +33,16 @@ def _cpu_text(value: float) -> str:
 
 
 def targets_from_recommendations(
-    frame: pl.DataFrame, *, include_unchanged: bool = False
+    frame: pl.DataFrame, *, include_unchanged: bool = False, whole: bool = False
 ) -> tuple[list[ResourceTarget], list[Skipped]]:
     """One target per row whose recommended values differ from the current ones.
 
     A null recommended value where the current one is set means "remove the field"
     (e.g. no CPU limit). Rows for kinds kubetally cannot rewrite (bare Pods) are skipped.
     ``include_unchanged`` keeps rows without a change too (the whole pod, for its QoS class).
+    ``whole`` (for manifests and charts, which may differ from what runs) asks for every recommended
+    value, not only those that differ from the live ones: a manifest that drifted from the cluster,
+    or a chart whose values are empty, gets the recommendation, not half of it.
     """
     targets: list[ResourceTarget] = []
     skipped: list[Skipped] = []
@@ -53,7 +56,7 @@ def targets_from_recommendations(
                 live[fld] = None
             else:
                 live[fld] = _cpu_text(float(current)) if fld[1] == "cpu" else fmt(int(current))
-            if current == recommended:
+            if current == recommended and not (whole and recommended is not None):
                 continue
             if recommended is None:
                 change[fld] = None
@@ -61,7 +64,7 @@ def targets_from_recommendations(
                 change[fld] = _cpu_text(float(recommended))
             else:
                 change[fld] = fmt(int(recommended))
-        if not change and not include_unchanged:
+        if not change and not include_unchanged and not whole:
             continue
         if ref.kind not in WORKLOAD_KINDS:
             skipped.append(Skipped(ref, row[c.CONTAINER], f"{ref.kind} objects are not rewritten (no controller)"))
