@@ -151,9 +151,10 @@ def rewrite_manifests(
         out.print(line, highlight=False)
     for note in notes:
         out.print(f"[yellow]not changed:[/] {note}", highlight=False)
-    if plan.skipped or plan.refused:
+    unsuggested = [v for v in plan.values if v.refused is not None]
+    if plan.skipped or plan.refused or unsuggested:
         out.print(
-            f"[yellow]{len(plan.skipped)} files skipped, {len(plan.refused)} objects refused[/] "
+            f"[yellow]{len(plan.skipped)} files skipped, {len(plan.refused) + len(unsuggested)} objects refused[/] "
             f"(the rest {'was written' if apply else 'is planned'}; --strict stops at the first bad file)",
             highlight=False,
         )

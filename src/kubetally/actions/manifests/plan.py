@@ -411,7 +411,18 @@ def _plan_rendered(
             part = parts.get(key)
             if part is None:
                 part = _Planned(
-                    layer.parsed, layer.workload, [], [], [], notes, gid, False, item.ref, at, line, item.root
+                    layer.parsed,
+                    layer.workload,
+                    [],
+                    [],
+                    [],
+                    notes,
+                    gid,
+                    False,
+                    report_ref=item.ref,
+                    report_file=at,
+                    report_line=line,
+                    root=item.root,
                 )
                 parts[key] = part
             before = _values(layer.container.node.get("resources"), fld)
