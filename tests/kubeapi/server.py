@@ -270,6 +270,7 @@ def _order(item: tuple[tuple[Resource, str, str], Obj]) -> tuple[str, str, str, 
 class _Handler(BaseHTTPRequestHandler):
     api: KubeAPIServer
     protocol_version = "HTTP/1.1"
+    _request: tuple[str, str, dict[str, list[str]], Any]  # method, path, query, body of the request being answered
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -277,13 +278,19 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing ------------------------------------------------------------------------------
     def _send(self, code: int, body: Obj, content_type: str = "application/json") -> None:
         data = json.dumps(body).encode()
+        self._record(code)  # before the answer: a client that has its answer finds its request logged
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.end_headers()
         self.wfile.write(data)
-        self._code = code
+
+    def _record(self, code: int) -> None:
+        method, path, query, body = self._request
+        headers = {k: v for k, v in self.headers.items() if k.lower() in ("accept", "content-type", "authorization")}
+        with self.api.state.lock:
+            self.api.state.requests.append(Recorded(method, path, query, body, headers, code))
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
@@ -299,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         body = self._body() if method in ("POST", "PATCH", "PUT", "DELETE") else None
-        self._code = 500
+        self._request = (method, url.path, query, body)
         try:
             if self.api.token and self.headers.get("Authorization") != f"Bearer {self.api.token}":
                 self._send(401, _status(401, "Unauthorized", "Unauthorized"))
@@ -307,12 +314,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._route(method, url.path, query, body)
         except Exception as exc:  # the test server reports its own bugs as 500s, like a real one would
             self._send(500, _status(500, "InternalError", f"test server error: {exc!r}"))
-        finally:
-            headers = {
-                k: v for k, v in self.headers.items() if k.lower() in ("accept", "content-type", "authorization")
-            }
-            with self.api.state.lock:
-                self.api.state.requests.append(Recorded(method, url.path, query, body, headers, self._code))
 
     def do_GET(self) -> None:
         self._handle("GET")
