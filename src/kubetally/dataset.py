@@ -9,6 +9,7 @@ loading it whole. Save/load is a directory: one Parquet file per frame and
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -269,6 +270,28 @@ def save(dataset: Dataset, directory: Path, *, overwrite: bool = False) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return directory
+
+
+def replace_frames(dataset: Dataset, directory: Path) -> Path:
+    """Write ``dataset`` into ``directory`` in place, frame by frame (each atomically), the manifest last.
+
+    For a dataset directory that holds other files too (``kubetally record``'s store): unlike
+    :func:`save` it never removes the directory. A reader sees each frame either before or after.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for spec in FRAMES:
+        target = directory / f"{spec.name}.parquet"
+        staging = directory / f".{spec.name}.parquet.tmp"
+        if spec.series:
+            dataset.series(spec).sink_parquet(staging, compression="zstd")
+        else:
+            dataset.table(spec).write_parquet(staging, compression="zstd")
+        os.replace(staging, target)
+    staging = directory / f".{MANIFEST}.tmp"
+    staging.write_text(json.dumps(dataset.info.to_json(), indent=2) + "\n")
+    os.replace(staging, directory / MANIFEST)
     return directory
 
 

@@ -53,6 +53,7 @@ COMMAND_MODULES = (
     "demo",
     "simulate",
     "collect",
+    "record",
     "showback",
     "nodes",
     "export",
