@@ -33,6 +33,7 @@ from kubetally.sources.kubernetes.record import Recorder
 
 Objs = list[dict[str, object]]
 STEP = 300
+ENV = {**os.environ, "COLUMNS": "200"}
 
 
 class Clock:
@@ -184,7 +185,7 @@ def test_sigkill_loses_at_most_the_sample_in_flight_and_duplicates_none(
         kills = 3
         for _ in range(kills):
             before = len(_lines(out)) if out.exists() else 0
-            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
             deadline = time.monotonic() + 120
             while (len(_lines(out)) if (out / ".record").exists() else 0) < before + 2:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
@@ -193,7 +194,8 @@ def test_sigkill_loses_at_most_the_sample_in_flight_and_duplicates_none(
             time.sleep(rng.uniform(0, 1.0))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-        final = subprocess.run([*args, "--samples", "3"], capture_output=True, text=True, timeout=180, check=False)
+        final = subprocess.run([*args, "--samples", "3"], capture_output=True, text=True, timeout=180, check=False,
+                               env=ENV)  # fmt: skip
         assert final.returncode == 0, final.stderr
     lines = _lines(out)
     ticks = [str(line["t"]) for line in lines]
@@ -204,6 +206,7 @@ def test_sigkill_loses_at_most_the_sample_in_flight_and_duplicates_none(
         samples.append(min(cpu_of_sample, key=lambda v: abs(v - cpu[0])) if cpu else None)
     indexes = [cpu_of_sample[v] for v in samples if v is not None]
     assert len(indexes) == len(set(indexes))  # no sample recorded twice
+    print(f"{len(served)} samples served, {len(lines)} recorded, {kills} kills")
     assert len(served) - len(lines) <= kills  # at most the one in flight per kill
     got = load(out)
     usage = got.usage.collect()

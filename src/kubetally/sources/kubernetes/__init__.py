@@ -42,7 +42,7 @@ INVENTORY = (
 
 SNAPSHOT_NOTE = (
     "one point in time: objects as of {at}, no usage history (usage comes from Prometheus: "
-    "`kubetally collect --prometheus URL`)"
+    "`kubetally collect --prometheus URL`, or from metrics-server: `kubetally record`)"
 )
 
 
