@@ -142,6 +142,16 @@ def _client(config: SingleConfig, settings: KubeConnection) -> httpx2.Client:
         raise ConfigError(f"context {config.context_name}: {exc}") from None
 
 
+def connect(settings: KubeConnection) -> tuple[httpx2.Client, str, str]:
+    """An HTTP client authenticated for the chosen context, its server URL and context name.
+
+    The client's base URL is the API server: ``client.get("/api/v1/pods")``. Close it (it is a context
+    manager). kubetally's sources only list and get; writes (the janitor) are planned and confirmed elsewhere.
+    """
+    config = _config(settings)
+    return _client(config, settings), str(config.cluster.server).rstrip("/"), config.context_name
+
+
 def _status_message(response: httpx2.Response) -> str:
     try:
         body = response.json()
@@ -245,10 +255,9 @@ def _note(kind: Kind, error: _Unavailable) -> str:
 
 def list_objects(settings: KubeConnection, *, progress: Progress = lambda _: None) -> Listing:
     """Every object of :data:`KINDS` the credentials may list, and a note for each kind they may not."""
-    config = _config(settings)
-    server = str(config.cluster.server).rstrip("/")
-    listing = Listing(server=server, context=config.context_name, objects=[], listed=[], notes=[], requests=0)
-    with _client(config, settings) as client:
+    client, server, context = connect(settings)
+    listing = Listing(server=server, context=context, objects=[], listed=[], notes=[], requests=0)
+    with client:
         reader = _Reader(client, settings, server)
         unavailable: dict[str, _Unavailable] = {}
         for kind in KINDS:
