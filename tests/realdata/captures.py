@@ -56,3 +56,17 @@ RESOURCE_E2E_NO_PATH = Target(
     captured_at=KIND_CAPTURED_AT,
 )
 """The same endpoint scraped by a hand-written config that sets no metrics_path label."""
+
+POSTGRES_EXPORTER_LABELS = {
+    "job": "postgres-exporter", "instance": "10.244.0.50:9187", "endpoint": "http", "namespace": "default",
+    "pod": "postgres-exporter-6f9c7d8b5-q2x7m", "container": "postgres-exporter", "service": "postgres-exporter",
+}  # fmt: skip
+"""The target labels a ServiceMonitor gives postgres_exporter running as its own Deployment."""
+PG_V018_TABLES = Target(
+    CAPTURES / "postgres-exporter-0.11.1-v0.18-tables.prom", POSTGRES_EXPORTER_LABELS, honor_labels=False,
+    captured_at=KIND_CAPTURED_AT,
+)  # fmt: skip
+PG_QUERIES_EXAMPLE = Target(
+    CAPTURES / "postgres-exporter-0.11.1-queries-example.prom", POSTGRES_EXPORTER_LABELS, honor_labels=False,
+    captured_at=KIND_CAPTURED_AT,
+)  # fmt: skip

@@ -26,11 +26,13 @@ NET_RX = Family("node_network_receive_bytes", "counter", "Network device statist
 NET_TX = Family("node_network_transmit_bytes", "counter", "Network device statistic transmit_bytes.")
 UNAME = Family("node_uname_info", "gauge", "Labeled system information as provided by the uname system call.")
 PG_DB_SIZE = Family("pg_database_size_bytes", "gauge", "Disk space used by the database")
-PG_TABLE_SIZE = Family("pg_stat_user_tables_total_size_bytes", "gauge", "Total disk space used by this table, in bytes")
+PG_TABLE_SIZE = Family("pg_stat_user_tables_table_size_bytes", "gauge", "Total disk space used by this table, in bytes")
+PG_INDEX_SIZE = Family("pg_stat_user_tables_index_size_bytes", "gauge", "Total disk space used by this index, in bytes")
+"""postgres_exporter v0.18+ (collector stat_user_tables): the table's size is their sum."""
 PG_TABLE_ROWS = Family("pg_stat_user_tables_n_live_tup", "gauge", "Estimated number of live rows")
 FAMILIES = (
     VOL_USED, VOL_CAPACITY, LOG_BYTES, NODE_CPU, MEM_TOTAL, MEM_AVAILABLE, NET_RX, NET_TX, UNAME,
-    PG_DB_SIZE, PG_TABLE_SIZE, PG_TABLE_ROWS,
+    PG_DB_SIZE, PG_TABLE_SIZE, PG_INDEX_SIZE, PG_TABLE_ROWS,
 )  # fmt: skip
 
 USER_SHARE = 0.7
@@ -192,5 +194,7 @@ def write_postgres(spool: Spool, ctx: HostContext, *, database_usage: pl.LazyFra
     )
     dbs, tables = rows.filter(pl.col(c.TABLE) == ""), rows.filter(pl.col(c.TABLE) != "")
     spool.write(PG_DB_SIZE, dbs.select(SERIES, T, pl.col(c.SIZE_BYTES).alias(V)))
-    spool.write(PG_TABLE_SIZE, tables.select(SERIES, T, pl.col(c.SIZE_BYTES).alias(V)))
+    index = (pl.col(c.SIZE_BYTES) / 8).floor()
+    spool.write(PG_TABLE_SIZE, tables.select(SERIES, T, (pl.col(c.SIZE_BYTES) - index).alias(V)))
+    spool.write(PG_INDEX_SIZE, tables.select(SERIES, T, index.alias(V)))
     spool.write(PG_TABLE_ROWS, tables.select(SERIES, T, pl.col(c.ROWS).alias(V)).drop_nulls(V))

@@ -11,6 +11,7 @@ are recorded in ``dataset.info.notes`` and never silently zeroed.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -178,6 +179,7 @@ def collect(
         }  # fmt: skip
         missing = families.missing(present)
         ctx.notes.extend(families.note(m) for m in missing)
+        ctx.notes.extend(_postgres_notes(present["pg"], sink.frame(schema.DATABASE_USAGE), containers))
         for warning in client.usage.warnings:
             ctx.notes.append(f"server warning: {warning}")
         info = DatasetInfo(
@@ -232,6 +234,38 @@ def _scrape_interval(client: PrometheusClient, p: PromQL, pod_level: bool, windo
             if gaps:
                 found.append(max(1, round(gaps[len(gaps) // 2])))
     return max(found) if found else None
+
+
+_DATABASE_IMAGE = re.compile(r"postgres|postgis|timescale|patroni|spilo|cloudnative-pg", re.IGNORECASE)
+
+
+def _postgres_notes(names: set[str], usage: pl.LazyFrame, containers: pl.DataFrame) -> list[str]:
+    """What postgres_exporter's families and target labels mean for database_usage."""
+    if "pg_database_size_bytes" not in names:
+        return []
+    notes = []
+    sizes = {"pg_stat_user_tables_size_bytes", "pg_stat_user_tables_table_size_bytes"}
+    if not names & sizes:
+        rows = "n_live_tup" if "pg_stat_user_tables_n_live_tup" in names else "no"
+        notes.append(
+            "postgres_exporter has no per-table size family (size_bytes since v0.14, table_size_bytes + "
+            f"index_size_bytes since v0.18): tables have {rows} row counts and no size (unknown, not zero)"
+        )
+    key = [c.CLUSTER, c.NAMESPACE, c.POD]
+    pods = usage.select(key).unique().collect()
+    images = containers.group_by(key).agg(pl.col(c.IMAGE))
+    own = [
+        f"{row[c.NAMESPACE]}/{row[c.POD]}"
+        for row in pods.join(images, on=key, how="left").sort(key).iter_rows(named=True)
+        if not any(_DATABASE_IMAGE.search(i) and "exporter" not in i for i in row[c.IMAGE] or [])
+    ]
+    if own:
+        notes.append(
+            f"database sizes are keyed to postgres_exporter's scrape target pod, which runs no PostgreSQL: "
+            f"{', '.join(own[:3])}{' ...' if len(own) > 3 else ''} (the exporter in its own Deployment): the "
+            "database's own pod is not known from the exporter"
+        )
+    return notes
 
 
 def _probe(p: PromQL, seconds: int, *, pod_level: bool) -> str:

@@ -20,6 +20,7 @@ from kubetally.model import schema
 from kubetally.sources.prometheus.plan import PromQL
 
 CONTAINER = ("namespace", "pod", "container")
+PG_TABLE = ("namespace", "pod", "datname", "schemaname", "relname")
 CNI_INTERFACES = "(cali|cilium|cni|lxc|nodelocaldns|tunl|veth|flannel|vxlan|docker|lo).*"
 NODE_DEVICES = "(lo|veth|cni|flannel|cali|cilium|lxc|docker|tunl|vxlan|kube-ipvs).*"
 
@@ -74,12 +75,18 @@ def other_texts(p: PromQL) -> dict[str, str]:
         "volume": p.gauge(p.kubelet("kubelet_volume_stats_used_bytes"), ("namespace", "persistentvolumeclaim"), **last),
         "logs": p.gauge(p.kubelet("kubelet_container_log_filesystem_used_bytes"), CONTAINER, **last),
         "db_size": p.gauge(p.pg("pg_database_size_bytes"), ("namespace", "pod", "datname"), **last),
-        "table_size": p.gauge(
-            p.pg("pg_stat_user_tables_total_size_bytes"), ("namespace", "pod", "datname", "relname"), **last
-        ),
-        "table_rows": p.gauge(
-            p.pg("pg_stat_user_tables_n_live_tup"), ("namespace", "pod", "datname", "relname"), **last
-        ),
+        # postgres_exporter per-table families (collector stat_user_tables): size_bytes in v0.14-v0.17
+        # (pg_total_relation_size), table_size_bytes + index_size_bytes from v0.18 (pg_table_size, which includes
+        # TOAST, and pg_indexes_size); n_live_tup in every version (also the queries.yaml of older ones)
+        **{
+            name: p.gauge(p.pg(f"pg_stat_user_tables_{family}"), PG_TABLE, **last)
+            for name, family in (
+                ("table_total", "size_bytes"),
+                ("table_heap", "table_size_bytes"),
+                ("table_index", "index_size_bytes"),
+                ("table_rows", "n_live_tup"),
+            )
+        },
         "term_reason": p.gauge(
             p.ksm("", re___name__="kube_pod_(init_)?container_status_last_terminated_reason"),
             (*CONTAINER, "reason"),
@@ -195,15 +202,36 @@ class Frames:
         return self.frame(results["logs"], CONTAINER, c.LOG_BYTES).select(schema.LOG_USAGE.names)
 
     def database_usage(self, results: dict[str, pl.DataFrame]) -> pl.DataFrame:
+        """Database sizes and per-table sizes and rows. A table's size is ``size_bytes`` (postgres_exporter
+        v0.14-v0.17), else ``table_size_bytes + index_size_bytes`` (v0.18+); tables outside the ``public``
+        schema are named ``schema.table`` (``audit.events`` and ``public.events`` stay two tables)."""
         dbs = self.frame(results["db_size"], ("namespace", "pod", "datname"), c.SIZE_BYTES).with_columns(
-            pl.lit("").alias("relname"), pl.lit(None, pl.Float64).alias(c.ROWS)
+            pl.lit("").alias(c.TABLE), pl.lit(None, pl.Float64).alias(c.ROWS)
         )
-        key = [c.CLUSTER, "namespace", "pod", "datname", "relname", c.TIMESTAMP]
-        size = self.frame(results["table_size"], ("namespace", "pod", "datname", "relname"), c.SIZE_BYTES)
-        rows = self.frame(results["table_rows"], ("namespace", "pod", "datname", "relname"), c.ROWS)
-        tables = size.join(rows, on=key, how="left")
+        key = [c.CLUSTER, "namespace", "pod", "datname", c.TABLE, c.TIMESTAMP]
+        parts = {
+            name: self._table(results[name], column)
+            for name, column in (
+                ("table_total", "_total"), ("table_heap", "_heap"), ("table_index", "_index"), ("table_rows", c.ROWS)
+            )
+        }  # fmt: skip
+        tables: pl.DataFrame | None = None
+        for part in parts.values():
+            tables = part if tables is None else tables.join(part, on=key, how="full", coalesce=True)
+        assert tables is not None
+        split = pl.when(pl.col("_heap").is_not_null()).then(pl.col("_heap") + pl.col("_index").fill_null(0.0))
+        tables = tables.with_columns(pl.coalesce(pl.col("_total"), split).alias(c.SIZE_BYTES))
         both = pl.concat([dbs.select(*key, c.SIZE_BYTES, c.ROWS), tables.select(*key, c.SIZE_BYTES, c.ROWS)])
-        return both.rename({"datname": c.DATABASE, "relname": c.TABLE}).select(schema.DATABASE_USAGE.names)
+        return both.rename({"datname": c.DATABASE}).select(schema.DATABASE_USAGE.names)
+
+    def _table(self, result: pl.DataFrame, column: str) -> pl.DataFrame:
+        frame = self.frame(result, PG_TABLE, column)
+        qualified = (
+            pl.when(pl.col("schemaname").is_in(["", "public"]))
+            .then(pl.col("relname"))
+            .otherwise(pl.concat_str("schemaname", pl.lit("."), "relname"))
+        )
+        return frame.with_columns(qualified.alias(c.TABLE)).drop("schemaname", "relname")
 
     def terminations(
         self,
