@@ -186,7 +186,10 @@ def write_postgres(spool: Spool, ctx: HostContext, *, database_usage: pl.LazyFra
     names = []
     for cl, ns, pod, db, table, uid in keys.iter_rows():
         targets = ctx.targets.postgres(ns, pod, _ids.pod_ip(uid or pod))
-        own = {"datname": db} if not table else {"datname": db, "schemaname": "public", "relname": table}
+        schema_name, _, relname = table.rpartition(".")
+        own = (
+            {"datname": db} if not table else {"datname": db, "schemaname": schema_name or "public", "relname": relname}
+        )
         names.append(ctx.merged(own, cl, targets))
     rows = rows.join(
         keys.with_columns(pl.Series(SERIES, names)).drop(c.POD_UID),
