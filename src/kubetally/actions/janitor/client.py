@@ -1,28 +1,24 @@
 """The janitor's Kubernetes API calls: paginated lists, DELETE with propagation/dryRun/uid precondition, Events.
 
-The connection comes from a kubeconfig (server, CA, ``insecure-skip-tls-verify``, bearer token or
-token file, client certificate and key, files or ``-data``). Exec and auth-provider plugins are not
-supported here: the error says so.
+The connection is the Kubernetes source's (:func:`kubetally.sources.kubernetes.api.connect`): one
+way to read a kubeconfig or the in-cluster service account for every command.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import os
-import ssl
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+import httpx2
+from pydantic import ValidationError
 
 from kubetally.errors import ConfigError, SourceError
+from kubetally.sources.kubernetes import api
+from kubetally.sources.kubernetes.settings import KubeConnection
 
 Obj = dict[str, Any]
 
@@ -54,7 +50,7 @@ def _path(kind: str, namespace: str = "", name: str = "") -> str:
     return f"{root}/{gv}{ns}/{plural}" + (f"/{name}" if name else "")
 
 
-def _message(response: httpx.Response) -> str:
+def _message(response: httpx2.Response) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -62,91 +58,41 @@ def _message(response: httpx.Response) -> str:
     return str(body.get("message") or response.reason_phrase) if isinstance(body, dict) else response.reason_phrase
 
 
-@dataclass
-class Connection:
+@dataclass(frozen=True)
+class Connected:
+    """Where the janitor is connected: the API server and the kubeconfig context (recorded in the audit log)."""
+
     server: str
     context: str
-    headers: dict[str, str]
-    verify: ssl.SSLContext | bool
-    cert: tuple[str, str] | None = None
 
 
-def _data_file(data: str, suffix: str) -> str:
-    handle = tempfile.NamedTemporaryFile("wb", suffix=suffix, delete=False)  # noqa: SIM115 - kept for httpx
-    with handle:
-        handle.write(base64.b64decode(data))
-    return handle.name
-
-
-def connection(kubeconfig: Path | None, context: str | None) -> Connection:
-    """The server and credentials of ``context`` (default: current-context) of the kubeconfig."""
-    path = (kubeconfig or Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])).expanduser()
+def connection(kubeconfig: Path | None, context: str | None, *, in_cluster: bool = False) -> KubeConnection:
+    """The cluster to clean: ``--kubeconfig``/``--context`` (default ``$KUBECONFIG``, ``~/.kube/config``) or
+    the pod's service account. Read by the Kubernetes source, so every command reads kubeconfigs one way."""
     try:
-        doc = YAML(typ="safe", pure=True).load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"kubeconfig {path}: unreadable: {exc.strerror}") from None
-    except YAMLError as exc:
-        raise ConfigError(f"kubeconfig {path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"kubeconfig {path}: not a kubeconfig")
-
-    def named(section: str, name: str) -> Obj:
-        for entry in doc.get(section) or []:
-            if isinstance(entry, dict) and entry.get("name") == name:
-                return dict(entry.get(section[:-1]) or {})
-        raise ConfigError(f"kubeconfig {path}: no {section[:-1]} {name!r}")
-
-    ctx_name = context or doc.get("current-context")
-    if not ctx_name:
-        raise ConfigError(f"kubeconfig {path}: no current-context; give --context")
-    ctx = named("contexts", str(ctx_name))
-    cluster = named("clusters", str(ctx.get("cluster")))
-    user = named("users", str(ctx["user"])) if ctx.get("user") else {}
-    if "exec" in user or "auth-provider" in user:
-        raise ConfigError(
-            f"kubeconfig {path}: user of context {ctx_name!r} uses an exec/auth-provider plugin, which the janitor "
-            "does not run; use a token or client certificate (e.g. a ServiceAccount token for CI)"
-        )
-    server = str(cluster.get("server") or "")
-    if not server.startswith(("http://", "https://")):
-        raise ConfigError(f"kubeconfig {path}: cluster of context {ctx_name!r} has no http(s) server")
-    verify: ssl.SSLContext | bool = True
-    if cluster.get("insecure-skip-tls-verify"):
-        verify = False
-    elif cluster.get("certificate-authority-data"):
-        verify = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
-    elif cluster.get("certificate-authority"):
-        verify = ssl.create_default_context(cafile=str(cluster["certificate-authority"]))
-    headers = {"Accept": "application/json", "User-Agent": "kubetally-janitor"}
-    token = user.get("token")
-    if not token and user.get("tokenFile"):
-        token = Path(str(user["tokenFile"])).read_text().strip()
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    cert = None
-    if user.get("client-certificate-data") and user.get("client-key-data"):
-        cert = (_data_file(user["client-certificate-data"], ".crt"), _data_file(user["client-key-data"], ".key"))
-    elif user.get("client-certificate") and user.get("client-key"):
-        cert = (str(user["client-certificate"]), str(user["client-key"]))
-    return Connection(server.rstrip("/"), str(ctx_name), headers, verify, cert)
+        return KubeConnection(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid Kubernetes connection: {message}") from None
 
 
 class Client:
-    """The calls the janitor makes; every request and its answer can fail with one clear line."""
+    """The calls the janitor makes; every request and its answer can fail with one clear line.
 
-    def __init__(self, conn: Connection, *, timeout: float = 30.0) -> None:
-        self.conn = conn
-        self.http = httpx.Client(
-            base_url=conn.server, headers=conn.headers, verify=conn.verify, cert=conn.cert, timeout=timeout
-        )
+    Built on the Kubernetes source's authenticated connection (:func:`kubetally.sources.kubernetes.api.connect`:
+    kubeconfig contexts, tokens, client certificates, exec plugins, in-cluster service account)."""
+
+    def __init__(self, settings: KubeConnection) -> None:
+        self.http, server, context = api.connect(settings)
+        self.conn = Connected(server, context)
 
     def close(self) -> None:
         self.http.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
         try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+            response = self.http.request(method, path, headers={"Accept": "application/json"}, **kwargs)
+        except httpx2.HTTPError as exc:
             raise SourceError(f"{self.conn.server}: cannot reach the API server: {exc}") from None
         if response.status_code == 401:
             raise SourceError(f"{self.conn.server}: 401 Unauthorized: the API server refused the credentials")
@@ -210,5 +156,5 @@ class Client:
             "reportingComponent": "kubetally-janitor",
             "reportingInstance": "kubetally",
         }
-        with contextlib.suppress(httpx.HTTPError):
+        with contextlib.suppress(httpx2.HTTPError):
             self.http.post(f"/api/v1/namespaces/{ns}/events", json=body)
