@@ -112,3 +112,33 @@ spec:
     prices = UnitPrices(cpu_per_core_hour=0.1, memory_per_gib_hour=0.01, currency="USD", hours_per_month=730)
     diff = cost_diff(frame, frame, prices=prices, settings=settings)
     assert dict(zip(diff["name"], diff["team"], strict=True)) == EXPECTED
+
+
+def test_waste_attributes_findings_to_the_same_team() -> None:
+    from kubetally.analysis.waste import WasteSettings, findings
+    from kubetally.model.labels import object_label_values
+
+    ds = _conflicting()
+    workloads = ds.containers.select("cluster", "namespace", kind="owner_kind", name="owner_name").unique()
+    ds = ds.with_frames(workloads=pl.concat([ds.workloads, workloads], how="diagonal_relaxed"))
+    settings = WasteSettings(required_labels=("cost-center",))  # every workload misses it: one finding each
+    report = findings(ds, settings=settings, book=None)
+    got = {r["name"]: r["owner"] for r in report.findings.filter(pl.col("rule") == "missing-labels").to_dicts()}
+    assert got == EXPECTED
+    # objects without pods: their own label, else their namespace's (a scaled-to-zero workload, a ConfigMap)
+    ids = pl.DataFrame(
+        [
+            ("c1", "ConfigMap", "team-b", "settings"),
+            ("c1", "Deployment", "team-b", "parked"),
+            ("c1", "Pod", "team-a", "web-1"),
+        ],
+        schema=["cluster", "kind", "namespace", "name"],
+        orient="row",
+    )
+    extra = pl.DataFrame([_label("Deployment", "team-b", "parked", "team", "parked-team")], schema=ds.labels.schema)
+    values = object_label_values(ids, ds.containers, pl.concat([ds.labels, extra]), ["team"])
+    assert dict(zip(values["name"], values["team"], strict=True)) == {
+        "settings": "ns-team",
+        "parked": "parked-team",
+        "web-1": "pod-team",
+    }

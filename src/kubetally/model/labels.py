@@ -111,3 +111,61 @@ def _wide(ids: pl.DataFrame, long: pl.DataFrame, on: Sequence[str], keys: Sequen
         values = long.filter(pl.col(c.KEY) == key).select(*on, pl.col(c.VALUE).alias(key))
         out = out.join(values, on=list(on), how="left", nulls_equal=True)
     return out
+
+
+OBJECT_ID: tuple[str, ...] = (c.CLUSTER, c.KIND, c.NAMESPACE, c.NAME)
+"""Any object: (cluster, kind, namespace, name); namespace empty for cluster-scoped kinds."""
+
+
+def object_label_values(
+    objects: pl.DataFrame, containers: pl.DataFrame, labels: pl.DataFrame, keys: Sequence[str]
+) -> pl.DataFrame:
+    """OBJECT_ID (unique rows of ``objects``) + one column per key, by the same precedence rule for any kind:
+
+    - a **Pod**: :func:`pod_labels` (the pod, its controller, its namespace);
+    - a **workload with pods** (top controller of pods in ``containers``): :func:`workload_labels` (its
+      newest pod's values), so a Deployment and its pods are attributed to the same team;
+    - **anything else** (a workload scaled to zero, a ReplicaSet, ConfigMap, Secret, PVC, Service, ...):
+      its own label, then its namespace's (the controller and namespace steps of the rule; there is no pod).
+
+    Null when none has the key. Waste attributes every finding to an owner with this.
+    """
+    ids = objects.select(OBJECT_ID).unique()
+    of = labels.filter(pl.col(c.KEY).is_in(list(keys)))
+    long = [*OBJECT_ID, c.KEY, c.VALUE, _RANK]
+    pods = containers.select(POD_ID).unique()
+    from_pods = (
+        pod_labels(pods, of, keys)
+        .select(c.CLUSTER, pl.lit("Pod").alias(c.KIND), c.NAMESPACE, pl.col(c.POD).alias(c.NAME), c.KEY, c.VALUE)
+        .with_columns(pl.lit(0).alias(_RANK))
+    )
+    from_workloads = (
+        workload_labels(containers, of, keys)
+        .filter(~pl.col(c.OWNER_KIND).is_in(_NOT_CONTROLLERS))
+        .select(
+            c.CLUSTER,
+            pl.col(c.OWNER_KIND).alias(c.KIND),
+            c.NAMESPACE,
+            pl.col(c.OWNER_NAME).alias(c.NAME),
+            c.KEY,
+            c.VALUE,
+        )
+        .with_columns(pl.lit(0).alias(_RANK))
+    )
+    own = of.select(
+        c.CLUSTER, pl.col(c.OBJECT_KIND).alias(c.KIND), c.NAMESPACE, c.NAME, c.KEY, c.VALUE, pl.lit(1).alias(_RANK)
+    )
+    namespace = (
+        of.filter(pl.col(c.OBJECT_KIND) == "Namespace")
+        .select(c.CLUSTER, pl.col(c.NAME).alias(c.NAMESPACE), c.KEY, c.VALUE)
+        .join(ids.select(OBJECT_ID), on=[c.CLUSTER, c.NAMESPACE])
+        .select(*OBJECT_ID, c.KEY, c.VALUE, pl.lit(2).alias(_RANK))
+    )
+    resolved = (
+        pl.concat([f.select(long).cast({_RANK: pl.Int32}) for f in (from_pods, from_workloads, own, namespace)])
+        .join(ids, on=list(OBJECT_ID))
+        .sort(_RANK, maintain_order=True)
+        .unique([*OBJECT_ID, c.KEY], keep="first", maintain_order=True)
+        .drop(_RANK)
+    )
+    return _wide(ids, resolved, OBJECT_ID, keys)

@@ -22,6 +22,7 @@ from kubetally.dataset import Dataset
 from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.model.kube_refs import parse_selector
+from kubetally.model.labels import OBJECT_ID, object_label_values
 from kubetally.model.pricing import GIB, PriceBook
 from kubetally.model.unit_prices import PER_CORE_HOUR, PER_GIB_HOUR, cluster_unit_prices
 
@@ -189,13 +190,20 @@ class Context:
             if all(labels.get(k) == v for k, v in wanted.items())
         ]
 
-    def owner(self, cluster: str, kind: str, namespace: str, name: str) -> str:
-        """The team of an object: its own team label, else its namespace's; empty when unknown."""
+    def owners(self, rows: list[Finding]) -> dict[tuple[str, str, str, str], str]:
+        """(cluster, kind, namespace, name) -> the team of each finding's object, by the one label rule
+        (:func:`kubetally.model.labels.object_label_values`: a pod's or workload's pods first, else its own
+        label, else its namespace's); empty when unknown."""
+        if not rows:
+            return {}
         team = self.settings.team_label
-        own = self.labels.get((cluster, kind, namespace, name), {}).get(team)
-        if own:
-            return own
-        return self.labels.get((cluster, "Namespace", "", namespace), {}).get(team, "")
+        ids = pl.DataFrame(
+            [(f.cluster, f.kind, f.namespace, f.name) for f in rows], schema=list(OBJECT_ID), orient="row"
+        )
+        values = object_label_values(ids, self.ds.containers, self.ds.labels, [team])
+        return {
+            (r[c.CLUSTER], r[c.KIND], r[c.NAMESPACE], r[c.NAME]): r[team] or "" for r in values.iter_rows(named=True)
+        }
 
     def ignored_rules(self, cluster: str, kind: str, namespace: str, name: str) -> set[str]:
         value = self.annotations.get((cluster, kind, namespace, name), {}).get(self.settings.ignore_annotation, "")
@@ -236,6 +244,7 @@ def gib(value: float) -> str:
 
 
 def findings_frame(rows: list[Finding], ctx: Context, silence: Mapping[tuple[str, str, str, str], str]) -> pl.DataFrame:
+    owners = ctx.owners(rows)
     data = [
         {
             c.CLUSTER: f.cluster,
@@ -245,7 +254,7 @@ def findings_frame(rows: list[Finding], ctx: Context, silence: Mapping[tuple[str
             c.NAMESPACE: f.namespace,
             OBJECT_KIND: f.kind,
             c.NAME: f.name,
-            OWNER: ctx.owner(f.cluster, f.kind, f.namespace, f.name),
+            OWNER: owners[(f.cluster, f.kind, f.namespace, f.name)],
             EVIDENCE: f.evidence,
             MONTHLY_COST: f.monthly_cost,
             CURRENCY: ctx.currency if f.monthly_cost is not None else None,
