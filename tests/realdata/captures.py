@@ -70,3 +70,22 @@ PG_QUERIES_EXAMPLE = Target(
     CAPTURES / "postgres-exporter-0.11.1-queries-example.prom", POSTGRES_EXPORTER_LABELS, honor_labels=False,
     captured_at=KIND_CAPTURED_AT,
 )  # fmt: skip
+
+NODE_EXPORTER_CAPTURED = 1796644628
+"""When node-exporter-1.5.0-vm.prom was scraped; its node_boot_time_seconds is 1.79660722e+09."""
+NODE_UPTIME = NODE_EXPORTER_CAPTURED - 1796607220
+NODE_EXPORTER_LABELS = {
+    "job": "node-exporter", "instance": "172.20.0.2:9100", "endpoint": "http-metrics", "namespace": "monitoring",
+    "pod": "kube-prometheus-stack-prometheus-node-exporter-x7k2p", "container": "node-exporter",
+    "service": "kube-prometheus-stack-prometheus-node-exporter",
+}  # fmt: skip
+"""kube-prometheus-stack's target labels for the node-exporter pod (hostNetwork: instance is the node's IP)."""
+
+
+def node_exporter(**labels: str) -> Target:
+    """node_exporter 1.5.0 of a host named ``vm`` (not the KSM capture's node name) on the KSM capture's time axis;
+    its counters grow from 0 at boot, so a replayed rate is the host's real average since boot."""
+    return Target(
+        CAPTURES / "node-exporter-1.5.0-vm.prom", {**NODE_EXPORTER_LABELS, **labels}, honor_labels=False,
+        captured_at=KIND_CAPTURED_AT, counter_born=KIND_CAPTURED_AT - NODE_UPTIME,
+    )  # fmt: skip

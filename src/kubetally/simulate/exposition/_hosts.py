@@ -129,7 +129,10 @@ def write_node_exporter(spool: Spool, ctx: HostContext, *, nodes: pl.DataFrame, 
         targets = ctx.targets.node_exporter(node, ip)
         cores = max(1, math.ceil(row[c.CPU_CAPACITY_CORES]))
         spans.append((ctx.grid.start + step, ctx.grid.end))
-        uname = {"nodename": node, "machine": MACHINE.get(row[c.ARCH], row[c.ARCH]), "sysname": "Linux"}
+        # the host's name is not always the node's (EKS names nodes by private DNS, hosts say ip-10-0-0-1): the
+        # source must find the node through the exporter's target, not by uname
+        hostname = f"ip-{ip.replace('.', '-')}" if ip else node
+        uname = {"nodename": hostname, "machine": MACHINE.get(row[c.ARCH], row[c.ARCH]), "sysname": "Linux"}
         pieces.add(UNAME, len(spans) - 1, ctx.merged(uname, cluster, targets), 1)
         pieces.add(MEM_TOTAL, len(spans) - 1, ctx.merged({}, cluster, targets), row[c.MEMORY_CAPACITY_BYTES])
         usage = (

@@ -120,7 +120,7 @@ def collect(
             )
         texts = {**series.usage_texts(p, pod_level=pod_level), **series.other_texts(p)}
         say(f"series: {len(texts)} range queries x {len(series_chunks)} chunks")
-        nodes, instance_node = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
+        nodes, node_map = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
         frames = series.Frames(p, query.cluster_name)
         host_pods = build.host_network_pods(inv, ctx)
         if host_pods.height:
@@ -139,7 +139,7 @@ def collect(
             usage_part = frames.usage(results)
             sink.add(schema.USAGE, usage_part)
             sink.add(schema.POD_NETWORK, frames.pod_network(results, usage_part, host_pods))
-            sink.add(schema.NODE_USAGE, frames.node_usage(results, instance_node))
+            sink.add(schema.NODE_USAGE, frames.node_usage(results, node_map))
             sink.add(schema.VOLUME_USAGE, frames.volume_usage(results))
             sink.add(schema.LOG_USAGE, frames.log_usage(results))
             sink.add(schema.DATABASE_USAGE, frames.database_usage(results))
@@ -177,6 +177,8 @@ def collect(
                 ("ksm", p.ksm("")), ("kubelet", p.kubelet("")), ("node", p.node("")), ("pg", p.pg(""))
             )
         }  # fmt: skip
+        if node_map.unmapped:
+            ctx.notes.append(_unmapped_note(node_map.unmapped))
         missing = families.missing(present)
         ctx.notes.extend(families.note(m) for m in missing)
         ctx.notes.extend(_postgres_notes(present["pg"], sink.frame(schema.DATABASE_USAGE), containers))
@@ -234,6 +236,17 @@ def _scrape_interval(client: PrometheusClient, p: PromQL, pod_level: bool, windo
             if gaps:
                 found.append(max(1, round(gaps[len(gaps) // 2])))
     return max(found) if found else None
+
+
+def _unmapped_note(unmapped: dict[tuple[str, str], str]) -> str:
+    shown = ", ".join(
+        f"{instance} (nodename {name!r})" if name else instance for (_, instance), name in sorted(unmapped.items())[:3]
+    )
+    return (
+        f"{len(unmapped)} node-exporter targets match no node: {shown}{' ...' if len(unmapped) > 3 else ''}; their "
+        "node usage is left out. A target is mapped by its pod (target labels namespace/pod in kube_pod_info), "
+        "then by instance = a node's InternalIP or name, then by uname nodename = a node's name"
+    )
 
 
 _DATABASE_IMAGE = re.compile(r"postgres|postgis|timescale|patroni|spilo|cloudnative-pg", re.IGNORECASE)

@@ -277,23 +277,65 @@ def labels(r: dict[str, Instant], ctx: Ctx) -> pl.DataFrame:
     return pl.DataFrame(out, schema=schema.LABELS.schema) if out else schema.empty(schema.LABELS)
 
 
-def nodes(
-    r: dict[str, Instant], ctx: Ctx, node_labels: pl.DataFrame
-) -> tuple[pl.DataFrame, dict[tuple[str, str], str]]:
-    """The nodes frame, and instance -> node for node-exporter series (which have no node label)."""
+@dataclass
+class NodeMap:
+    """Which node a node-exporter target is (its series have no node label), as kubernetes-mixin maps it: the
+    exporter's pod (target labels ``namespace``/``pod``) through ``kube_pod_info{node}``; else the target's host
+    (``instance`` without the port) is a node's ``internal_ip`` or a node's name (kube-prometheus-stack relabels
+    ``instance`` to the node name); else uname's ``nodename`` when it is a node's name. The hostname is not the node
+    name on every cluster, so ``nodename`` comes last and a target that matches no node is reported, not kept."""
+
+    by_instance: dict[tuple[str, str], str]
+    """(cluster, instance) -> node, for the targets with a uname series."""
+    by_host: dict[tuple[str, str], str]
+    """(cluster, internal IP or node name) -> node."""
+    unmapped: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(cluster, instance) -> its nodename, for the targets that match no node."""
+
+    def node(self, cluster: str, instance: str) -> str | None:
+        found = self.by_instance.get((cluster, instance))
+        if found is None:
+            found = self.by_host.get((cluster, _host(instance)))
+        if found is None:
+            self.unmapped.setdefault((cluster, instance), "")
+        return found
+
+
+def _host(instance: str) -> str:
+    """``10.0.0.1:9100`` -> ``10.0.0.1``, ``[fd00::1]:9100`` -> ``fd00::1``, ``node-a`` -> ``node-a``."""
+    if instance.startswith("["):
+        return instance[1:].split("]", 1)[0]
+    return instance.rsplit(":", 1)[0] if instance.count(":") == 1 else instance
+
+
+def nodes(r: dict[str, Instant], ctx: Ctx, node_labels: pl.DataFrame) -> tuple[pl.DataFrame, NodeMap]:
+    """The nodes frame, and the node of each node-exporter target."""
     cap = _latest(r["node_capacity"], ctx, "node", "resource")
     alloc = _latest(r["node_allocatable"], ctx, "node", "resource")
     roles = {k[:2] for k in _latest(r["node_role"], ctx, "node", "role") if k[2] in ("control-plane", "master")}
     lab = {(row[c.CLUSTER], row[c.NAME], row[c.KEY]): row[c.VALUE] for row in node_labels.iter_rows(named=True)}
-    instance_node: dict[tuple[str, str], str] = {}
-    machine: dict[tuple[str, str], str] = {}
-    for (cluster, instance, nodename, mach), _ in _latest(r["uname"], ctx, "instance", "nodename", "machine").items():
-        instance_node[(cluster, instance)] = nodename
-        machine[(cluster, nodename)] = mach
+    known = {k[:2] for k in cap} | {k[:2] for k in alloc}
+    by_host = {(cluster, node): node for cluster, node in known}
     for (cluster, node, ip), _ in _latest(r["node_info"], ctx, "node", "internal_ip").items():
         if ip:
-            instance_node.setdefault((cluster, f"{ip}:9100"), node)
-    names = sorted({k[:2] for k in cap} | {k[:2] for k in alloc})
+            by_host.setdefault((cluster, ip), node)
+    pod_node = {k: lab.get("node", "") for k, (_, lab) in _latest(r["pod_info"], ctx, "namespace", "pod").items()}
+    node_map = NodeMap({}, by_host)
+    machine: dict[tuple[str, str], str] = {}
+    unames = _latest(r["uname"], ctx, "instance", "nodename", "machine", "namespace", "pod")
+    for (cluster, instance, nodename, mach, ns, pod), _ in unames.items():
+        nodename_is_node = (cluster, nodename) in known
+        found = (
+            pod_node.get((cluster, ns, pod))
+            or by_host.get((cluster, _host(instance)))
+            or (nodename_is_node and nodename)
+        )
+        if found:
+            node_map.by_instance[(cluster, instance)] = found
+            machine[(cluster, found)] = mach
+        else:
+            node_map.unmapped[(cluster, instance)] = nodename
+    names = sorted(known)
     rows = []
     for cluster, node in names:
         values = {("cap", res): v for (cl, nd, res), (v, _) in cap.items() if (cl, nd) == (cluster, node)}
@@ -313,7 +355,7 @@ def nodes(
             }
         )  # fmt: skip
     frame = pl.DataFrame(rows, schema=schema.NODES.schema) if rows else schema.empty(schema.NODES)
-    return frame, instance_node
+    return frame, node_map
 
 
 def volumes(r: dict[str, Instant], ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame]:

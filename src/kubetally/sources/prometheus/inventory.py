@@ -112,7 +112,9 @@ def texts(p: PromQL) -> Texts:
         "node_allocatable": _over(
             p, last, k("kube_node_status_allocatable", re_resource="cpu|memory|pods"), "max", NODE_RES
         ),
-        "uname": _over(p, mx, p.node("node_uname_info"), "max", ("instance", "nodename", "machine")),
+        "uname": _over(
+            p, mx, p.node("node_uname_info"), "max", ("instance", "nodename", "machine", "namespace", "pod")
+        ),
         "pvc_info": _over(
             p, mx, k("kube_persistentvolumeclaim_info"), "max",
             ("namespace", "persistentvolumeclaim", "storageclass", "volumename"),

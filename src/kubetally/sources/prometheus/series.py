@@ -17,6 +17,7 @@ import polars as pl
 
 from kubetally.model import columns as c
 from kubetally.model import schema
+from kubetally.sources.prometheus.build import NodeMap
 from kubetally.sources.prometheus.plan import PromQL
 
 CONTAINER = ("namespace", "pod", "container")
@@ -174,7 +175,8 @@ class Frames:
             joined = joined.join(host_pods, on=[c.CLUSTER, c.NAMESPACE, c.POD], how="anti")
         return joined.select(schema.POD_NETWORK.names)
 
-    def node_usage(self, results: dict[str, pl.DataFrame], instance_node: dict[tuple[str, str], str]) -> pl.DataFrame:
+    def node_usage(self, results: dict[str, pl.DataFrame], node_map: NodeMap) -> pl.DataFrame:
+        """node-exporter usage per node; targets that match no node are left out (``node_map.unmapped``)."""
         key = [c.CLUSTER, "instance", c.TIMESTAMP]
         merged: pl.DataFrame | None = None
         for name, column in (
@@ -187,11 +189,12 @@ class Frames:
             merged = part if merged is None else merged.join(part, on=key, how="full", coalesce=True)
         if merged is None or merged.height == 0:
             return schema.empty(schema.NODE_USAGE)
+        targets = merged.select(c.CLUSTER, "instance").unique().rows()
+        nodes = [node_map.node(cluster, instance) for cluster, instance in targets]
         mapping = pl.DataFrame(
-            {c.CLUSTER: [k[0] for k in instance_node], "instance": [k[1] for k in instance_node],
-             c.NODE: list(instance_node.values())},
+            {c.CLUSTER: [t[0] for t in targets], "instance": [t[1] for t in targets], c.NODE: nodes},
             schema={c.CLUSTER: pl.String, "instance": pl.String, c.NODE: pl.String},
-        )  # fmt: skip
+        ).drop_nulls(c.NODE)
         return merged.join(mapping, on=[c.CLUSTER, "instance"]).select(schema.NODE_USAGE.names)
 
     def volume_usage(self, results: dict[str, pl.DataFrame]) -> pl.DataFrame:
