@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from compare import differences
-from expo_dataset import CLUSTER, STEP, dataset
+from expo_dataset import CLUSTER, REPORT, STEP, dataset
 from typer.testing import CliRunner
 
 import servers
@@ -185,3 +185,22 @@ def test_scrape_gap_leaves_rows_unknown_not_zero(tmp_path: Path) -> None:
     )
     expected = without_local_path(truth.with_frames(usage=truth.usage.filter(~lost)))
     assert differences(expected, got) == []
+
+
+def test_resource_endpoint_and_host_network_sandboxes_round_trip(tmp_path: Path) -> None:
+    """The simulator's real-world shapes (as the real kind captures of tests/realdata have them): the kubelet's
+    /metrics/resource scraped beside cAdvisor, and a hostNetwork pod whose sandbox reports the node's traffic.
+    CPU and memory are cAdvisor's once; the hostNetwork pod gets no pod network (the node's is counted once)."""
+    truth = dataset()
+    om = tmp_path / "h.om"
+    options = ExpositionOptions(kubelet_resource_endpoint=True, host_network_namespaces=("batch",))
+    with open(om, "wb") as out:
+        write_openmetrics(truth, out, options)
+    servers.backfill(om, tmp_path / "tsdb")
+    with servers.prometheus(tmp_path / "tsdb") as url:
+        got = collect(Connection(url=url), query_for(truth, cluster_name=CLUSTER)).dataset
+    network = truth.series(schema.POD_NETWORK).filter(pl.col(c.NAMESPACE) != "batch")
+    assert differences(without_local_path(truth).with_frames(pod_network=network), got) == []
+    notes = " ".join(got.info.notes)
+    assert "come from another kubelet endpoint than cAdvisor" in notes
+    assert "1 hostNetwork pods" in notes and REPORT in notes

@@ -58,6 +58,16 @@ class ExpositionOptions(BaseModel):
     ksm_job: str = Field("kube-state-metrics", description="job label of kube-state-metrics.")
     node_exporter_job: str = Field("node-exporter", description="job label of node-exporter.")
     monitoring_namespace: str = Field("monitoring", description="Namespace of the monitoring stack (KSM pollution).")
+    kubelet_resource_endpoint: bool = Field(
+        False,
+        description="Also scrape the kubelet's /metrics/resource under the kubelet job (kube-prometheus-stack "
+        "kubelet.serviceMonitor.resource): container CPU and working set twice, metrics_path=/metrics/resource.",
+    )
+    host_network_namespaces: tuple[str, ...] = Field(
+        (),
+        description='Pods of these namespaces run with hostNetwork (node agents): kube_pod_info{host_network="true"} '
+        "and their sandbox network series are the node's interfaces (the node's whole traffic).",
+    )
     batch_pods: int = Field(200, ge=1, le=100_000, description="Pods per batch: bounds memory while streaming.")
 
 
@@ -119,10 +129,23 @@ def _write(
         node_exporter_job=opts.node_exporter_job,
     )
     node_ips = _node_ips(dataset.nodes)
+    node_network = None
+    if opts.host_network_namespaces:
+        node_network = (
+            dataset.node_usage.select(
+                c.CLUSTER, c.NODE, pl.col(c.TIMESTAMP).dt.epoch("s").alias(T),
+                c.NETWORK_RECEIVE_BYTES_PER_SECOND, c.NETWORK_TRANSMIT_BYTES_PER_SECOND,
+            )
+            .collect()
+        )  # fmt: skip
     cad = _cadvisor.CadvisorContext(
-        step, opts.container_label_lost, opts.docker_runtime, targets, node_ips, opts.cluster_label
+        step, opts.container_label_lost, opts.docker_runtime, targets, node_ips, opts.cluster_label,
+        resource_endpoint=opts.kubelet_resource_endpoint, host_network_namespaces=opts.host_network_namespaces,
+        node_network=node_network,
+    )  # fmt: skip
+    ksm = _ksm_pods.KsmContext(
+        grid, targets, node_ips, opts.cluster_label, opts.label_allowlist, opts.host_network_namespaces
     )
-    ksm = _ksm_pods.KsmContext(grid, targets, node_ips, opts.cluster_label, opts.label_allowlist)
     hosts = _hosts.HostContext(grid, targets, node_ips, opts.cluster_label)
 
     containers = dataset.containers

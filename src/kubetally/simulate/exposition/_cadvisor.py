@@ -51,6 +51,12 @@ class CadvisorContext:
     targets: _ids.Targets
     node_ips: dict[tuple[str, str], str]
     cluster_label: str | None
+    resource_endpoint: bool = False
+    """Also the kubelet's ``/metrics/resource``: the same CPU and working-set names, per container, no id."""
+    host_network_namespaces: tuple[str, ...] = ()
+    """Pods of these namespaces share the node's network namespace: their sandbox counts the node's traffic."""
+    node_network: pl.DataFrame | None = None
+    """cluster, node, T, rx, tx of node_usage (for hostNetwork sandboxes)."""
 
 
 def _counter(frame: pl.DataFrame, label: str, rate: str, step: int) -> pl.DataFrame:
@@ -168,6 +174,22 @@ def write_batch(
     spool.write(FS_R, _counter(u, "_l_fs", c.FS_READ_BYTES_PER_SECOND, step))
     spool.write(FS_W, _counter(u, "_l_fs", c.FS_WRITE_BYTES_PER_SECOND, step))
 
+    if ctx.resource_endpoint:
+        # kubelet /metrics/resource: one series per container (its counter survives restarts), no id/image/name.
+        res_labels: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+        for cluster, namespace, pod, container in u.select(KEY).unique().iter_rows():
+            pmeta = pod_meta.get((cluster, namespace, pod))
+            if pmeta is None:
+                continue
+            own = {"container": container, "namespace": namespace, "pod": pod}
+            node = pmeta[c.NODE]
+            targets = ctx.targets.kubelet(node, ctx.node_ips.get((cluster, node), "10.0.0.1"), "/metrics/resource")
+            base = _ids.with_targets(own, targets, _extra(ctx, cluster))
+            res_labels[(cluster, namespace, pod, container)] = (render_labels(base),) * 2
+        r = _attach(u.drop("_l_cpu", "_l_base", "_l_fs"), KEY, res_labels, ("_l_rcpu", "_l_rwss"))
+        spool.write(CPU, _counter(r, "_l_rcpu", c.CPU_USAGE_CORES, step))
+        spool.write(WSS, _gauge(r, "_l_rwss", c.MEMORY_WORKING_SET_BYTES, step))
+
     # CFS counters exist only where the cgroup has a quota, i.e. a CPU limit.
     limited = containers.filter(pl.col(c.CPU_LIMIT_CORES).is_not_null()).select(KEY)
     lim = u.join(limited, on=KEY, how="semi", maintain_order="left")
@@ -194,6 +216,17 @@ def write_batch(
         }
         base = _merge(own, ctx, cluster, pmeta[c.NODE])
         sandbox[key] = (render_labels({**base, "interface": "eth0"}), render_labels({**base, "cpu": "total"}))
+    host = [k for k in pod_meta if k[1] in ctx.host_network_namespaces]
+    if host and ctx.node_network is not None:
+        # hostNetwork: the sandbox's interfaces are the node's, so it reports the node's whole traffic
+        nodes = pl.DataFrame(
+            {c.CLUSTER: [k[0] for k in host], c.NAMESPACE: [k[1] for k in host], c.POD: [k[2] for k in host],
+             c.NODE: [pod_meta[k][c.NODE] for k in host]},
+            schema={c.CLUSTER: pl.String, c.NAMESPACE: pl.String, c.POD: pl.String, c.NODE: pl.String},
+        )  # fmt: skip
+        on_host = network.join(nodes, on=POD_KEY).select(*POD_KEY, c.NODE, c.TIMESTAMP, T)
+        on_host = on_host.join(ctx.node_network, on=[c.CLUSTER, c.NODE, T]).drop(c.NODE)
+        network = pl.concat([network.join(nodes, on=POD_KEY, how="anti"), on_host.select(network.columns)])
     net = _attach(network.sort([*POD_KEY, T]), POD_KEY, sandbox, ("_l_net", "_l_cpu"))
     spool.write(NET_RX, _counter(net, "_l_net", c.NETWORK_RECEIVE_BYTES_PER_SECOND, step))
     spool.write(NET_TX, _counter(net, "_l_net", c.NETWORK_TRANSMIT_BYTES_PER_SECOND, step))

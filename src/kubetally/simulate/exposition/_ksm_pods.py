@@ -56,6 +56,7 @@ class KsmContext:
     node_ips: dict[tuple[str, str], str]
     cluster_label: str | None
     label_allowlist: bool
+    host_network_namespaces: tuple[str, ...] = ()
 
     def labels(self, own: dict[str, str], cluster: str) -> str:
         extra = {self.cluster_label: cluster} if self.cluster_label else {}
@@ -116,11 +117,15 @@ def write_batch(
                     {
                         **ident,
                         "host_ip": ctx.node_ips.get((cluster, node), ""),
-                        "pod_ip": _ids.pod_ip(uid),
+                        "pod_ip": (
+                            ctx.node_ips.get((cluster, node), "")
+                            if namespace in ctx.host_network_namespaces
+                            else _ids.pod_ip(uid)
+                        ),
                         "node": node,
                         "created_by_kind": created_kind,
                         "created_by_name": created_name,
-                        "host_network": "false",
+                        "host_network": "true" if namespace in ctx.host_network_namespaces else "false",
                     },
                     cluster,
                 ),
