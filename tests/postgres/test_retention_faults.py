@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -101,3 +103,46 @@ def test_a_full_archive_disk_stops_the_run_and_nothing_is_deleted_unarchived(pg_
     with connect(pg_dsn, read_only=False) as conn:
         run(conn, rule, now=NOW)
     _exact(pg_dsn, small_disk, original)
+
+
+def _hold_lock(dsn: str, seconds: float) -> threading.Thread:
+    """Another session holds the table's retention lock for ``seconds`` (a killed run not yet gone)."""
+    held = threading.Event()
+
+    def hold() -> None:
+        with psycopg.connect(dsn, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(hashtext('kubetally.retention:public.audit_event'))")
+            held.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    return thread
+
+
+def test_a_run_waits_for_the_lock_of_a_run_not_yet_gone(pg_dsn: str, tmp_path: Path) -> None:
+    # the cause of a CI flake: a SIGKILLed run's server process still held the lock for a moment
+    # under load, and the next run failed at once with "another retention run is working on ..."
+    make_audit_event(pg_dsn, rows=600, days=200)
+    original = set(table_rows(pg_dsn))
+    holder = _hold_lock(pg_dsn, 1.0)
+    started = time.monotonic()
+    with connect(pg_dsn, read_only=False) as conn:
+        result = run(conn, _rule(tmp_path / "archive", 100), now=NOW, lock_wait=30)
+    holder.join()
+    assert time.monotonic() - started >= 0.9
+    assert result.deleted_rows == 330  # 110 of 200 days × 3 rows a day
+    _exact(pg_dsn, tmp_path / "archive", original)
+
+
+def test_a_run_gives_up_on_a_lock_held_too_long_with_one_line(pg_dsn: str, tmp_path: Path) -> None:
+    make_audit_event(pg_dsn, rows=600, days=200)
+    holder = _hold_lock(pg_dsn, 3.0)
+    with connect(pg_dsn, read_only=False) as conn, pytest.raises(RetentionError) as info:
+        run(conn, _rule(tmp_path / "archive", 100), now=NOW, lock_wait=0.5)
+    holder.join()
+    assert str(info.value) == (
+        "another retention run is working on public.audit_event (waited 0.5s for it); try again when it has finished"
+    )
+    assert len(table_rows(pg_dsn)) == 600 and not (tmp_path / "archive").exists()

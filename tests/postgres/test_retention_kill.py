@@ -12,6 +12,7 @@ import random
 import signal
 import threading
 import time
+import traceback
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,14 +48,17 @@ def _policy(tmp_path: Path, batch_rows: int) -> tuple[Path, Path]:
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _child(dsn: str, policy: Path, kill_at: int = 0, kill_after: float = 0.0) -> int:
+def _child(dsn: str, policy: Path, kill_at: int = 0, kill_after: float = 0.0) -> tuple[int, str]:
     """Run the policy in a forked process; SIGKILL it after ``kill_at`` durable steps or ``kill_after`` s.
 
-    Returns the exit status: 0 finished, -9 killed, 2 stopped with an error.
+    Returns the exit status (0 finished, -9 killed, 2 stopped with an error) and the error the child
+    reported, with its traceback, for the assertion message.
     """
     rules = parse_policy_text(policy.read_text(), where=str(policy)).tables
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: a real process, killed for real
+        os.close(read_end)
         steps = 0
 
         def on_step(_step: str, _batch: int) -> None:
@@ -70,16 +74,29 @@ def _child(dsn: str, policy: Path, kill_at: int = 0, kill_after: float = 0.0) ->
                     run(conn, rule, now=NOW, on_step=on_step)
         except BaseException:
             status = 2
+            os.write(write_end, traceback.format_exc()[-4000:].encode())
         os._exit(status)
-    if kill_after > 0:
-        deadline = time.monotonic() + kill_after
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status)
-            time.sleep(0.005)
-        os.kill(pid, signal.SIGKILL)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    os.close(write_end)
+    try:
+        if kill_after > 0:
+            deadline = time.monotonic() + kill_after
+            while time.monotonic() < deadline:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return os.waitstatus_to_exitcode(status), _drain(read_end)
+                time.sleep(0.005)
+            os.kill(pid, signal.SIGKILL)
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        return code, _drain(read_end)
+    finally:
+        os.close(read_end)
+
+
+def _drain(fd: int) -> str:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
 
 
 def _kill_many(dsn: str, policy: Path, archive: Path, expected: set[tuple[object, ...]], runs: int, seed: int,
@@ -88,10 +105,10 @@ def _kill_many(dsn: str, policy: Path, archive: Path, expected: set[tuple[object
     outcome: Counter[str] = Counter()
     for _ in range(runs):
         if rng.random() < 0.7:
-            code = _child(dsn, policy, kill_at=rng.randint(1, max_step))
+            code, error = _child(dsn, policy, kill_at=rng.randint(1, max_step))
         else:
-            code = _child(dsn, policy, kill_after=rng.uniform(0.01, 0.3))
-        assert code in (0, -9), f"exit {code}"
+            code, error = _child(dsn, policy, kill_after=rng.uniform(0.01, 0.3))
+        assert code in (0, -9), f"exit {code}: {error}"
         outcome["killed" if code == -9 else "completed"] += 1
         present = set(table_rows(dsn)) | set(archive_rows(archive)) | set(detached_rows(dsn))
         assert expected <= present, f"{len(expected - present)} rows lost after a kill"
@@ -101,7 +118,8 @@ def _kill_many(dsn: str, policy: Path, archive: Path, expected: set[tuple[object
 def _check_final(
     dsn: str, archive: Path, expected: set[tuple[object, ...]], expected_count: int, boundary: str = CUTOFF
 ) -> int:
-    assert _child(dsn, archive.parent / "policy.yaml") == 0
+    code, error = _child(dsn, archive.parent / "policy.yaml")
+    assert code == 0, f"exit {code}: {error}"
     in_table, in_archive = table_rows(dsn), archive_rows(archive)
     together = Counter(in_table) + Counter(in_archive)
     assert max(together.values()) == 1, "a row is both archived and in the table, or archived twice"

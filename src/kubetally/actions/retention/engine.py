@@ -433,13 +433,30 @@ class _Runner:
         self.drop_partition(entry)
 
 
-def _lock(conn: Conn, rule: TableRule) -> None:
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"kubetally.retention:{rule.qualified}",))
-        got = cur.fetchone()[0]  # type: ignore[index]
-    conn.commit()
-    if not got:
-        raise RetentionError(f"another retention run is working on {rule.qualified}; try again when it has finished")
+LOCK_WAIT_SECONDS = 60.0
+"""How long a run waits for the table's lock before it gives up (see :func:`_lock`)."""
+
+
+def _lock(conn: Conn, rule: TableRule, wait: float) -> None:
+    """Take the table's advisory lock, waiting up to ``wait`` seconds for a run that still holds it.
+
+    A run killed with SIGKILL keeps its lock until its server process notices the closed socket and
+    exits, which on a busy server (or after a lost client machine, until TCP keepalive) takes a
+    moment; a retry started right away (a CronJob's next attempt) waits for it instead of failing.
+    """
+    key = f"kubetally.retention:{rule.qualified}"
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{max(1, int(wait * 1000))}ms")))
+            cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+            cur.execute("RESET lock_timeout")
+        conn.commit()
+    except psycopg.errors.LockNotAvailable:
+        conn.rollback()
+        raise RetentionError(
+            f"another retention run is working on {rule.qualified} (waited {wait:g}s for it); "
+            "try again when it has finished"
+        ) from None
 
 
 def run(
@@ -449,14 +466,16 @@ def run(
     now: datetime | None = None,
     on_step: Step | None = None,
     on_rows: Rows | None = None,
+    lock_wait: float = LOCK_WAIT_SECONDS,
 ) -> RunResult:
     """Finish what a previous run left journaled, then archive and delete every batch older than the cutoff.
 
-    ``conn`` must be a read-write connection. Raises :class:`RetentionError` (one line; nothing lost)
+    ``conn`` must be a read-write connection. Waits up to ``lock_wait`` seconds for another run of the
+    same table to finish (or a killed one to be gone). Raises :class:`RetentionError` (one line; nothing lost)
     on a lost connection, a full archive disk or a file that does not verify.
     """
     try:
-        _lock(conn, rule)
+        _lock(conn, rule, lock_wait)
         info = _checked_info(conn, rule)
         journal.ensure(conn, rule.schema_name)
         runner = _Runner(conn, rule, info, on_step, on_rows)
