@@ -6,7 +6,8 @@ What it speaks, as a real kube-apiserver does (v1.32 behaviour):
 - ``list`` (cluster-wide and per namespace) with ``limit``/``continue`` pagination, a
   ``resourceVersion`` per list and ``remainingItemCount``; a continue token older than the last
   compaction answers **410 Gone** (reason ``Expired``) with the real message;
-- ``get``; ``create`` (POST, e.g. events), ``patch`` (merge, strategic-merge as merge, JSON patch),
+- ``get``; ``create`` (POST, e.g. events), ``patch`` (merge, strategic-merge as merge, JSON patch;
+  a ``metadata.resourceVersion`` in the patch that is not the object's answers 409 Conflict),
   ``delete`` with ``propagationPolicy`` (Background/Foreground delete dependents found by
   ``ownerReferences``, Orphan strips them), ``dryRun=All`` and a ``preconditions.uid`` (409 when it
   differs); deleting a Namespace deletes everything in it;
@@ -502,6 +503,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             self._send(422, _status(422, "Invalid", f"the patch could not be applied: {exc}"))
+            return
+        wanted = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body, dict) else None
+        if wanted and wanted != current["metadata"].get("resourceVersion"):  # optimistic concurrency, as the API
+            self._send(409, _status(409, "Conflict", f'Operation cannot be fulfilled on {res.plural} "{name}": the '
+                                    "object has been modified; please apply your changes to the latest version "
+                                    "and try again"))  # fmt: skip
             return
         if "All" in query.get("dryRun", []):
             self._send(200, patched)

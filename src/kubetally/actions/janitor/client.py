@@ -7,6 +7,7 @@ way to read a kubeconfig or the in-cluster service account for every command.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,9 +90,9 @@ class Client:
     def close(self) -> None:
         self.http.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+    def _send(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx2.Response:
         try:
-            response = self.http.request(method, path, headers={"Accept": "application/json"}, **kwargs)
+            response = self.http.request(method, path, headers=headers or {"Accept": "application/json"}, **kwargs)
         except httpx2.HTTPError as exc:
             raise SourceError(f"{self.conn.server}: cannot reach the API server: {exc}") from None
         if response.status_code == 401:
@@ -135,6 +136,36 @@ class Client:
         if response.status_code == 409:
             return "replaced"
         raise SourceError(f"delete {kind} {namespace}/{name}: HTTP {response.status_code}: {_message(response)}")
+
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        """The object, or None when it does not exist (404)."""
+        response = self._send("GET", _path(kind, namespace, name))
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise SourceError(f"get {kind} {namespace}/{name}: HTTP {response.status_code}: {_message(response)}")
+        obj: Obj = response.json()
+        obj.setdefault("kind", kind)
+        return obj
+
+    def patch(self, kind: str, namespace: str, name: str, body: Obj, *, dry_run: bool) -> str:
+        """A JSON merge patch: changed|gone|conflict|dry-run (``conflict``: 409, the object changed since the
+        ``metadata.resourceVersion`` the patch carries)."""
+        params = {"dryRun": "All"} if dry_run else {}
+        response = self._send(
+            "PATCH",
+            _path(kind, namespace, name),
+            params=params,
+            content=json.dumps(body).encode(),
+            headers={"Accept": "application/json", "Content-Type": "application/merge-patch+json"},
+        )
+        if response.status_code == 200:
+            return "dry-run" if dry_run else "changed"
+        if response.status_code == 404:
+            return "gone"
+        if response.status_code == 409:
+            return "conflict"
+        raise SourceError(f"patch {kind} {namespace}/{name}: HTTP {response.status_code}: {_message(response)}")
 
     def event(self, *, kind: str, namespace: str, name: str, uid: str, reason: str, message: str) -> None:
         """A core/v1 Event on the object (in ``default`` for cluster-scoped ones); failures are not fatal."""

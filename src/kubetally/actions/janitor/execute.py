@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from kubetally.actions.janitor.downscale import Change
 from kubetally.actions.janitor.plan import Item
 
 EVENT_REASON = "KubetallyJanitorDelete"
@@ -108,5 +109,88 @@ def run(
                          reason=EVENT_REASON, message=f"deleted by kubetally janitor: {item.reason}")  # fmt: skip
         counts[result] = counts.get(result, 0) + 1
         progress(item, result)
+    journal.write({"event": "finished", "plan_id": plan_id, "counts": counts})
+    return counts
+
+
+# -- off-hours changes (downscale.py): the same journal, its own record types ---------------------------
+
+
+class Patcher(Protocol):
+    def patch(self, kind: str, namespace: str, name: str, body: dict[str, Any], *, dry_run: bool) -> str: ...
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def event(self, *, kind: str, namespace: str, name: str, uid: str, reason: str, message: str) -> None: ...
+
+
+CHANGE_REASON = {
+    "annotate": "KubetallyJanitorOffHours",
+    "scale-down": "KubetallyJanitorScaleDown",
+    "scale-up": "KubetallyJanitorScaleUp",
+}
+
+
+def start_changes(journal: Journal, changes: list[Change], *, context: str) -> str:
+    plan_id = uuid.uuid4().hex[:12]
+    journal.write({"event": "change-plan", "plan_id": plan_id, "context": context,
+                   "changes": [asdict(c) for c in changes]})  # fmt: skip
+    return plan_id
+
+
+def unfinished_changes(journal: Journal) -> tuple[str, list[Change], set[tuple[str, str, str]]] | None:
+    """(plan id, its changes, keys already done) of the last change plan without a ``finished`` record."""
+    plans: dict[str, list[Change]] = {}
+    done: dict[str, set[tuple[str, str, str]]] = {}
+    finished: set[str] = set()
+    order: list[str] = []
+    for rec in journal.records():
+        pid = rec.get("plan_id", "")
+        if rec.get("event") == "change-plan":
+            plans[pid] = [Change.from_record(c) for c in rec.get("changes", [])]
+            order.append(pid)
+        elif rec.get("event") == "change":
+            done.setdefault(pid, set()).add((rec["kind"], rec["namespace"], rec["name"]))
+        elif rec.get("event") == "finished":
+            finished.add(pid)
+    for pid in reversed(order):
+        if pid not in finished:
+            return pid, plans[pid], done.get(pid, set())
+    return None
+
+
+def run_changes(
+    plan_id: str,
+    changes: list[Change],
+    client: Patcher,
+    journal: Journal,
+    *,
+    done: set[tuple[str, str, str]] = frozenset(),  # type: ignore[assignment]
+    dry_run: bool = False,
+    progress: Callable[[Change, str], None] = lambda _c, _r: None,
+) -> dict[str, int]:
+    """Patch every change not in ``done``; counts by result: changed, already (a killed run patched it
+    before journaling), modified (someone changed the object since the plan: kept), gone, dry-run."""
+    counts: dict[str, int] = {}
+    for change in sorted(changes):
+        if change.key() in done:
+            counts["done before"] = counts.get("done before", 0) + 1
+            continue
+        result = client.patch(change.kind, change.namespace, change.name, change.patch(), dry_run=dry_run)
+        if result == "conflict":
+            current = client.get(change.kind, change.namespace, change.name)
+            if current is None:
+                result = "gone"
+            elif str((current.get("metadata") or {}).get("uid", "")) != change.uid:
+                result = "replaced"
+            else:
+                result = "already" if change.holds_in(current) else "modified"
+        journal.write({"event": "change", "plan_id": plan_id, **asdict(change), "result": result, "dry_run": dry_run})
+        if result == "changed":
+            client.event(kind=change.kind, namespace=change.namespace, name=change.name, uid=change.uid,
+                         reason=CHANGE_REASON[change.action],
+                         message=f"{change.action} by kubetally janitor: {change.reason}")  # fmt: skip
+        counts[result] = counts.get(result, 0) + 1
+        progress(change, result)
     journal.write({"event": "finished", "plan_id": plan_id, "counts": counts})
     return counts

@@ -170,6 +170,43 @@ def _why(
     return None
 
 
+def scope_protection(objs: Iterable[Obj], rules: JanitorRules, own_namespace: str | None) -> tuple[set[str], set[str]]:
+    """(protected namespaces, namespaces holding a protected object): the protected list, the janitor's
+    own namespace and namespaces annotated ``kubetally.io/protect: "true"``."""
+    protected_ns = set(rules.protected_namespaces) | ({own_namespace} if own_namespace else set())
+    holds_protected: set[str] = set()
+    for obj in objs:
+        if str(_annotations(obj).get(PROTECT_ANNOTATION)).lower() != "true":
+            continue
+        if obj.get("kind") == "Namespace":
+            protected_ns.add(str(_meta(obj).get("name")))
+        holds_protected.add(str(_meta(obj).get("namespace", "")))
+    return protected_ns, holds_protected
+
+
+def refusal_reason(
+    obj: Obj, protected_ns: set[str], holds_protected: set[str], *, allow_owned: bool = False, deleting: bool = True
+) -> str | None:
+    """Why the janitor must not touch ``obj`` (delete or change it); None when it may. One rule for
+    deletions and off-hours changes: protected namespaces and annotations, and objects a controller owns
+    (it would undo the change) unless ``allow_owned``."""
+    kind, meta = str(obj.get("kind")), _meta(obj)
+    ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    scope = name if kind == "Namespace" else ns
+    if scope in protected_ns:
+        return f"namespace {scope} is protected"
+    if str(_annotations(obj).get(PROTECT_ANNOTATION)).lower() == "true":
+        return f"annotated {PROTECT_ANNOTATION}: true"
+    if kind == "Namespace" and name in holds_protected:
+        return f"holds an object annotated {PROTECT_ANNOTATION}: true"
+    if meta.get("ownerReferences") and not allow_owned:
+        owner: Mapping[str, Any] = next(iter(meta["ownerReferences"]), {})
+        return f"owned by {owner.get('kind')}/{owner.get('name')}: " + (
+            "deleted with its owner" if deleting else "its owner would undo the change"
+        )
+    return None
+
+
 def plan(
     objects: Iterable[Obj],
     *,
@@ -182,14 +219,7 @@ def plan(
     """The plan for ``objects`` at ``now``. ``waste``: waste rule id -> (kind, namespace, name) it reports."""
     objs = [o for o in objects if o.get("kind") in KINDS]
     waste = waste or {}
-    protected_ns = set(rules.protected_namespaces) | ({own_namespace} if own_namespace else set())
-    for ns_obj in objs:
-        if ns_obj.get("kind") == "Namespace" and str(_annotations(ns_obj).get(PROTECT_ANNOTATION)).lower() == "true":
-            protected_ns.add(str(_meta(ns_obj).get("name")))
-    holds_protected: set[str] = set()
-    for obj in objs:
-        if str(_annotations(obj).get(PROTECT_ANNOTATION)).lower() == "true":
-            holds_protected.add(str(_meta(obj).get("namespace", "")))
+    protected_ns, holds_protected = scope_protection(objs, rules, own_namespace)
     waste_named = {(k, ns, n) for targets in waste.values() for k, ns, n in targets}
     out = Plan()
     for obj in objs:
@@ -198,20 +228,10 @@ def plan(
             continue
         kind, meta = str(obj["kind"]), _meta(obj)
         ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
-        scope = name if kind == "Namespace" else ns
-
-        def refuse(why: str, kind: str = kind, ns: str = ns, name: str = name) -> None:
+        owned_ok = kind in WASTE_OWNED and (kind, ns, name) in waste_named
+        why = refusal_reason(obj, protected_ns, holds_protected, allow_owned=owned_ok)
+        if why is not None:
             out.refused.append(Refusal(kind, ns, name, why))
-
-        if scope in protected_ns:
-            refuse(f"namespace {scope} is protected")
-        elif str(_annotations(obj).get(PROTECT_ANNOTATION)).lower() == "true":
-            refuse(f"annotated {PROTECT_ANNOTATION}: true")
-        elif kind == "Namespace" and name in holds_protected:
-            refuse(f"holds an object annotated {PROTECT_ANNOTATION}: true")
-        elif meta.get("ownerReferences") and not (kind in WASTE_OWNED and (kind, ns, name) in waste_named):
-            owner: Mapping[str, Any] = next(iter(meta["ownerReferences"]), {})
-            refuse(f"owned by {owner.get('kind')}/{owner.get('name')}: deleted with its owner")
         else:
             out.items.append(Item(ORDER[kind], kind, ns, name, str(meta.get("uid", "")), reason))
     out.items.sort()
