@@ -19,6 +19,7 @@ refuses it (409) when the object changed since, and the change is then re-checke
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kubetally.actions.janitor.plan import refusal_reason, scope_protection
 from kubetally.actions.janitor.rules import JanitorRules
+from kubetally.errors import ConfigError
 from kubetally.model.labels import resolved_value
 
 Obj = dict[str, Any]
@@ -232,6 +234,27 @@ class OffHoursPlan:
     kind: str
     name: str
     uptime: str
+
+
+def plans_from_scale_json(text: str, *, source: str = "off-hours plan") -> list[OffHoursPlan]:
+    """The recommended off-hours plans of ``kubetally scale -o json`` output (its ``offhours`` rows with
+    status ``recommended``). ConfigError (one line) when the text is not that."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{source}: not JSON ({exc.msg} at line {exc.lineno}); give kubetally scale -o json output"
+        ) from None
+    rows = payload.get("offhours") if isinstance(payload, dict) else None
+    if not isinstance(rows, list):
+        raise ConfigError(f"{source}: no 'offhours' list; give kubetally scale -o json output")
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("namespace", "kind", "name")):
+            raise ConfigError(f"{source}: offhours[{i}] has no namespace/kind/name")
+        if row.get("status") == "recommended" and isinstance(row.get("uptime"), str):
+            out.append(OffHoursPlan(row["namespace"], row["kind"], row["name"], row["uptime"]))
+    return out
 
 
 def annotate_plan(
