@@ -95,4 +95,3 @@ def test_the_exporters_pod_in_kube_pod_info_finds_the_node(
               node_exporter(instance="10.244.0.77:9100"))  # fmt: skip
     assert_usage(ds)
     assert not any("match no node" in n for n in ds.info.notes)
-
