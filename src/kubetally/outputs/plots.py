@@ -8,6 +8,7 @@ page with a chart is rendered.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,23 +37,27 @@ def _pyplot() -> Any:
     return plt
 
 
+def _label(name: str) -> str:
+    """matplotlib hides legend entries that start with "_": __idle__ is shown as (idle)."""
+    return f"({name.strip('_')})" if name.startswith("_") else name
+
+
 def _svg(fig: Any) -> str:
     out = io.StringIO()
     fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": "kubetally"})
     _pyplot().close(fig)
     text = out.getvalue()
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)  # RDF creator/date block: not needed
     return text[text.index("<svg") :]
 
 
-def stacked_bars(
-    categories: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str, ylabel: str
-) -> str:
+def stacked_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str, ylabel: str) -> str:
     """One bar per category (e.g. day), stacked by series (e.g. team)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     bottom = [0.0] * len(categories)
     for i, (name, values) in enumerate(series.items()):
-        ax.bar(categories, values, bottom=bottom, label=name, color=PALETTE[i % len(PALETTE)], width=0.8)
+        ax.bar(categories, values, bottom=bottom, label=_label(name), color=PALETTE[i % len(PALETTE)], width=0.8)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_title(title, loc="left")
     ax.set_ylabel(ylabel)
@@ -61,9 +66,7 @@ def stacked_bars(
     return _svg(fig)
 
 
-def grouped_bars(
-    categories: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str, ylabel: str
-) -> str:
+def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str, ylabel: str) -> str:
     """Bars side by side per category (e.g. allocatable / requested / used per node)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 3.0))

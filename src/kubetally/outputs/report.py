@@ -53,9 +53,11 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
     return {
         "trend": plots.stacked_bars(daily["days"], daily["teams"], title="Spend per day by team", ylabel=cur),
         "tiers": plots.cost_vs_value(
-            [t["criticality"] for t in tiers], [t["monthly"] for t in tiers], [t["efficiency"] for t in tiers],
+            [t["criticality"] for t in tiers],
+            [t["monthly"] for t in tiers],
+            [t["efficiency"] for t in tiers],
             currency=cur,
-        ),  # fmt: skip
+        ),
         "nodes_cpu": plots.grouped_bars(
             names,
             {

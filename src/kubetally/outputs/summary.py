@@ -47,7 +47,7 @@ def node_money(ov: Overview) -> pl.DataFrame:
     """Per node: monthly cost, and its cash and book parts (see the module docstring)."""
     ds = ov.dataset
     hpm = float(ov.book.hours_per_month)
-    cost = ov.allocation.nodes.group_by(c.CLUSTER, c.NODE).agg((pl.col(c.NODE_COST).sum() * ov.month_factor))
+    cost = ov.allocation.nodes.group_by(c.CLUSTER, c.NODE).agg(pl.col(c.NODE_COST).sum() * ov.month_factor)
     prices = node_prices(ov.book, ds.nodes, ds.labels).select(
         c.CLUSTER, c.NODE, c.FIXED_COST_PER_HOUR, c.POWER_MAX_WATTS, c.PRICE_RULE
     )
@@ -197,7 +197,7 @@ def summary(ov: Overview) -> dict[str, Any]:
             "window_total": _cents(ov.teams.total),
             "monthly": monthly,
             "idle_monthly": idle["monthly"] if idle else 0.0,
-            "idle_share": round(idle["monthly"] / monthly, 4) if idle and monthly else 0.0,
+            "idle_share": round(idle["window"] / float(ov.teams.total), 4) if idle and ov.teams.total else 0.0,
             "nodes_monthly": _cents(money.get_column("monthly_cost").sum()),
             "cash_monthly": _cents(money.get_column("cash_monthly").sum()),
             "book_monthly": _cents(money.get_column("book_monthly").sum()),
@@ -230,6 +230,10 @@ def summary(ov: Overview) -> dict[str, Any]:
             }
             for r in nodes.iter_rows(named=True)
         ],
-        "sentinels": {IDLE: "capacity no workload reserved or used", UNMOUNTED: "volumes no pod mounts",
-                      OVERHEAD: "fixed overheads", UNALLOCATED: "no team label or owners entry"},  # fmt: skip
+        "sentinels": {
+            IDLE: "capacity no workload reserved or used",
+            UNMOUNTED: "volumes no pod mounts",
+            OVERHEAD: "fixed overheads",
+            UNALLOCATED: "no team label or owners entry",
+        },
     }
