@@ -204,3 +204,38 @@ def test_resource_endpoint_and_host_network_sandboxes_round_trip(tmp_path: Path)
     notes = " ".join(got.info.notes)
     assert "come from another kubelet endpoint than cAdvisor" in notes
     assert "1 hostNetwork pods" in notes and REPORT in notes
+
+
+def ksm_round_trip(tmp_path: Path, version: str) -> tuple[Dataset, Dataset]:
+    truth = dataset()
+    om = tmp_path / "h.om"
+    with open(om, "wb") as out:
+        write_openmetrics(truth, out, ExpositionOptions(ksm_version=version))
+    servers.backfill(om, tmp_path / "tsdb")
+    with servers.prometheus(tmp_path / "tsdb") as url:
+        return truth, collect(Connection(url=url), query_for(truth, cluster_name=CLUSTER)).dataset
+
+
+def test_current_kube_state_metrics_reads_back_exactly(tmp_path: Path) -> None:
+    """KSM v2.19: reclaim_policy is read (not inferred), endpoints come from kube_endpoint_address{ready}, the Job
+    pod's Completed container is status_terminated_reason at kube_pod_completion_time."""
+    truth, got = ksm_round_trip(tmp_path, "2.19")
+    assert differences(without_local_path(truth), got) == []
+    assert not any("reclaim_policy inferred" in note for note in got.info.notes)
+    assert {m.family for m in got.info.missing} == {"kube_serviceaccount_info", "kube_ingress_info"}
+
+
+def test_kube_state_metrics_2_7_loses_exactly_what_the_notes_say(tmp_path: Path) -> None:
+    """KSM v2.7 has no qos_class family and no last_terminated_timestamp: QoS is empty and the OOM kill at 00:27:30
+    is placed at the step where restarts_total went up (00:25); everything else reads back exactly."""
+    truth, got = ksm_round_trip(tmp_path, "2.7")
+    terms = truth.table(schema.TERMINATIONS)
+    oom = pl.col(c.REASON) == "OOMKilled"
+    at_step = terms.with_columns(pl.when(oom).then(pl.col(c.TIMESTAMP).dt.truncate("5m")).otherwise(c.TIMESTAMP))
+    expected = without_local_path(truth).with_frames(
+        containers=truth.containers.with_columns(pl.lit("").alias(c.QOS_CLASS)), terminations=at_step
+    )
+    assert differences(expected, got) == []
+    missing = {m.family for m in got.info.missing}
+    assert {"kube_pod_status_qos_class", "kube_pod_container_status_last_terminated_timestamp"} <= missing
+    assert any("reclaim_policy inferred" in note for note in got.info.notes)

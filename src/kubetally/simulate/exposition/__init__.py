@@ -68,6 +68,14 @@ class ExpositionOptions(BaseModel):
         description='Pods of these namespaces run with hostNetwork (node agents): kube_pod_info{host_network="true"} '
         "and their sandbox network series are the node's interfaces (the node's whole traffic).",
     )
+    ksm_version: str = Field(
+        "2.13",
+        pattern=r"^2\.\d{1,2}$",
+        description="kube-state-metrics version emitted: >= 2.16 kube_persistentvolume_info "
+        "has reclaim_policy, >= 2.14 kube_endpoint_address{ready} replaces kube_endpoint_address_available, < 2.12 no "
+        "last_terminated_timestamp, < 2.8 no kube_pod_status_qos_class, <= 2.7 a pod without owner has owner_kind "
+        '"<none>".',
+    )
     batch_pods: int = Field(200, ge=1, le=100_000, description="Pods per batch: bounds memory while streaming.")
 
 
@@ -143,8 +151,15 @@ def _write(
         resource_endpoint=opts.kubelet_resource_endpoint, host_network_namespaces=opts.host_network_namespaces,
         node_network=node_network,
     )  # fmt: skip
+    major, minor = opts.ksm_version.split(".")
     ksm = _ksm_pods.KsmContext(
-        grid, targets, node_ips, opts.cluster_label, opts.label_allowlist, opts.host_network_namespaces
+        grid,
+        targets,
+        node_ips,
+        opts.cluster_label,
+        opts.label_allowlist,
+        opts.host_network_namespaces,
+        (int(major), int(minor)),
     )
     hosts = _hosts.HostContext(grid, targets, node_ips, opts.cluster_label)
 

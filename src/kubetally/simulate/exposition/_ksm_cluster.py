@@ -107,6 +107,8 @@ OBJECT_KINDS: dict[str, tuple[Family, str, Family]] = {
     ),
 }
 ENDPOINTS = _f("kube_endpoint_address_available", "Number of addresses available in endpoint.")
+"""Removed in KSM v2.14; from then on one ``kube_endpoint_address{ip,ready}`` series per address."""
+ENDPOINT_ADDRESS = _f("kube_endpoint_address", "Information about Endpoint available and non available addresses.")
 RS_OWNER = _f("kube_replicaset_owner", "Information about the ReplicaSet's owner.")
 JOB_OWNER = _f("kube_job_owner", "Information about the Job's owner.")
 PVC_PHASES = ("Bound", "Lost", "Pending")
@@ -143,6 +145,7 @@ FAMILIES: tuple[Family, ...] = (
     PV_CREATED,
     *(f for info, _, cr in OBJECT_KINDS.values() for f in (info, cr)),
     ENDPOINTS,
+    ENDPOINT_ADDRESS,
 )
 
 
@@ -248,7 +251,14 @@ def write(
         if row[c.CREATED_AT] is not None:
             pieces.add(created, o, ctx.labels(ident, cluster), _epoch(row[c.CREATED_AT]) or 0.0)
         if kind == "Service" and row[c.ENDPOINTS] is not None:
-            pieces.add(ENDPOINTS, o, ctx.labels({"namespace": ns, "endpoint": name}, cluster), row[c.ENDPOINTS])
+            ident = {"namespace": ns, "endpoint": name}
+            if ctx.version < (2, 14):
+                pieces.add(ENDPOINTS, o, ctx.labels(ident, cluster), row[c.ENDPOINTS])
+            for i in range(int(row[c.ENDPOINTS]) if ctx.version >= (2, 14) else 0):
+                address = {**ident, "ip": _ids.pod_ip(f"{ns}/{name}/{i}"), "port_name": "http", "port_number": "80"}
+                pieces.add(
+                    ENDPOINT_ADDRESS, o, ctx.labels({**address, "port_protocol": "TCP", "ready": "true"}, cluster), 1
+                )
     for (cluster, ns, name), entry in jobs.items():
         o = int(entry["o"])  # type: ignore[call-overload]
         ident = {"namespace": ns, "job_name": name}
@@ -313,7 +323,10 @@ def write(
                 pieces.add(PVC_CREATED, o, ctx.labels(ident, cluster), created_s)
         if pv:
             pident = {"persistentvolume": pv}
-            pieces.add(PV_INFO, o, ctx.labels({**pident, "storageclass": row[c.STORAGE_CLASS]}, cluster), 1)
+            pv_info = {**pident, "storageclass": row[c.STORAGE_CLASS]}
+            if ctx.version >= (2, 16):
+                pv_info["reclaim_policy"] = row[c.RECLAIM_POLICY] or ""
+            pieces.add(PV_INFO, o, ctx.labels(pv_info, cluster), 1)
             pieces.add(PV_CAPACITY, o, ctx.labels(pident, cluster), row[c.CAPACITY_BYTES])
             for phase in PV_PHASES:
                 value = 1 if row[c.PV_PHASE] == phase else 0

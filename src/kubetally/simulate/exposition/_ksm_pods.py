@@ -20,6 +20,8 @@ POD_INFO = Family("kube_pod_info", "gauge", "Information about pod.")
 POD_OWNER = Family("kube_pod_owner", "gauge", "Information about the Pod's owner.")
 POD_START = Family("kube_pod_start_time", "gauge", "Start time in unix timestamp for a pod.")
 POD_DELETION = Family("kube_pod_deletion_timestamp", "gauge", "Unix deletion timestamp")
+POD_PHASE = Family("kube_pod_status_phase", "gauge", "The pods current phase.")
+POD_COMPLETION = Family("kube_pod_completion_time", "gauge", "Completion time in unix timestamp for a pod.")
 POD_QOS = Family("kube_pod_status_qos_class", "gauge", "The pods current qosClass.")
 POD_LABELS = Family("kube_pod_labels", "gauge", "Kubernetes labels converted to Prometheus labels.")
 POD_PVC = Family(
@@ -38,13 +40,18 @@ def _container_families(prefix: str) -> dict[str, Family]:
         "restarts": Family(f"{p}_status_restarts", "counter", "The number of container restarts per container."),
         "reason": Family(f"{p}_status_last_terminated_reason", "gauge", "Last reason the container was terminated."),
         "ts": Family(f"{p}_status_last_terminated_timestamp", "gauge", "Last terminated time for a container."),
+        "now": Family(
+            f"{p}_status_terminated_reason",
+            "gauge",
+            "Describes the reason the container is currently in terminated state.",
+        ),
     }
 
 
 APP = _container_families("container")
 INIT = _container_families("init_container")
 FAMILIES = (
-    POD_INFO, POD_OWNER, POD_START, POD_DELETION, POD_QOS, POD_LABELS, POD_PVC,
+    POD_INFO, POD_OWNER, POD_START, POD_DELETION, POD_QOS, POD_LABELS, POD_PVC, POD_PHASE, POD_COMPLETION,
     *APP.values(), *INIT.values(),
 )  # fmt: skip
 
@@ -57,6 +64,8 @@ class KsmContext:
     cluster_label: str | None
     label_allowlist: bool
     host_network_namespaces: tuple[str, ...] = ()
+    version: tuple[int, int] = (2, 13)
+    """kube-state-metrics (major, minor): which families and labels exist (see ExpositionOptions.ksm_version)."""
 
     def labels(self, own: dict[str, str], cluster: str) -> str:
         extra = {self.cluster_label: cluster} if self.cluster_label else {}
@@ -81,6 +90,15 @@ def _epoch(value: object) -> float | None:
     return None if value is None else value.timestamp()  # type: ignore[attr-defined]
 
 
+def _final(
+    terms: list[tuple[float, int, str]], restarts: int, ended: float | None, step: int
+) -> tuple[float, int, str] | None:
+    """The termination a container ended with, not restarted after it (it ended with its pod), else None."""
+    if terms and ended is not None and len(terms) > restarts and terms[-1][0] >= ended - step:
+        return terms[-1]
+    return None
+
+
 def write_batch(
     spool: Spool,
     ctx: KsmContext,
@@ -92,6 +110,12 @@ def write_batch(
     """``terminations[key]``: (time, first grid step start after it, reason), ascending."""
     grid = ctx.grid
     pieces = Pieces()
+    finals: dict[tuple[str, str, str], list[tuple[float, int, str]]] = {}
+    for row in containers.iter_rows(named=True):
+        key = (row[c.CLUSTER], row[c.NAMESPACE], row[c.POD], row[c.CONTAINER])
+        final = _final(terminations.get(key, []), int(row[c.RESTARTS] or 0), _epoch(row[c.END_TIME]), grid.step)
+        if final is not None:
+            finals.setdefault(key[:3], []).append(final)
     spans: list[tuple[int, int]] = []
     owners: dict[tuple[str, str, str], int] = {}
     for row in containers.sort(c.CLUSTER, c.NAMESPACE, c.POD, c.INIT_CONTAINER, c.CONTAINER).iter_rows(named=True):
@@ -132,6 +156,8 @@ def write_batch(
                 1,
             )
             is_ctrl = "true" if created_kind else ""
+            if not created_kind and ctx.version <= (2, 7):
+                created_kind = created_name = is_ctrl = "<none>"  # KSM <= 2.7 spelled a missing owner so
             pieces.add(
                 POD_OWNER,
                 o,
@@ -146,7 +172,19 @@ def write_batch(
             if end is not None:
                 last = spans[o][1]
                 pieces.add(POD_DELETION, o, ctx.labels(ident, cluster), end, last, last + 1)
-            pieces.add(POD_QOS, o, ctx.labels({**ident, "qos_class": row[c.QOS_CLASS]}, cluster), 1)
+            ended_by = finals.get(pkey, [])
+            running = {**ident, "phase": "Running"}
+            if ended_by:
+                # the pod's containers ended and none restarts: Succeeded (all Completed) or Failed, at the step after
+                done = min(max(b for _, b, _ in ended_by), spans[o][1])
+                phase = "Succeeded" if all(r == "Completed" for _, _, r in ended_by) else "Failed"
+                pieces.add(POD_PHASE, o, ctx.labels(running, cluster), 1, 0, done)
+                pieces.add(POD_PHASE, o, ctx.labels({**ident, "phase": phase}, cluster), 1, done)
+                pieces.add(POD_COMPLETION, o, ctx.labels(ident, cluster), max(w for w, _, _ in ended_by), done)
+            else:
+                pieces.add(POD_PHASE, o, ctx.labels(running, cluster), 1)
+            if ctx.version >= (2, 8):
+                pieces.add(POD_QOS, o, ctx.labels({**ident, "qos_class": row[c.QOS_CLASS]}, cluster), 1)
             if ctx.label_allowlist and pkey in pod_labels:
                 pieces.add(POD_LABELS, o, ctx.labels({**ident, **label_set(pod_labels[pkey])}, cluster), 1)
             for claim in mounts.get(pkey, []):
@@ -178,11 +216,19 @@ def write_batch(
         for i in range(len(edges) - 1):
             value = max(total - (len(bounds) - i), 0)
             pieces.add(fam["restarts"], o, ctx.labels(cident, cluster), value, edges[i], edges[i + 1])
+        # A container that ended with its pod and was not restarted (a Job pod) is terminated now: KSM shows it in
+        # status_terminated_reason (state.terminated), never in the last_terminated families (lastState, set on
+        # a restart).
+        final = _final(terms, total, _epoch(row[c.END_TIME]), grid.step)
+        if final is not None:
+            when, bound, reason = final
+            pieces.add(fam["now"], o, ctx.labels({**cident, "reason": reason}, cluster), 1, bound, edges[-1])
+            terms = terms[:-1]
         if terms:
             for i, (when, bound, reason) in enumerate(terms):
                 hi = edges[i + 2]
                 pieces.add(fam["reason"], o, ctx.labels({**cident, "reason": reason}, cluster), 1, bound, hi)
-                if fam is APP:
+                if fam is APP and ctx.version >= (2, 12):
                     pieces.add(fam["ts"], o, ctx.labels(cident, cluster), when, bound, hi)
         elif row[c.LAST_TERMINATION_REASON]:
             pieces.add(fam["reason"], o, ctx.labels({**cident, "reason": row[c.LAST_TERMINATION_REASON]}, cluster), 1)
