@@ -1,7 +1,10 @@
-"""The embedded history store: one DuckDB file that records every run's dataset summary.
+"""The embedded history store: one DuckDB file that records every run's dataset summary and the baselines.
 
-Later features (baselines, trends) read it. The default file is under the user's
-data directory; ``KUBETALLY_STORE`` or ``--store`` overrides it.
+Tables: ``runs`` (one row per recorded run), ``baselines`` (one row per named baseline),
+``baseline_workloads`` and ``baseline_findings`` (its per-workload summary and waste findings;
+see kubetally.model.baseline). The default file is under the user's data directory
+(``platformdirs.user_data_path("kubetally") / "history.duckdb"``, e.g.
+``~/.local/share/kubetally/history.duckdb`` on Linux); ``KUBETALLY_STORE`` or ``--store`` overrides it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from kubetally.analysis.summary import node_summary
 from kubetally.dataset import Dataset
 from kubetally.errors import KubetallyError
 from kubetally.model import columns as c
+from kubetally.model.baseline import FINDING_SCHEMA, WORKLOAD_SCHEMA, Baseline
 
 STORE_ENV = "KUBETALLY_STORE"
 
@@ -44,6 +48,24 @@ CREATE TABLE IF NOT EXISTS runs (
     memory_allocatable_bytes DOUBLE NOT NULL,
     memory_requested_bytes DOUBLE NOT NULL,
     memory_used_mean_bytes DOUBLE
+);
+CREATE TABLE IF NOT EXISTS baselines (
+    name VARCHAR PRIMARY KEY,
+    saved_at TIMESTAMPTZ NOT NULL,
+    window_start TIMESTAMPTZ NOT NULL,
+    window_end TIMESTAMPTZ NOT NULL,
+    source VARCHAR NOT NULL,
+    currency VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS baseline_workloads (
+    baseline VARCHAR NOT NULL,
+    cluster VARCHAR, namespace VARCHAR, controller_kind VARCHAR, controller VARCHAR, team VARCHAR,
+    monthly_cost DOUBLE, cpu_request_cores DOUBLE, memory_request_bytes DOUBLE,
+    cpu_p95_cores DOUBLE, memory_peak_bytes DOUBLE, cpu_efficiency DOUBLE, memory_efficiency DOUBLE
+);
+CREATE TABLE IF NOT EXISTS baseline_findings (
+    baseline VARCHAR NOT NULL,
+    rule VARCHAR, kind VARCHAR, namespace VARCHAR, name VARCHAR, owner VARCHAR, monthly_cost DOUBLE
 );
 """
 
@@ -113,3 +135,53 @@ class RunStore:
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         return frame
+
+    def save_baseline(self, baseline: Baseline, *, replace: bool = False) -> None:
+        """Store ``baseline`` under its name; an existing name is an error unless ``replace``."""
+        exists = self._db.execute("SELECT 1 FROM baselines WHERE name = ?", [baseline.name]).fetchone()
+        if exists and not replace:
+            raise KubetallyError(
+                f"baseline {baseline.name!r} already exists in {self.path}: choose another name or pass --replace"
+            )
+        self._db.execute("BEGIN TRANSACTION")
+        try:
+            for table, column in (("baselines", "name"), ("baseline_workloads", "baseline"),
+                                  ("baseline_findings", "baseline")):  # fmt: skip
+                self._db.execute(f"DELETE FROM {table} WHERE {column} = ?", [baseline.name])
+            self._db.execute(
+                "INSERT INTO baselines VALUES (?, ?, ?, ?, ?, ?)",
+                [baseline.name, baseline.saved_at, baseline.window_start, baseline.window_end, baseline.source,
+                 baseline.currency],
+            )  # fmt: skip
+            for table, frame in (("baseline_workloads", baseline.workloads), ("baseline_findings", baseline.findings)):
+                rows = frame.with_columns(pl.lit(baseline.name).alias("baseline")).select("baseline", *frame.columns)
+                if rows.height:
+                    marks = ", ".join("?" for _ in rows.columns)
+                    self._db.executemany(
+                        f"INSERT INTO {table} ({', '.join(rows.columns)}) VALUES ({marks})", rows.rows()
+                    )
+            self._db.execute("COMMIT")
+        except duckdb.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise KubetallyError(f"cannot save baseline {baseline.name!r} in {self.path}: {exc}") from None
+
+    def baselines(self) -> pl.DataFrame:
+        """Every saved baseline (name, saved_at, window, source, currency), oldest first."""
+        frame = pl.from_arrow(self._db.sql("SELECT * FROM baselines ORDER BY saved_at, name").to_arrow_table())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def load_baseline(self, name: str) -> Baseline:
+        """The baseline called ``name``; a clear error naming the saved ones when it does not exist."""
+        row = self._db.execute("SELECT * FROM baselines WHERE name = ?", [name]).fetchone()
+        if row is None:
+            saved = ", ".join(self.baselines().get_column("name").to_list()) or "none saved yet"
+            raise KubetallyError(f"no baseline {name!r} in {self.path} (saved: {saved})")
+        frames = []
+        for table, schema in (("baseline_workloads", WORKLOAD_SCHEMA), ("baseline_findings", FINDING_SCHEMA)):
+            query = f"SELECT {', '.join(schema)} FROM {table} WHERE baseline = ?"
+            rows = self._db.execute(query, [name]).fetchall()
+            frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
+        _, saved_at, start, end, source, currency = row
+        return Baseline(name=name, saved_at=saved_at, window_start=start, window_end=end, source=source,
+                        currency=currency, workloads=frames[0], findings=frames[1])  # fmt: skip
