@@ -10,6 +10,7 @@ compared per month (each window's amounts projected to the book's month).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -98,12 +99,21 @@ def _round(value: Any, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+def _cpu(cores: float) -> str:
+    return format_cpu(round(cores, 3))
+
+
+def _memory(num_bytes: float) -> str:
+    return format_memory(round(num_bytes))
+
+
 def _what(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     parts = []
-    for column, threshold, fmt in (
-        ("cpu_request_cores", CPU_CHANGE, lambda v: format_cpu(round(v, 3))),
-        ("memory_request_bytes", MEMORY_CHANGE, lambda v: format_memory(round(v))),
-    ):
+    formats: tuple[tuple[str, float, Callable[[float], str]], ...] = (
+        ("cpu_request_cores", CPU_CHANGE, _cpu),
+        ("memory_request_bytes", MEMORY_CHANGE, _memory),
+    )
+    for column, threshold, fmt in formats:
         old, new = before[column] or 0.0, after[column] or 0.0
         if abs(new - old) >= threshold:
             label = "CPU" if column.startswith("cpu") else "memory"
