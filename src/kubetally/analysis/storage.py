@@ -26,6 +26,7 @@ from kubetally.model import columns as c
 from kubetally.model import schema as sc
 from kubetally.model.price_catalog import STORAGE_CATALOG
 from kubetally.model.pricing import GIB, PriceBook
+from kubetally.model.retention import TableRule
 
 DAY = 86_400.0
 RECENT_DAYS = 30
@@ -234,3 +235,121 @@ def database_growth(ds: Dataset) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=DATABASE_SCHEMA).sort(
         [c.DATABASE, c.TABLE, c.SIZE_BYTES], descending=[False, False, True]
     )
+
+
+OUTLOOK_SCHEMA: dict[str, Any] = {
+    c.DATABASE: pl.String,
+    c.TABLE: pl.String,
+    "keep_days": pl.Float64,
+    c.SIZE_BYTES: pl.Float64,
+    c.ROWS: pl.Float64,
+    "growth_bytes_per_day": pl.Float64,
+    "age_days": pl.Float64,
+    "archive_rows_now": pl.Float64,
+    "archive_bytes_now": pl.Float64,
+    "first_archive_on": pl.Datetime("us", "UTC"),
+    "steady_bytes": pl.Float64,
+    "archive_bytes_per_month": pl.Float64,
+    "archive_cost_per_month": pl.Float64,
+    c.PVC: pl.String,
+    "fills_on": pl.Datetime("us", "UTC"),
+    "fills_on_with_retention": pl.Datetime("us", "UTC"),
+    "largest_keep_days": pl.Float64,
+    "reason": pl.String,
+}
+MONTH_DAYS = 30.44
+
+
+def _fill_with_caps(
+    *, capacity: float, used: float, other_growth: float, caps: Sequence[tuple[float, float]], now: datetime
+) -> datetime | None:
+    """When ``used`` reaches ``capacity``: the rest grows ``other_growth`` a day, each capped table ``(growth a
+    day, bytes left until it levels off)`` grows until it has added its bytes left, then stays (its deleted
+    rows' space reused after VACUUM). None if it never fills (within 100 years)."""
+    t, level = 0.0, used
+    growing = [(g, left) for g, left in caps if g > 0 and left > 0]
+    while True:
+        rate = other_growth + sum(g for g, _ in growing)
+        stop = min((left / g for g, left in growing), default=None)
+        if rate > 0 and level + rate * (stop if stop is not None else float("inf")) >= capacity:
+            t += (capacity - level) / rate
+            return now + timedelta(days=t) if t <= 365 * 100 else None
+        if stop is None:
+            return None
+        level += rate * stop
+        t += stop
+        growing = [(g, left - g * stop) for g, left in growing if left - g * stop > 1e-6]
+
+
+def retention_outlook(
+    tables: pl.DataFrame, volumes: pl.DataFrame, rules: Sequence[TableRule], book: PriceBook, *, now: datetime
+) -> pl.DataFrame:
+    """What each retention rule would do to a table known only from its size history (no live database).
+
+    An estimate that assumes rows arrived at today's growth rate for as long as the table is old
+    (``size / growth`` days): ``rows - keep x rows a day`` are older than ``keep`` now; the table levels
+    off at ``keep x growth`` (with VACUUM after each run its deleted rows' space is reused; the files do
+    not shrink); the archive grows by a month of rows a month (priced at ``archive_per_gib_month``, on the
+    PostgreSQL bytes: Parquet is smaller). ``tables`` is :func:`database_growth`, ``volumes`` is
+    :func:`volume_forecast` (a claim holds a database when its server pod mounts it). The volume's fill
+    date is recomputed with every rule of its database capped, and ``largest_keep_days`` is the longest
+    keep that fits the volume with the rest at today's size. Against a live database ``kubetally
+    retention plan`` counts the real rows.
+    """
+    rows: list[dict[str, Any]] = []
+    by_db: dict[str, list[dict[str, Any]]] = {}
+    for rule in rules:
+        found = tables.filter(
+            (pl.col(c.TABLE) == rule.table_name)
+            & (pl.lit(rule.database is None) | (pl.col(c.DATABASE) == (rule.database or "")))
+        )
+        keep = rule.keep_delta.total_seconds() / DAY
+        row: dict[str, Any] = dict.fromkeys(OUTLOOK_SCHEMA)
+        row.update({c.DATABASE: rule.database or "", c.TABLE: rule.table_name, "keep_days": keep})
+        if found.height == 0:
+            row["reason"] = "no size history for this table in the dataset"
+            rows.append(row)
+            continue
+        t = found.row(0, named=True)
+        size, count, growth = t[c.SIZE_BYTES], t[c.ROWS], t["growth_bytes_per_day"]
+        row.update({c.DATABASE: t[c.DATABASE], c.SIZE_BYTES: size, c.ROWS: count, "growth_bytes_per_day": growth})
+        if growth is None or growth <= 0 or not count:
+            row["reason"] = "not growing" if growth is not None else "not enough history for a growth rate"
+            rows.append(row)
+            continue
+        age = size / growth
+        per_row = size / count
+        old_bytes = max(0.0, size - keep * growth)
+        row.update(
+            {
+                "age_days": age,
+                "archive_rows_now": float(np.floor(old_bytes / per_row)),
+                "archive_bytes_now": old_bytes,
+                "first_archive_on": now if old_bytes > 0 else now + timedelta(days=keep - age),
+                "steady_bytes": keep * growth,
+                "archive_bytes_per_month": growth * MONTH_DAYS,
+                "archive_cost_per_month": monthly_cost(growth * MONTH_DAYS, float(book.storage.archive_per_gib_month)),
+                "reason": "",
+            }
+        )
+        rows.append(row)
+        by_db.setdefault(t[c.DATABASE], []).append(row)
+    for row in rows:
+        holding = [v for v in volumes.iter_rows(named=True)
+                   if row[c.DATABASE] and row[c.DATABASE] in (v["databases"] or "").split(", ")]  # fmt: skip
+        if not holding or row["reason"]:
+            continue
+        v = holding[0]
+        capped = by_db[row[c.DATABASE]]
+        used, capacity, growth = v[c.USED_BYTES], v[c.CAPACITY_BYTES], v["growth_bytes_per_day"]
+        row[c.PVC] = f"{v[c.NAMESPACE]}/{v[c.PVC]}"
+        row["fills_on"] = v["fills_on"]
+        if used is None or growth is None:
+            continue
+        other = growth - sum(r["growth_bytes_per_day"] for r in capped)
+        caps = [(r["growth_bytes_per_day"], max(0.0, r["steady_bytes"] - r[c.SIZE_BYTES])) for r in capped]
+        row["fills_on_with_retention"] = _fill_with_caps(
+            capacity=capacity, used=used, other_growth=other, caps=caps, now=now
+        )
+        row["largest_keep_days"] = float(np.floor((capacity - used + row[c.SIZE_BYTES]) / row["growth_bytes_per_day"]))
+    return pl.DataFrame(rows, schema=OUTLOOK_SCHEMA)

@@ -122,3 +122,37 @@ def what_if_table(frame: pl.DataFrame, currency: str) -> Table:
             f"{'+' if delta > 0 else ''}{money(delta)}",
         )  # fmt: skip
     return table
+
+
+def outlook_table(frame: pl.DataFrame, currency: str) -> Table:
+    """The retention outlook of tables known from size history (estimates; ``retention plan`` counts real rows)."""
+    table = _right(
+        Table(title="Retention outlook: what the policy does to each table (estimated from its growth)",
+              title_justify="left"),
+        "table", "keep", "size", "growth", "age (est.)", "to archive", "levels off at", "archive a month",
+        "volume fills (now → with policy)", "longest keep that fits",
+        left=("table", "to archive", "volume fills (now → with policy)"),
+    )  # fmt: skip
+    for row in frame.iter_rows(named=True):
+        table_name = f"{row[c.DATABASE]}.{row[c.TABLE]}" if row[c.DATABASE] else row[c.TABLE]
+        keep = f"{row['keep_days']:g}d"
+        if row["reason"]:
+            table.add_row(table_name, keep, size(row[c.SIZE_BYTES]), per_day(row["growth_bytes_per_day"]),
+                          row["reason"], *([""] * 5))  # fmt: skip
+            continue
+        now_rows = row["archive_rows_now"]
+        to_archive = (
+            f"from {day(row['first_archive_on'])}" if not now_rows
+            else f"now: {now_rows:,.0f} rows, {size(row['archive_bytes_now'])}"
+        )  # fmt: skip
+        month = f"{size(row['archive_bytes_per_month'])}, {money(row['archive_cost_per_month'])} {currency}"
+        fills = ""
+        if row[c.PVC]:
+            after = day(row["fills_on_with_retention"]) or "never"
+            fills = f"{row[c.PVC]}: {day(row['fills_on']) or 'never'} → {after}"
+        fits = row["largest_keep_days"]
+        table.add_row(
+            table_name, keep, size(row[c.SIZE_BYTES]), per_day(row["growth_bytes_per_day"]), f"{row['age_days']:.0f} d",
+            to_archive, size(row["steady_bytes"]), month, fills, "" if fits is None else f"{fits:,.0f} d",
+        )  # fmt: skip
+    return table
