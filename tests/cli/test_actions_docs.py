@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-import typer
+from click.testing import CliRunner
 
 from kubetally.cli import app
 
@@ -13,8 +14,8 @@ DOCS = Path(__file__).parents[2] / "docs"
 
 
 def _options(name: str) -> list[str]:
-    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
-    return [opt for param in command.params for opt in param.opts if opt.startswith("--") and opt != "--help"]
+    text = CliRunner().invoke(app, [name, "--help"], terminal_width=200).output
+    return sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", text)) - {"--help"})
 
 
 @pytest.mark.parametrize(

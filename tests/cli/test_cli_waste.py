@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
 
-from kubetally.cli import app, main
+from kubetally.cli import app, main, option_names
 from kubetally.dataset import save
 from kubetally.simulate import ScenarioConfig, simulate
 
@@ -172,7 +171,6 @@ def test_real_kubectl_dump_bare_besteffort_pods(
 
 @pytest.mark.parametrize("name", ["waste", "janitor"])
 def test_docs_name_every_option(name: str) -> None:
-    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
-    options = [o for p in command.params for o in p.opts if o.startswith("--") and o != "--help"]
+    options = option_names(name)
     text = (ROOT / "docs" / f"{name}.md").read_text()
     assert [o for o in options if o not in text] == []

@@ -192,7 +192,9 @@ def test_rightsize_output_formats_are_named_and_manifests_refuses_o(
     dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, text = cli(capsys, monkeypatch, "rightsize", "-d", str(dataset_dir), "-o", "xml")
-    assert code == 2 and "choose table, json, csv, yaml, patch, vpa" in text, text
+    assert code == 2 and "--output 'xml': Input should be 'table', 'json', 'csv', 'yaml', 'patch' or 'vpa'" in text, (
+        text
+    )
     code, text = cli(
         capsys, monkeypatch, "rightsize", "-d", str(dataset_dir), "--manifests", str(tmp_path), "-o", "patch"
     )

@@ -5,18 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
 
-from kubetally.cli import app
+from kubetally.cli import option_names
 
 DOCS = Path(__file__).parents[2] / "docs"
 
 
 def _options(*path: str) -> list[str]:
-    command = typer.main.get_command(app)
-    for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
-    return [opt for param in command.params for opt in param.opts if opt.startswith("--") and opt != "--help"]
+    return option_names(*path)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from alloc_handmade import PRICES_YAML, dataset
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from kubetally.cli import app
 from kubetally.dataset import save

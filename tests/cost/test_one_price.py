@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from kubetally.cli import app
 from kubetally.dataset import Dataset, save

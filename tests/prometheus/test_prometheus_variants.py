@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from compare import differences
 from expo_dataset import CLUSTER, REPORT, STEP, dataset
-from typer.testing import CliRunner
 
 import servers
 from kubetally.cli import app

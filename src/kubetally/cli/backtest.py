@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from kubetally.analysis import backtest as bt
 from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, StrategySettings
-from kubetally.cli import app
+from kubetally.app.rightsize import build_settings
+from kubetally.cli import legacy as app
 from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset, stderr
-from kubetally.cli.rightsize import build_settings
 from kubetally.errors import ConfigError
 from kubetally.outputs.backtest import backtest_table
 from kubetally.outputs.formats import FORMATS, render

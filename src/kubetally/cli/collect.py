@@ -15,7 +15,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kubetally.cli import app, kubeopts, promsettings
+from kubetally.app import prometheus as promsettings
+from kubetally.cli import kubeopts
+from kubetally.cli import legacy as app
 from kubetally.cli.options import check_dataset_target
 from kubetally.dataset import Dataset, load, save
 from kubetally.errors import ConfigError

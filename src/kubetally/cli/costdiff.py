@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from kubetally.actions.costdiff import CostDiffSettings, checked_out, cost_diff, requested_resources
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset
 from kubetally.errors import ConfigError
 from kubetally.model.pricing import PriceBook, default_price_book, parse_price_text

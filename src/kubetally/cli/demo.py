@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.console import Console
 
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.dataset import Dataset
 from kubetally.errors import KubetallyError
 
@@ -113,3 +114,57 @@ def demo(
     for _, title, section in sections():
         console.rule(f"[bold]{title}")
         section(context)
+
+
+@demo_section(order=20, title="Cost: showback by team, spend without owner, cost vs value")
+def _showback(ctx: DemoContext) -> None:
+    from kubetally.app.showback import ShowbackRequest, showback
+    from kubetally.app.source import opened_dataset
+    from kubetally.outputs.cost import showback_table
+    from kubetally.outputs.formats import render as render_frame
+
+    source = ShowbackRequest(demo=True)
+    opened = opened_dataset(ctx.dataset)
+    by_team = showback(source.model_copy(update={"by": ("team",)}), opened)
+    ctx.console.print(showback_table(by_team.report))
+    ctx.console.print(
+        "shared: postgresql and rabbitmq split over auditflow and auditflow-dev by cost; "
+        "overhead 4.00/month split evenly; prices: built-in Raspberry Pi profiles"
+    )
+    unowned = by_team.unowned if by_team.unowned is not None else pl.DataFrame()
+    for row in unowned.iter_rows(named=True):
+        ctx.console.print(f"[yellow]no owner:[/] {row['namespace']}/{row['controller']} {row['total_cost']} USD")
+    value = showback(source.model_copy(update={"by": ("criticality",)}), opened)
+    ctx.console.print(
+        showback_table(value.report, title="Cost vs value: spend per criticality tier next to efficiency")
+    )
+    path = ctx.out_dir / "showback-by-team.csv"
+    path.write_text(render_frame(by_team.report.rows, "csv"))
+    ctx.console.print(f"[green]✓[/] {path}")
+
+
+@demo_section(order=21, title="Nodes: stranded capacity and how many Pis the workloads need")
+def _nodes(ctx: DemoContext) -> None:
+    from kubetally.app.nodes import NodesRequest, nodes
+    from kubetally.app.source import opened_dataset
+    from kubetally.outputs.registry import render
+
+    result = nodes(NodesRequest(demo=True, recommended=True), opened_dataset(ctx.dataset))
+    for item in render(result, "table"):
+        ctx.console.print(item)
+
+
+@demo_section(order=30, title="Right-sizing: top opportunities (tiered policy)")
+def _rightsize(ctx: DemoContext) -> None:
+    from kubetally.app.rightsize import default_recommendations
+    from kubetally.model.pricing import default_price_book
+    from kubetally.outputs.formats import render as render_frame
+    from kubetally.outputs.rightsizing import recommendation_table, top_opportunities, totals_line
+
+    recs = default_recommendations(ctx.dataset, default_price_book())
+    top = top_opportunities(recs, 8)
+    ctx.console.print(recommendation_table(top, title="Evidence of trouble first, then the biggest savings"))
+    ctx.console.print(totals_line(recs))
+    target = ctx.out_dir / "rightsizing.json"
+    target.write_text(render_frame(recs, "json"))
+    ctx.console.print(f"all recommendations: {target}")

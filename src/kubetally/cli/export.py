@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kubetally.analysis.allocation import allocate
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.cli.costopts import AllocationOpt, PricesOpt, WindowOpt, load_allocation, load_prices, windowed
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset

@@ -19,7 +19,7 @@ from kubetally.actions.janitor import client as kube
 from kubetally.actions.janitor.execute import Journal, run, start
 from kubetally.actions.janitor.plan import Obj, Plan, plan
 from kubetally.actions.janitor.rules import KINDS, JanitorRules, parse_expires, rules_from_text, selector_option
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.cli.options import stderr
 from kubetally.errors import ConfigError
 from kubetally.outputs.terminal import console

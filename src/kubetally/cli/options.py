@@ -44,7 +44,7 @@ def open_dataset(*, demo: bool, dataset: Path | None, prometheus: str | None = N
     if dataset is not None:
         return load(dataset)
     if prometheus is not None:
-        from kubetally.cli import promsettings
+        from kubetally.app import prometheus as promsettings
         from kubetally.sources.prometheus import collect
 
         conn, query = promsettings.connection(prometheus), promsettings.query()

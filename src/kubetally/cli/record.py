@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kubetally.cli import app, kubeopts
+from kubetally.cli import kubeopts
+from kubetally.cli import legacy as app
 from kubetally.errors import ConfigError
 from kubetally.sources.prometheus.settings import parse_duration
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.cli.options import OutputFormatOpt, stderr
 from kubetally.errors import ConfigError, KubetallyError
 from kubetally.model.retention import RetentionPolicy, TableRule, parse_policy_text

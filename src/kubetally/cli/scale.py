@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from kubetally.analysis.scaling import HpaSettings, OffHoursSettings, hpa_whatif, offhours_plans
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.manifest_actions import default_recommendations
 from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, check_namespaces, open_dataset

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.cli.options import check_dataset_target
 from kubetally.dataset import save
 from kubetally.errors import ConfigError

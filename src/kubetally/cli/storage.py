@@ -20,7 +20,7 @@ from kubetally.analysis.storage import (
     volume_forecast,
     what_if,
 )
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.cli.costopts import PricesOpt, load_prices
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.options import DatasetOpt, DemoOpt, OutputFormatOpt, PrometheusOpt, open_dataset, stderr

@@ -21,7 +21,7 @@ from kubetally.analysis.waste import (
     log_volume,
 )
 from kubetally.analysis.waste.settings import waste_settings_from_text
-from kubetally.cli import app
+from kubetally.cli import legacy as app
 from kubetally.cli.costopts import PricesOpt, load_prices
 from kubetally.cli.demo import DemoContext, demo_section
 from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset, stderr

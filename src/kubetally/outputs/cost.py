@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar, Literal
 
 import polars as pl
+from rich.console import RenderableType
 from rich.table import Table
 
 from kubetally.analysis import nodes as n
 from kubetally.analysis.allocation.report import Showback
 from kubetally.analysis.nodes import NodeReport
 from kubetally.model import columns as c
-from kubetally.outputs.terminal import cores, mebibytes
+from kubetally.outputs.registry import Result, register
+from kubetally.outputs.terminal import cores, frame_table, mebibytes
 
 _COST_HEADERS = (
     (c.TOTAL_COST, "total"),
@@ -152,3 +156,69 @@ def packing_table(report: NodeReport, currency: str) -> Table:
             "-" if p.monthly_saving is None else f"{p.monthly_saving:,.2f} {currency}",
         )
     return table
+
+
+View = Literal["rows", "daily", "overcommit", "unowned"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShowbackResult(Result):
+    """A showback report and what goes with it; ``view`` is the one report asked for."""
+
+    report: Showback
+    overcommit: pl.DataFrame
+    unowned: pl.DataFrame | None
+    view: View = "rows"
+    kind: ClassVar[str] = "showback"
+
+    def data(self) -> pl.DataFrame:
+        if self.view == "overcommit":
+            return self.overcommit.drop("steps")
+        if self.view == "unowned" and self.unowned is not None:
+            return self.unowned
+        return self.report.daily if self.view == "daily" else self.report.rows
+
+
+@register("table", ShowbackResult)
+def _showback_table(result: ShowbackResult) -> list[RenderableType]:
+    report, currency = result.report, result.report.currency
+    if result.view == "overcommit":
+        if result.overcommit.height == 0:
+            return ["no node is over-committed in the window: max(request, usage) fits every node"]
+        return [overcommit_table(result.overcommit, currency)]
+    if result.view == "unowned":
+        assert result.unowned is not None
+        return [frame_table(result.unowned, title="Workloads without an owner (no team label or entry)")]
+    if result.view == "daily":
+        rows = report.daily.sort("day", *report.by)
+        return [frame_table(rows, title=f"Daily cost by {', '.join(report.by)} (UTC days), {currency}")]
+    mark = "[green]✓ reconciled[/]" if report.reconciled else f"[red]✗ off by {report.difference:.4f}[/]"
+    out: list[RenderableType] = [
+        showback_table(report),
+        f"cluster cost {report.total} {currency} over {window_text(report.window_hours)}; "
+        f"projected {report.monthly_projection} {currency}/month; {mark}",
+    ]
+    if result.overcommit.height:
+        out.append(overcommit_table(result.overcommit, currency))
+    if "team" in report.by and result.unowned is not None:
+        out += [
+            f"[yellow]spend without an owner:[/] {row['namespace']}/{row['controller']} "
+            f"{row['total_cost']} {currency} (no team label, not in the owners file)"
+            for row in result.unowned.iter_rows(named=True)
+        ]
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodesResult(Result):
+    report: NodeReport
+    currency: str
+    kind: ClassVar[str] = "nodes"
+
+    def data(self) -> pl.DataFrame:
+        return self.report.nodes
+
+
+@register("table", NodesResult)
+def _nodes_table(result: NodesResult) -> list[RenderableType]:
+    return [nodes_table(result.report), packing_table(result.report, result.currency)]

@@ -52,12 +52,17 @@ def to_csv(frame: pl.DataFrame) -> str:
     return clean.write_csv(datetime_format="%Y-%m-%dT%H:%M:%SZ")
 
 
-def to_yaml(frame: pl.DataFrame) -> str:
+def to_yaml_value(value: Any) -> str:
+    """Plain data (dicts, lists, scalars) as block YAML."""
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     buffer = io.StringIO()
-    yaml.dump(records(frame), buffer)
+    yaml.dump(_plain(value), buffer)
     return buffer.getvalue()
+
+
+def to_yaml(frame: pl.DataFrame) -> str:
+    return to_yaml_value(records(frame))
 
 
 FORMATS: dict[str, Renderer] = {"json": to_json, "csv": to_csv, "yaml": to_yaml}

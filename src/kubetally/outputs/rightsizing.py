@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import polars as pl
+from rich.console import RenderableType
 from rich.table import Table
 
 from kubetally.analysis.rightsizing.money import CURRENCY, MONTHLY_SAVING
 from kubetally.model import columns as c
+from kubetally.outputs.registry import Result, register
 from kubetally.outputs.terminal import cores, mebibytes, workload_name
 
 
@@ -78,3 +83,40 @@ def top_opportunities(recs: pl.DataFrame, n: int = 10, *, risks: int = 3) -> pl.
         .head(max(0, n - trouble.height))
     )
     return pl.concat([trouble, savings])
+
+
+def totals_line(recs: pl.DataFrame) -> str:
+    """What applying every recommendation frees: counts by status, cores, GiB and money per month."""
+    if recs.height == 0:
+        return "no workload containers in the dataset: nothing to recommend"
+    counts = recs.group_by("status").len().sort("status")
+    parts = ", ".join(f"{n} {s}" for s, n in counts.iter_rows())
+    cpu = recs.select(pl.col("cpu_saving_cores").fill_null(0).sum()).item()
+    mem = recs.select(pl.col("memory_saving_bytes").fill_null(0).sum()).item() / 2**30
+    money = recs.select(pl.col("monthly_saving").sum()).item()
+    currency = recs.select(pl.col("currency").drop_nulls().first()).item()
+    line = f"{recs.height} containers: {parts}. If all applied: {cpu:+.2f} cores, {mem:+.2f} GiB freed"
+    if money is not None and currency:
+        line += f", {money:+,.2f} {currency}/month"
+    return line
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecommendationsResult(Result):
+    """Right-sizing recommendations with money (the frame of ``kubetally.model.recommendation``)."""
+
+    recommendations: pl.DataFrame
+    strategy: str
+    all_rows: bool = False
+    kind: ClassVar[str] = "rightsize"
+
+    def data(self) -> pl.DataFrame:
+        return self.recommendations
+
+
+@register("table", RecommendationsResult)
+def _recommendations_table(result: RecommendationsResult) -> list[RenderableType]:
+    recs = result.recommendations
+    shown = recs if result.all_rows else recs.filter(pl.col("status") != "ok")
+    title = f"Right-sizing ({result.strategy}): current → recommended"
+    return [recommendation_table(shown, title=title), totals_line(recs)]

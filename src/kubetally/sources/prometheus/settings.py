@@ -7,19 +7,12 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, None: 1}
+from kubetally.model.duration import whole_seconds
 
 
 def parse_duration(text: str) -> int:
-    """``14d``, ``1m``, ``90s``, ``300`` (seconds) -> whole seconds; ValueError otherwise."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"invalid duration {text!r} (use e.g. 90s, 5m, 2h, 14d)")
-    seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds < 1 or seconds != int(seconds):
-        raise ValueError(f"duration {text!r} must be a whole number of seconds >= 1")
-    return int(seconds)
+    """``14d``, ``1m``, ``90s``, ``300`` (seconds) -> whole seconds (the one parser, ``kubetally.model.duration``)."""
+    return whole_seconds(text)
 
 
 class Connection(BaseModel):

@@ -140,6 +140,16 @@ def query(
         raise ConfigError(f"invalid Prometheus query settings: {message}") from None
 
 
+def connection_from_env(url: str) -> Connection:
+    """The connection of an analysis command's ``--prometheus URL``: everything else from the environment."""
+    return connection(url)
+
+
+def query_from_env() -> Query:
+    """The query of an analysis command's ``--prometheus URL``: window, step, jobs from the environment."""
+    return query()
+
+
 def _first(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error.get("loc", ()))
