@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kubetally.cli import app, main, option_names
+from kubetally.cli import main, option_names
 from kubetally.dataset import save
 from kubetally.simulate import ScenarioConfig, simulate
 

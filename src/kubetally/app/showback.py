@@ -162,5 +162,7 @@ def showback(
         view=view,
         notes=tuple(n for n in (*opened.notes, cut.note, *alloc.notes) if n),
         warnings=tuple(warnings),
-        messages=tuple(m for m in (recorded_inputs_note(opened, owners=request.owners, allocation=request.allocation),) if m),
+        messages=tuple(
+            m for m in (recorded_inputs_note(opened, owners=request.owners, allocation=request.allocation),) if m
+        ),
     )

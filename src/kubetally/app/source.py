@@ -17,6 +17,7 @@ from kubetally.app.base import Progress, Request, cli, no_progress
 from kubetally.dataset import Dataset, load
 from kubetally.errors import KubetallyError
 
+
 class SourceRequest(Request):
     """Exactly one data source."""
 
