@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from kubetally.cli import app
 from kubetally.dataset import load
