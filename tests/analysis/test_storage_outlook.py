@@ -107,3 +107,12 @@ def test_the_scenario_audit_event_under_a_30_day_keep() -> None:
     assert row["pvc"] == "auditflow/data-postgresql-0"
     # with audit_event capped the volume grows 4 MiB a day once it has levelled off, so it lasts far longer
     assert row["fills_on_with_retention"] > row["fills_on"] + timedelta(days=365)
+
+
+def test_a_table_outside_public_is_matched_by_schema() -> None:
+    tables, volumes = _frames()
+    other = tables.with_columns(pl.lit("audit.events").alias("table"), pl.lit(500.0 * MI).alias("size_bytes"))
+    both = pl.concat([tables, other])
+    (row,) = retention_outlook(both, volumes, _rules("20d", table="app.audit.events"), default_price_book(),
+                               now=NOW).iter_rows(named=True)  # fmt: skip
+    assert row["table"] == "audit.events" and row["size_bytes"] == 500 * MI  # not public.events (3,000 MiB)

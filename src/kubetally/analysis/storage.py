@@ -299,13 +299,14 @@ def retention_outlook(
     rows: list[dict[str, Any]] = []
     by_db: dict[str, list[dict[str, Any]]] = {}
     for rule in rules:
+        # history names a table as postgres_exporter's source does: "table" in public, else "schema.table"
+        name = rule.table_name if rule.schema_name == "public" else f"{rule.schema_name}.{rule.table_name}"
         found = tables.filter(
-            (pl.col(c.TABLE) == rule.table_name)
-            & (pl.lit(rule.database is None) | (pl.col(c.DATABASE) == (rule.database or "")))
+            (pl.col(c.TABLE) == name) & (pl.lit(rule.database is None) | (pl.col(c.DATABASE) == (rule.database or "")))
         )
         keep = rule.keep_delta.total_seconds() / DAY
         row: dict[str, Any] = dict.fromkeys(OUTLOOK_SCHEMA)
-        row.update({c.DATABASE: rule.database or "", c.TABLE: rule.table_name, "keep_days": keep})
+        row.update({c.DATABASE: rule.database or "", c.TABLE: name, "keep_days": keep})
         if found.height == 0:
             row["reason"] = "no size history for this table in the dataset"
             rows.append(row)
