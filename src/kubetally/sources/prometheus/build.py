@@ -47,6 +47,10 @@ class Ctx:
         return self.cluster_name
 
 
+RECLAIM_INFERRED = "volumes' reclaim_policy inferred"
+"""In the note of volumes whose reclaim policy KSM does not say (a Kubernetes source beside Prometheus reads it)."""
+
+
 def _latest(rows: Instant, ctx: Ctx, *key: str) -> dict[tuple[str, ...], tuple[float, dict[str, str]]]:
     """Per key: the value and labels of the latest chunk that had the series."""
     out: dict[tuple[str, ...], tuple[float, dict[str, str], int]] = {}
@@ -408,7 +412,7 @@ def volumes(r: dict[str, Instant], ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame
         )  # fmt: skip
     if inferred:
         ctx.notes.append(
-            f"{inferred} volumes' reclaim_policy inferred (kube_persistentvolume_info has no reclaim_policy label "
+            f"{inferred} {RECLAIM_INFERRED} (kube_persistentvolume_info has no reclaim_policy label "
             "before KSM v2.16): Released -> Retain, else Delete"
         )
     vols = pl.DataFrame(rows, schema=schema.VOLUMES.schema) if rows else schema.empty(schema.VOLUMES)
