@@ -208,7 +208,7 @@ def replay_many(
             .collect(engine="streaming")
         )
         prepared = _prepare(data, backtest)
-        del data
+        del data  # the batch's samples are held once, sorted, from here on
         for name, (strategy, settings) in strategies.items():
             per_e = _replay_batch(prepared, batch, strategy, settings, evidence, backtest, step_seconds)
             sums[name].append(batch.join(per_e, on=_E, how="inner").drop(_E))
@@ -258,21 +258,31 @@ class _Batch:
     time, with its training flag, refresh period ``_p`` and gap segment ``_seg``."""
 
     data: pl.DataFrame
-    scored: pl.DataFrame
+
+    def scored(self, *columns: str) -> pl.DataFrame:
+        """The evaluation samples: ``columns`` and what scoring reads (the rest is not copied)."""
+        return self.data.filter(~pl.col("_train")).select(_E, "_seg", "_p", *_SCORING, *columns)
+
+
+_SCORING = (
+    c.CPU_USAGE_CORES,
+    c.MEMORY_WORKING_SET_BYTES,
+    c.CPU_REQUEST_CORES,
+    c.MEMORY_REQUEST_BYTES,
+)
 
 
 def _prepare(data: pl.DataFrame, backtest: BacktestSettings) -> _Batch:
     ts = pl.col(c.TIMESTAMP)
     gap = (ts.diff().dt.total_microseconds() > int(backtest.oom_run_gap_hours * 3600 * 1_000_000)).fill_null(False)
-    prepared = (
-        data.sort(_E, c.TIMESTAMP)
-        .with_columns(ts.min().over(_E).alias("_t0"), gap.cum_sum().over(_E).alias("_seg"))
-        .with_columns(
-            (ts < pl.col("_t0") + pl.duration(seconds=backtest.train_days * 86400)).alias("_train"),
-            _period(pl.col("_t0"), backtest.refresh_hours * 3600).alias("_p"),
+    t0 = ts.min().over(_E)
+    return _Batch(
+        data.sort(_E, c.TIMESTAMP).with_columns(
+            gap.cum_sum().over(_E).cast(pl.UInt32).alias("_seg"),
+            (ts < t0 + pl.duration(seconds=backtest.train_days * 86400)).alias("_train"),
+            _period(t0, backtest.refresh_hours * 3600).cast(pl.Int32).alias("_p"),
         )
     )
-    return _Batch(prepared, prepared.filter(~pl.col("_train")))
 
 
 def _replay_batch(
@@ -286,15 +296,18 @@ def _replay_batch(
 ) -> pl.DataFrame:
     """Per-entity sums (by ``_e``) of one batch of eligible entities."""
     if strategy is None:
-        applied = batch.scored.with_columns(*(pl.col(col).alias(rec) for col, rec in _REC.items()))
+        applied = batch.scored(c.CPU_LIMIT_CORES, c.MEMORY_LIMIT_BYTES).with_columns(
+            *(pl.col(col).alias(rec) for col, rec in _REC.items())
+        )
     elif backtest.mode == "static":
         train = batch.data.filter(pl.col("_train"))
         hist = _history(train, _current_from(train), _empty_ooms(), step_seconds)
         rec = _recommend(hist, strategy, settings, evidence).join(entities, on=list(KEYS), how="inner").drop(KEYS)
-        applied = batch.scored.join(rec, on=_E, how="left", maintain_order="left")
+        del train, hist
+        applied = batch.scored().join(rec, on=_E, how="left", maintain_order="left")
     else:
         rec = _rolling(batch, entities, strategy, settings, evidence, backtest, step_seconds)
-        applied = batch.scored.join(rec, on=[_E, "_p"], how="left", maintain_order="left")
+        applied = batch.scored().join(rec, on=[_E, "_p"], how="left", maintain_order="left")
     return _entity_sums(applied)
 
 
@@ -319,17 +332,17 @@ def _rolling(
 ) -> pl.DataFrame:
     """The recommendation applied on each refresh period: ``_e``, ``_p`` and the recommended columns."""
     keys = list(KEYS)
-    data, scored = batch.data, batch.scored
+    data = batch.data
     first = int(backtest.train_days * 86400 // (backtest.refresh_hours * 3600))
     window = max(1, int(backtest.window_days * 86400 // (backtest.refresh_hours * 3600)))
-    last = int(scored.select(pl.col("_p").max()).item() or 0)
     has_samples = set(data.get_column("_p").unique().to_list())
-    days = {int(k[0]): v for k, v in scored.partition_by("_p", as_dict=True, include_key=True).items()}
+    scored_periods = set(data.filter(~pl.col("_train")).get_column("_p").unique().to_list())
+    last = max(scored_periods, default=0)
     ooms = _empty_ooms()
     current = _current_from(data.filter(pl.col("_p") < first))
     recs: list[pl.DataFrame] = []
     for period in range(first, last + 1):
-        if period not in days or not any(p in has_samples for p in range(period - window, period)):
+        if period not in scored_periods or not any(p in has_samples for p in range(period - window, period)):
             continue
         train = data.filter(pl.col("_p").is_between(period - window, period, closed="left"))
         rec = _recommend(_history(train, current, ooms, step), strategy, settings, evidence)
@@ -348,7 +361,11 @@ def _rolling(
             ),
             pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.CURRENT_MEMORY_LIMIT_BYTES),
         )
-        day = days.pop(period).join(recs[-1], on=[_E, "_p"], how="left", maintain_order="left")
+        day = (
+            data.filter(~pl.col("_train") & (pl.col("_p") == period))
+            .select(_E, "_seg", "_p", c.TIMESTAMP, c.MEMORY_WORKING_SET_BYTES)
+            .join(recs[-1], on=[_E, "_p"], how="left", maintain_order="left")
+        )
         kills = (
             _run_starts(day, by=[_E])
             .filter(pl.col("_run_start"))
@@ -358,7 +375,7 @@ def _rolling(
         ooms = pl.concat([ooms, kills]).filter(
             pl.col(c.TIMESTAMP) >= day.select(pl.col(c.TIMESTAMP).min()).item() - pl.duration(days=backtest.window_days)
         )
-    schema = {_E: pl.UInt32(), **{r: pl.Float64() for r in _REC.values()}, "_p": pl.Int64()}
+    schema = {_E: pl.UInt32(), **{r: pl.Float64() for r in _REC.values()}, "_p": pl.Int32()}
     if not recs:
         return pl.DataFrame(schema=schema)
     return pl.concat(recs, how="diagonal_relaxed").select([pl.col(k).cast(t) for k, t in schema.items()])

@@ -47,12 +47,23 @@ class TierPolicy(BaseModel):
     memory_request_percentile: float = Field(
         0.95, gt=0, le=1, description="Working-set percentile (all samples) used for the memory request."
     )
+    memory_request_basis: Literal["samples", "daily-peaks"] = Field(
+        "samples",
+        description="Percentile of every working-set sample, or of each pod's peak per day (VPA's documented way).",
+    )
     memory_request_headroom: float = Field(0.15, ge=0, le=5, description="Fraction added to the memory request.")
     memory_limit_headroom: float = Field(
         1.0, ge=0, le=10, description="Memory limit = highest working set x (1 + this), at least the request."
     )
     memory_limit_min_bump_mib: int = Field(
         100, ge=0, le=65536, description="... and at least highest working set + this many MiB."
+    )
+    memory_limit_max_cut: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Largest fraction a memory limit may fall below the current limit in one recommendation "
+        "(1 = no bound): limits come down step by step, so a raised limit decays instead of dropping.",
     )
     guaranteed: bool = Field(False, description="Guaranteed QoS: requests = limits (memory sized on the limit).")
     cpu_min_millicores: int = Field(10, ge=1, le=100_000, description="Lowest CPU request, millicores.")
@@ -136,11 +147,35 @@ class TieredStrategy:
             .alias("q"),
         )
         cpu_q = per_pod_quantile(history, c.CPU_USAGE_CORES, q_cpu).rename({"_q": "_cpu"})
-        mem_q = exact_quantiles(
-            history.samples, keys=keys, value=c.MEMORY_WORKING_SET_BYTES, quantiles={"_mem": q_mem}
-        ).drop("n")
+        basis = info.select(
+            *keys,
+            pl.col("_policy")
+            .replace_strict({n: t.memory_request_basis == "daily-peaks" for n, t in settings.tiers.items()})
+            .cast(pl.Boolean)
+            .alias("_peaks"),
+        )
+        mem_q = (
+            pl.concat(
+                [
+                    exact_quantiles(
+                        samples,
+                        keys=keys,
+                        value=c.MEMORY_WORKING_SET_BYTES,
+                        quantiles={"_mem": q_mem.join(members, on=keys)},
+                    ).drop("n")
+                    for samples, members in (
+                        (history.samples, basis.filter(~pl.col("_peaks")).select(keys)),
+                        (_daily_peaks(history.samples), basis.filter(pl.col("_peaks")).select(keys)),
+                    )
+                    if members.height
+                ],
+                how="diagonal_relaxed",
+            )
+            if basis.height
+            else pl.DataFrame(schema={**{k: pl.String() for k in keys}, "_mem": pl.Float64()})
+        )
         frame = (
-            info.select(*keys, "_policy", c.HPA_TARGET_CPU_UTILIZATION)
+            info.select(*keys, "_policy", c.HPA_TARGET_CPU_UTILIZATION, c.CURRENT_MEMORY_LIMIT_BYTES)
             .join(summary, on=keys, how="left")
             .join(cpu_q, on=keys, how="left")
             .join(mem_q, on=keys, how="left")
@@ -150,6 +185,12 @@ class TieredStrategy:
             for name, policy in settings.tiers.items()
         ]
         return pl.concat(parts).select([pl.col(k).cast(t) for k, t in PROPOSAL_SCHEMA.items()])
+
+
+def _daily_peaks(samples: pl.LazyFrame) -> pl.LazyFrame:
+    """Each pod's highest working set per UTC day."""
+    day = pl.col(c.TIMESTAMP).dt.truncate("1d").alias("_day")
+    return samples.group_by(*KEYS, c.POD, day).agg(pl.col(c.MEMORY_WORKING_SET_BYTES).max())
 
 
 def _propose_tier(frame: pl.DataFrame, name: str, p: TierPolicy) -> pl.DataFrame:
@@ -184,6 +225,9 @@ def _propose_tier(frame: pl.DataFrame, name: str, p: TierPolicy) -> pl.DataFrame
     cpu = pl.max_horizontal(pl.col("_cpu") * (1 + p.cpu_request_headroom), pl.lit(p.cpu_min_millicores / 1000))
     peak = pl.col(c.MEMORY_PEAK_BYTES)
     mem_limit = pl.max_horizontal(peak * (1 + p.memory_limit_headroom), peak + p.memory_limit_min_bump_mib * MIB)
+    if p.memory_limit_max_cut < 1:
+        floor = pl.col(c.CURRENT_MEMORY_LIMIT_BYTES).cast(pl.Float64) * (1 - p.memory_limit_max_cut)
+        mem_limit = pl.max_horizontal(mem_limit, floor)
     mem_req = pl.max_horizontal(pl.col("_mem") * (1 + p.memory_request_headroom), pl.lit(float(p.memory_min_mib * MIB)))
     if p.guaranteed:
         mem_req = mem_limit
