@@ -60,7 +60,7 @@ def test_metrics_of_the_operators_sizes_by_hand() -> None:
     assert row[bt.OOM_EVENTS] == 1
     assert row[bt.OOM_PER_1000H] == pytest.approx(1 / 5 * 1000)
     assert row[bt.HIT] == 1.0
-    assert row[bt.CPU_SAVING] == 0 and row[bt.MEMORY_SAVING] == 0
+    assert row[bt.CPU_SAVING] == 0 and row[bt.MEMORY_SAVING] == 0 and row[bt.MEMORY_LIMIT_SAVING] == 0
     assert row[bt.SCORED_HOURS] == 6
 
 
@@ -119,6 +119,8 @@ def test_static_keeps_failing_while_rolling_learns_from_would_be_ooms() -> None:
     assert rolling.summary[bt.OOM_EVENTS][0] == 1
     # savings against 1 core / 1024Mi: CPU 0.2 -> 1 - 0.2 / 1 = 0.8
     assert static.summary[bt.CPU_SAVING][0] == pytest.approx(0.8)
+    # the memory limit came down from 1024Mi to 115Mi on every scored sample
+    assert static.summary[bt.MEMORY_LIMIT_SAVING][0] == pytest.approx(1 - 115 / 1024)
 
 
 def test_the_protocols_entity_rule_needs_points_in_all_four_parts() -> None:

@@ -228,6 +228,29 @@ def test_tiered_standard_by_hand() -> None:
     assert rec[c.STATUS] == "over-provisioned"
 
 
+def test_tiered_memory_limit_comes_down_step_by_step() -> None:
+    h = tiered_history(25)  # current limit 512Mi, peak 200Mi: the proposal is 2 x 200Mi = 400Mi
+    policy = TieredSettings(tiers={"standard": TierPolicy(memory_limit_max_cut=0.1)})
+    rec = one(recommendations(h, strategy=TieredStrategy(), settings=policy, evidence=EV))
+    # at most 10% below the current limit: 512Mi x 0.9 = 460.8Mi, up to the next MiB
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == 461 * MIB
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 115 * MIB  # the request is not held up
+    free = TieredSettings(tiers={"standard": TierPolicy(memory_limit_max_cut=1.0)})
+    assert (
+        one(recommendations(h, strategy=TieredStrategy(), settings=free, evidence=EV))[c.RECOMMENDED_MEMORY_LIMIT_BYTES]
+        == 400 * MIB
+    )
+
+
+def test_tiered_memory_request_on_daily_peaks() -> None:
+    # 25 h from midnight: day 1 peaks at 100Mi, day 2 (one hour) at 200Mi.
+    h = tiered_history(25)
+    policy = TieredSettings(tiers={"standard": TierPolicy(memory_request_basis="daily-peaks")})
+    rec = one(recommendations(h, strategy=TieredStrategy(), settings=policy, evidence=EV))
+    # p95 of the peaks [100, 200] = 100 + 0.95 x 100 = 195Mi, + 15% = 224.25Mi -> 225Mi
+    assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 225 * MIB
+
+
 def test_tiered_guaranteed_tier_sets_limits_to_requests() -> None:
     h = tiered_history(25, tier="gold")
     policy = TieredSettings(default_tier="gold", tiers={"gold": TierPolicy(guaranteed=True)})

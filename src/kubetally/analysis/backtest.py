@@ -12,7 +12,8 @@ CPU-over-request share = fraction of samples with usage above the CPU request;
 would-be OOM events per 1,000 container-hours = maximal runs of consecutive samples with memory above
 the memory limit (missing memory samples are skipped), counted, per 1,000 hours of samples that have
 memory data (a gap of more than ``oom_run_gap_hours`` ends a run); share of entities with at least one;
-savings = 1 - sum(recommended request) / sum(current request) over all scored samples;
+savings = 1 - sum(recommended request) / sum(current request) over all scored samples; memory limit
+saving likewise for the memory limit (samples where both limits are set: how far limits came down);
 CPU-over-limit share (a throttling proxy) where a CPU limit is recommended.
 """
 
@@ -60,9 +61,20 @@ OOM_PER_1000H = "oom_events_per_1000h"
 HIT = "entities_hit_share"
 CPU_SAVING = "cpu_saving"
 MEMORY_SAVING = "memory_saving"
+MEMORY_LIMIT_SAVING = "memory_limit_saving"
 CPU_OVER_LIMIT = "cpu_over_limit_share"
 SCORED_HOURS = "scored_hours"
-METRICS = (CPU_SLACK, CPU_OVER_REQUEST, MEMORY_SLACK, OOM_PER_1000H, HIT, CPU_SAVING, MEMORY_SAVING, CPU_OVER_LIMIT)
+METRICS = (
+    CPU_SLACK,
+    CPU_OVER_REQUEST,
+    MEMORY_SLACK,
+    OOM_PER_1000H,
+    HIT,
+    CPU_SAVING,
+    MEMORY_SAVING,
+    CPU_OVER_LIMIT,
+    MEMORY_LIMIT_SAVING,
+)
 
 _REC = {
     c.CPU_REQUEST_CORES: c.RECOMMENDED_CPU_REQUEST_CORES,
@@ -269,6 +281,7 @@ _SCORING = (
     c.MEMORY_WORKING_SET_BYTES,
     c.CPU_REQUEST_CORES,
     c.MEMORY_REQUEST_BYTES,
+    c.MEMORY_LIMIT_BYTES,
 )
 
 
@@ -296,9 +309,7 @@ def _replay_batch(
 ) -> pl.DataFrame:
     """Per-entity sums (by ``_e``) of one batch of eligible entities."""
     if strategy is None:
-        applied = batch.scored(c.CPU_LIMIT_CORES, c.MEMORY_LIMIT_BYTES).with_columns(
-            *(pl.col(col).alias(rec) for col, rec in _REC.items())
-        )
+        applied = batch.scored(c.CPU_LIMIT_CORES).with_columns(*(pl.col(col).alias(rec) for col, rec in _REC.items()))
     elif backtest.mode == "static":
         train = batch.data.filter(pl.col("_train"))
         hist = _history(train, _current_from(train), _empty_ooms(), step_seconds)
@@ -402,6 +413,8 @@ _SUM_COLUMNS = (
     "_cur_creq",
     "_cur_mreq",
     "_rec_mreq",
+    "_cur_mlim",
+    "_rec_mlim",
     "_n_mem",
     "_climit_n",
     "_n",
@@ -420,6 +433,8 @@ def _entity_sums(applied: pl.DataFrame) -> pl.DataFrame:
     use = pl.col(c.CPU_USAGE_CORES)
     mem = pl.col(c.MEMORY_WORKING_SET_BYTES)
     mreq = pl.col(c.RECOMMENDED_MEMORY_REQUEST_BYTES).cast(pl.Float64)
+    mlim = pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).cast(pl.Float64)
+    both_limits = pl.col(c.MEMORY_LIMIT_BYTES).is_not_null() & mlim.is_not_null()
     runs = _run_starts(applied, by=[_E]).group_by(_E).agg(pl.col("_run_start").sum().alias(OOM_EVENTS))
     sums = [
         (req - use).clip(lower_bound=0).sum().alias("_cs"),
@@ -430,6 +445,8 @@ def _entity_sums(applied: pl.DataFrame) -> pl.DataFrame:
         pl.col(c.CPU_REQUEST_CORES).sum().alias("_cur_creq"),
         pl.col(c.MEMORY_REQUEST_BYTES).cast(pl.Float64).sum().alias("_cur_mreq"),
         mreq.sum().alias("_rec_mreq"),
+        pl.when(both_limits).then(pl.col(c.MEMORY_LIMIT_BYTES)).cast(pl.Float64).sum().alias("_cur_mlim"),
+        pl.when(both_limits).then(mlim).sum().alias("_rec_mlim"),
         mem.count().alias("_n_mem"),
         (use > pl.col(c.RECOMMENDED_CPU_LIMIT_CORES)).fill_null(False).sum().alias("_climit_n"),
         pl.len().alias("_n"),
@@ -457,6 +474,7 @@ def _ratios_of(frame: pl.DataFrame, step: int) -> pl.DataFrame:
         (pl.col(OOM_EVENTS) > 0).cast(pl.Float64).alias(HIT),
         (1 - ratio("_creq", "_cur_creq")).alias(CPU_SAVING),
         (1 - ratio("_rec_mreq", "_cur_mreq")).alias(MEMORY_SAVING),
+        (1 - ratio("_rec_mlim", "_cur_mlim")).alias(MEMORY_LIMIT_SAVING),
         ratio("_climit_n", "_n").alias(CPU_OVER_LIMIT),
         (pl.col("_n") * step / 3600).alias(SCORED_HOURS),
     )

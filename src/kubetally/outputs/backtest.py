@@ -16,6 +16,7 @@ _COLUMNS = (
     ("CPU saving", bt.CPU_SAVING, "{:.2f}"),
     ("mem saving", bt.MEMORY_SAVING, "{:.2f}"),
     ("CPU > limit", bt.CPU_OVER_LIMIT, "{:.1%}"),
+    ("mem limit saving", bt.MEMORY_LIMIT_SAVING, "{:.2f}"),
 )
 
 
