@@ -10,6 +10,7 @@ import pytest
 from rightsizing_handmade import MIB, T0, history, info, one, samples
 
 from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, recommendations
+from kubetally.analysis.rightsizing.tiered import TieredSettings, TierPolicy
 from kubetally.model import columns as c
 
 EV = EvidenceSettings()
@@ -102,6 +103,10 @@ def test_a_kill_in_the_window_bumps_the_limit_it_was_killed_at_not_todays() -> N
         ooms=[("web", T0 + timedelta(hours=20), 256 * MIB)],
     )
     strategy = STRATEGIES["tiered"]
-    rec = one(recommendations(h, strategy=strategy, settings=strategy.settings_model(), evidence=EV))
+    unbounded = TieredSettings(tiers={"standard": TierPolicy(cpu_request_percentile=0.85, memory_limit_max_cut=1.0)})
+    rec = one(recommendations(h, strategy=strategy, settings=unbounded, evidence=EV))
     assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == 500 * MIB
     assert rec[c.RECOMMENDED_MEMORY_REQUEST_BYTES] == 256 * MIB
+    # the default policy lowers a limit by at most 1% at a time: 600Mi x 0.99 = 594Mi (still not 720Mi)
+    rec = one(recommendations(h, strategy=strategy, settings=strategy.settings_model(), evidence=EV))
+    assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == 594 * MIB

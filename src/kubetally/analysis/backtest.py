@@ -103,7 +103,7 @@ class BacktestSettings(BaseModel):
         1, gt=0, le=24 * 365, description="A would-be OOM run ends at a gap between samples longer than this."
     )
     batch_entities: int = Field(
-        32, ge=1, le=1_000_000, description="Entities replayed at a time (memory follows the batch)."
+        64, ge=1, le=1_000_000, description="Entities replayed at a time (memory follows the batch)."
     )
 
 

@@ -38,7 +38,7 @@ class TierPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cpu_request_percentile: float = Field(0.85, gt=0, le=1, description="Per-pod CPU usage percentile (busiest pod).")
+    cpu_request_percentile: float = Field(0.98, gt=0, le=1, description="Per-pod CPU usage percentile (busiest pod).")
     cpu_request_headroom: float = Field(0.0, ge=0, le=5, description="Fraction added to the CPU request.")
     cpu_limit: Literal["none", "multiple", "request"] = Field(
         "none", description="none: no CPU limit; multiple: request x cpu_limit_multiple; request: = request."
@@ -59,7 +59,7 @@ class TierPolicy(BaseModel):
         100, ge=0, le=65536, description="... and at least highest working set + this many MiB."
     )
     memory_limit_max_cut: float = Field(
-        1.0,
+        0.01,
         ge=0,
         le=1,
         description="Largest fraction a memory limit may fall below the current limit in one recommendation "
@@ -88,6 +88,7 @@ def _default_tiers() -> dict[str, TierPolicy]:
             memory_request_percentile=0.9,
             memory_request_headroom=0.1,
             memory_limit_headroom=0.5,
+            memory_limit_max_cut=1.0,
             min_history_hours=6,
         ),
         "dev": TierPolicy(
@@ -95,6 +96,7 @@ def _default_tiers() -> dict[str, TierPolicy]:
             memory_request_percentile=0.9,
             memory_request_headroom=0.1,
             memory_limit_headroom=0.5,
+            memory_limit_max_cut=1.0,
             min_history_hours=6,
         ),
     }
@@ -254,6 +256,12 @@ def _propose_tier(frame: pl.DataFrame, name: str, p: TierPolicy) -> pl.DataFrame
         pl.lit(
             f"tier {name}: CPU p{p.cpu_request_percentile * 100:g}+{p.cpu_request_headroom * 100:g}%, "
             f"memory p{p.memory_request_percentile * 100:g}+{p.memory_request_headroom * 100:g}%, "
-            f"limit peak+{p.memory_limit_headroom * 100:g}%" + (", Guaranteed" if p.guaranteed else "")
+            f"limit peak+{p.memory_limit_headroom * 100:g}%"
+            + (
+                f", at most {p.memory_limit_max_cut * 100:g}% below the current limit"
+                if p.memory_limit_max_cut < 1
+                else ""
+            )
+            + (", Guaranteed" if p.guaranteed else "")
         ).alias(NOTE),
     )
