@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from kubetally.dataset import Dataset  # noqa: E402
 from kubetally.model.owners import parse_owners_text  # noqa: E402
 from kubetally.model.pricing import default_price_book, parse_price_text  # noqa: E402
 from kubetally.outputs.overview import Overview, build_overview  # noqa: E402
+from kubetally.outputs.web import Application, Views  # noqa: E402
+from kubetally.outputs.web.server import start  # noqa: E402
 from kubetally.simulate import ScenarioConfig, simulate  # noqa: E402
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
@@ -49,3 +52,31 @@ def auditflow(auditflow_ds: Dataset) -> Overview:
         owners=parse_owners_text(demo_text("owners.yaml")),
         now=NOW,
     )
+
+
+def windowed_overview(ds: Dataset, window: timedelta | None) -> Overview:
+    """What serve computes for ``?window=``: the dataset's last ``window`` (aligned to its steps)."""
+    if window is not None and window < ds.info.window:
+        step = timedelta(seconds=ds.info.step_seconds)
+        start = ds.info.end - window
+        ds = ds.with_info(start=ds.info.start + ((start - ds.info.start) // step) * step)
+    return build_overview(
+        ds,
+        book=default_price_book(),
+        allocation=allocation_settings_from_text(demo_text("allocation.yaml")),
+        owners=parse_owners_text(demo_text("owners.yaml")),
+        now=NOW,
+    )
+
+
+@pytest.fixture(scope="session")
+def served(auditflow_ds: Dataset) -> Iterator[str]:
+    """A serve web app over AuditFlow on 127.0.0.1 and a free port; yields its base URL."""
+    views = Views(lambda window: windowed_overview(auditflow_ds, window))
+    views.refresh()
+    server, thread = start(Application(views), "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -57,6 +57,8 @@ class Overview:
     rightsizing: pl.DataFrame
     """Recommendations with money (``monthly_saving``), the default strategy."""
     waste: WasteReport
+    owners: Owners | None
+    """The owners file the showback used (team/owner/criticality fallback), for more showbacks by any key."""
     computed_at: datetime
     compute_seconds: float = 0.0
 
@@ -127,5 +129,6 @@ def build_overview(
         node_prices=prices,
         rightsizing=recs,
         waste=findings(ds, settings=waste or WasteSettings(), book=book),
+        owners=owners,
         computed_at=now,
     )
