@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import figures, ink_ratio, open_page, screenshot
 from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
 
+from browser import figures, ink_ratio, open_page, screenshot
 from kubetally.outputs.web import openapi
 
 

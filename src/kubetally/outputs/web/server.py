@@ -16,7 +16,7 @@ class _Threaded(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the standard library's name)
+    def log_message(self, format: str, *args: Any) -> None:
         """No access log on stderr (Prometheus scrapes every 30 s)."""
 
 
