@@ -84,6 +84,8 @@ class WasteReport:
     """Findings dropped by the ignore annotation or the ignore list."""
     checked: dict[str, int]
     """Section -> objects the section's rules looked at."""
+    notes: tuple[str, ...] = ()
+    """Rules that could not judge this dataset, and why."""
 
 
 def _silence_hint(settings: WasteSettings, f: Finding) -> str:
@@ -109,7 +111,7 @@ def findings(ds: Dataset, *, settings: WasteSettings, book: PriceBook | None) ->
     frame = findings_frame(kept, ctx, hints).sort(
         [pl.col(MONTHLY_COST).fill_null(-1), RULE, "namespace", "name"], descending=[True, False, False, False]
     )
-    return WasteReport(frame, silenced, dict(ctx.checked))
+    return WasteReport(frame, silenced, dict(ctx.checked), tuple(ctx.notes))
 
 
 def log_volume(ds: Dataset, *, settings: WasteSettings, book: PriceBook | None) -> pl.DataFrame:

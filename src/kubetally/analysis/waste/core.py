@@ -107,6 +107,22 @@ class Context:
     book: PriceBook | None
     checked: dict[str, int] = field(default_factory=dict)
     """Section -> objects checked (the score's denominator)."""
+    notes: list[str] = field(default_factory=list)
+    """Rules that could not judge this dataset, and why (said to the user, never a silent zero)."""
+
+    @cached_property
+    def specs_known(self) -> bool:
+        """Whether the dataset holds the objects' specs (what references what, Job TTLs, owners): a
+        Kubernetes API listing or a kubectl dump does; Prometheus (kube-state-metrics) does not — it has
+        the objects but no reference path, so every ConfigMap and Secret would look orphaned."""
+        pods = (
+            self.ds.containers.height > 0
+            or self.objects.filter(pl.col(c.KIND).is_in(list(POD_TEMPLATE_OWNERS))).height > 0
+        )
+        return not pods or self.references.height > 0
+
+    def unjudged(self, rules: str, why: str) -> None:
+        self.notes.append(f"{rules}: not judged: {why}")
 
     def count(self, section: str, n: int) -> None:
         self.checked[section] = self.checked.get(section, 0) + n

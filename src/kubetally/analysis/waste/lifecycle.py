@@ -22,6 +22,11 @@ def finished_jobs(ctx: Context) -> list[Finding]:
     Jobs a CronJob owns are left out: its history limits delete them.
     """
     jobs = _kind(ctx, "Job")
+    if jobs.height and not ctx.specs_known:
+        ctx.unjudged("finished-job", "Job TTLs and owners are not in the dataset (Prometheus: kube-state-metrics "
+                     "exports neither ttlSecondsAfterFinished nor, here, the owning CronJob); give --kube-dump or "
+                     "--kubeconfig")  # fmt: skip
+        return []
     ctx.count("compute", jobs.height)
     cutoff = ctx.end - timedelta(hours=ctx.settings.job_finished_hours)
     out = []

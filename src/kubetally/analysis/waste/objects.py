@@ -11,6 +11,10 @@ from kubetally.model import columns as c
 from kubetally.model import schema
 
 SECTION = "objects"
+NO_SPECS = (
+    "the dataset has objects but not what references them (Prometheus: kube-state-metrics exports no "
+    "reference paths); give --kube-dump or --kubeconfig"
+)
 _CLAIM_ORDINAL = re.compile(r"^(?P<prefix>.+)-\d+$")
 
 
@@ -89,6 +93,9 @@ def scaled_to_zero(ctx: Context) -> list[Finding]:
 
 def orphaned_configmaps_and_secrets(ctx: Context) -> list[Finding]:
     """ConfigMaps and Secrets no reference path names, minus the built-in exclusions."""
+    if not ctx.specs_known:
+        ctx.unjudged("orphaned-configmap, orphaned-secret", NO_SPECS)
+        return []
     ex = ctx.settings.orphans
     objs = ctx.objects.filter(pl.col(c.KIND).is_in(["ConfigMap", "Secret"]))
     ctx.count(SECTION, objs.height)
@@ -131,6 +138,10 @@ def orphaned_services(ctx: Context) -> list[Finding]:
     (Service -> Pod through endpoints, Service -> controller whose template labels match).
     """
     svcs = ctx.objects.filter(pl.col(c.KIND) == "Service")
+    if svcs.height and not ctx.specs_known:
+        ctx.unjudged("orphaned-service", "Service selectors are not in the dataset (Prometheus: kube-state-metrics "
+                     "exports none); give --kube-dump or --kubeconfig")  # fmt: skip
+        return []
     ctx.count(SECTION, svcs.height)
     out = []
     for row in svcs.iter_rows(named=True):
