@@ -1,0 +1,198 @@
+"""Hourly summaries of a usage column and percentiles as merges of them, with a stated error bound.
+
+A summary of one value column (CPU cores, working-set bytes) holds, per series key and hour:
+
+* ``stats``: count, sum, min and max of the hour's samples (exact, mergeable by sum/min/max);
+* ``sketch``: the hour's samples counted in logarithmic buckets (the bucket mapping of DDSketch:
+  Masson, Rim and Lee, "DDSketch: a fast and fully-mergeable quantile sketch with relative-error
+  guarantees", VLDB 2019). Bucket ``i`` holds the values in ``(gamma**(i-1), gamma**i]`` with
+  ``gamma = (1 + alpha) / (1 - alpha)``; its representative ``2 * gamma**i / (gamma + 1)`` is within
+  ``alpha`` (relative) of every value in it. Merging hours is adding counts bucket by bucket.
+
+A percentile over any set of hours (:func:`merged_quantiles`) uses the definition of
+:func:`kubetally.model.stats.percentile` (linear interpolation between the order statistics at
+rank ``q * (n - 1)``, numpy's and Prometheus' ``quantile_over_time``'s), with each of the two order
+statistics replaced by its bucket's representative, clamped to the exact min and max. So the result
+is within ``alpha`` (relative) of the exact percentile of the raw samples: both order statistics
+are, and the interpolation is a convex combination. Values at or below ``zero_below`` (idle CPU) are
+counted in one zero bucket whose representative is 0: for them the error is absolute, at most
+``zero_below``. Rank 0 and rank n-1 are the exact min and max.
+
+The sketch is a frame, not an object per series, so summaries of millions of samples are built
+and merged by polars' streaming group-bys (the ``ddsketch`` library keeps one Python object per
+series, too slow for that); the mapping is the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+HOUR = "hour"
+"""The start of the hour a summary row covers (UTC)."""
+COUNT = "count"
+SUM = "sum"
+MIN = "min"
+MAX = "max"
+BUCKET = "bucket"
+ZERO_BUCKET = -(2**31)
+"""The bucket of values at or below ``zero_below`` (Int32's lowest value)."""
+DEFAULT_ALPHA = 0.005
+"""Relative accuracy of every summary percentile: half of the 1 % the analyses promise, so that
+floating-point rounding at bucket edges never takes a result past it."""
+
+
+@dataclass(frozen=True)
+class LogBuckets:
+    """The DDSketch logarithmic mapping with relative accuracy ``alpha``."""
+
+    alpha: float = DEFAULT_ALPHA
+    zero_below: float = 1e-9
+    """Values at or below this (and every value <= 0) go to the zero bucket."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 0.5:
+            raise ValueError(f"alpha must be within (0, 0.5), got {self.alpha}")
+        if self.zero_below <= 0.0:
+            raise ValueError(f"zero_below must be positive, got {self.zero_below}")
+
+    @property
+    def gamma(self) -> float:
+        return (1.0 + self.alpha) / (1.0 - self.alpha)
+
+    def index(self, value: float) -> int:
+        """The bucket of one value (for hand-worked checks; :meth:`index_expr` is the vectorised form)."""
+        if value <= self.zero_below:
+            return ZERO_BUCKET
+        return math.ceil(math.log(value) / math.log(self.gamma))
+
+    def representative(self, bucket: int) -> float:
+        if bucket == ZERO_BUCKET:
+            return 0.0
+        return 2.0 * self.gamma**bucket / (self.gamma + 1.0)
+
+    def index_expr(self, value: pl.Expr) -> pl.Expr:
+        ln_gamma = math.log(self.gamma)
+        positive = (value.log() / ln_gamma).ceil().cast(pl.Int32)
+        return pl.when(value > self.zero_below).then(positive).otherwise(pl.lit(ZERO_BUCKET, pl.Int32))
+
+    def representative_expr(self, bucket: pl.Expr) -> pl.Expr:
+        rep = 2.0 * pl.lit(self.gamma).pow(bucket.cast(pl.Float64)) / (self.gamma + 1.0)
+        return pl.when(bucket == ZERO_BUCKET).then(pl.lit(0.0)).otherwise(rep)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Hourly summaries of one value column: ``stats`` (keys, hour, count, sum, min, max) and
+    ``sketch`` (keys, hour, bucket, count)."""
+
+    keys: tuple[str, ...]
+    stats: pl.DataFrame
+    sketch: pl.DataFrame
+    buckets: LogBuckets
+
+    @property
+    def rows(self) -> int:
+        return self.stats.height + self.sketch.height
+
+
+def hourly_summary(
+    samples: pl.LazyFrame,
+    *,
+    keys: Sequence[str],
+    value: str,
+    time: str,
+    buckets: LogBuckets | None = None,
+) -> Summary:
+    """Per ``keys`` and hour of ``time``: the exact stats and the bucket counts of ``value``.
+    Null and NaN values are left out. Two streaming passes over ``samples``."""
+    b = buckets or LogBuckets()
+    keys = tuple(keys)
+    v = pl.col(value)
+    clean = samples.filter(v.is_not_null() & ~v.is_nan()).select(
+        *keys, pl.col(time).dt.truncate("1h").alias(HOUR), v.alias("_v")
+    )
+    stats = (
+        clean.group_by(*keys, HOUR)
+        .agg(
+            pl.len().cast(pl.Int64).alias(COUNT),
+            pl.col("_v").sum().alias(SUM),
+            pl.col("_v").min().alias(MIN),
+            pl.col("_v").max().alias(MAX),
+        )
+        .collect(engine="streaming")
+        .sort(*keys, HOUR)
+    )
+    sketch = (
+        clean.select(*keys, HOUR, b.index_expr(pl.col("_v")).alias(BUCKET))
+        .group_by(*keys, HOUR, BUCKET)
+        .agg(pl.len().cast(pl.Int64).alias(COUNT))
+        .collect(engine="streaming")
+        .sort(*keys, HOUR, BUCKET)
+    )
+    return Summary(keys, stats, sketch, b)
+
+
+def merged_quantiles(
+    summary: Summary,
+    *,
+    keys: Sequence[str],
+    quantiles: dict[str, float],
+    hours: pl.Expr | None = None,
+) -> pl.DataFrame:
+    """Percentiles per ``keys`` (a subset of the summary's keys) over the hours selected by ``hours``
+    (a predicate on the ``hour`` column; all hours when None), merged from the hourly summaries.
+
+    Returns ``keys``, ``n``, ``min``, ``max`` and one column per ``quantiles`` entry (name -> q), each
+    within ``alpha`` of the exact linear-interpolation percentile of the raw samples (see the module).
+    """
+    keys = list(keys)
+    unknown = [k for k in keys if k not in summary.keys]
+    if unknown:
+        raise ValueError(f"not keys of the summary: {', '.join(unknown)}")
+    for name, q in quantiles.items():
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"quantile {name} must be within [0, 1], got {q}")
+    stats, sketch = summary.stats.lazy(), summary.sketch.lazy()
+    if hours is not None:
+        stats, sketch = stats.filter(hours), sketch.filter(hours)
+    groups = stats.group_by(keys).agg(
+        pl.col(COUNT).sum().alias("n"), pl.col(MIN).min().alias(MIN), pl.col(MAX).max().alias(MAX)
+    )
+    hist = (
+        sketch.group_by(*keys, BUCKET)
+        .agg(pl.col(COUNT).sum())
+        .sort(*keys, BUCKET)
+        .with_columns(pl.col(COUNT).cum_sum().over(keys).alias("_cum"))
+        .with_columns((pl.col("_cum") - pl.col(COUNT)).alias("_before"))
+        .with_columns(summary.buckets.representative_expr(pl.col(BUCKET)).alias("_rep"))
+        .select(*keys, "_before", "_cum", "_rep")
+    )
+    out = groups.collect()
+    if out.height == 0:
+        return out.with_columns([pl.lit(None, pl.Float64).alias(name) for name in quantiles])
+    table = hist.collect()
+    for name, q in quantiles.items():
+        ranks = out.select(
+            *keys, "n", MIN, MAX, (pl.lit(q) * (pl.col("n") - 1)).alias("_r")
+        ).with_columns(pl.col("_r").floor().cast(pl.Int64).alias("_lo"))
+        ranks = ranks.with_columns(
+            pl.min_horizontal(pl.col("_lo") + 1, pl.col("n") - 1).alias("_hi"),
+            (pl.col("_r") - pl.col("_lo")).alias("_frac"),
+        )
+        for end in ("_lo", "_hi"):
+            at = (
+                table.join(ranks.select(*keys, end), on=keys)
+                .filter((pl.col("_before") <= pl.col(end)) & (pl.col(end) < pl.col("_cum")))
+                .select(*keys, pl.col("_rep").alias(f"_x{end}"))
+            )
+            ranks = ranks.join(at, on=keys, how="left")
+            x = pl.col(f"_x{end}").clip(pl.col(MIN), pl.col(MAX))
+            exact = pl.when(pl.col(end) == 0).then(pl.col(MIN)).when(pl.col(end) == pl.col("n") - 1).then(pl.col(MAX))
+            ranks = ranks.with_columns(exact.otherwise(x).alias(f"_x{end}"))
+        value = pl.col("_x_lo") + pl.col("_frac") * (pl.col("_x_hi") - pl.col("_x_lo"))
+        out = out.join(ranks.select(*keys, value.alias(name)), on=keys, how="left")
+    return out
