@@ -84,12 +84,18 @@ class LogBuckets:
         return pl.when(bucket == ZERO_BUCKET).then(pl.lit(0.0)).otherwise(rep)
 
 
+SERIES = "series"
+"""Integer id of a summarised series (a row of :attr:`Summary.index`)."""
+
+
 @dataclass(frozen=True)
 class Summary:
-    """Hourly summaries of one value column: ``stats`` (keys, hour, count, sum, min, max) and
-    ``sketch`` (keys, hour, bucket, count)."""
+    """Hourly summaries of one value column. ``index``: the keys of every series and its integer
+    ``series`` id; ``stats``: series, hour, count, sum, min, max; ``sketch``: series, hour, bucket,
+    count. Integer ids keep the hourly rows small (no repeated key strings)."""
 
     keys: tuple[str, ...]
+    index: pl.DataFrame
     stats: pl.DataFrame
     sketch: pl.DataFrame
     buckets: LogBuckets
@@ -108,15 +114,24 @@ def hourly_summary(
     buckets: LogBuckets | None = None,
 ) -> Summary:
     """Per ``keys`` and hour of ``time``: the exact stats and the bucket counts of ``value``.
-    Null and NaN values are left out. Two streaming passes over ``samples``."""
+    Null and NaN values are left out. Three streaming passes over ``samples`` (keys, stats, sketch)."""
     b = buckets or LogBuckets()
     keys = tuple(keys)
     v = pl.col(value)
-    clean = samples.filter(v.is_not_null() & ~v.is_nan()).select(
-        *keys, pl.col(time).dt.truncate("1h").alias(HOUR), v.alias("_v")
+    present = samples.filter(v.is_not_null() & ~v.is_nan())
+    index = (
+        present.select(keys)
+        .unique()
+        .collect(engine="streaming")
+        .sort(keys)
+        .with_row_index(SERIES)
+        .select(*keys, pl.col(SERIES).cast(pl.Int32))
+    )
+    clean = present.join(index.lazy(), on=list(keys), how="inner").select(
+        SERIES, pl.col(time).dt.truncate("1h").alias(HOUR), v.alias("_v")
     )
     stats = (
-        clean.group_by(*keys, HOUR)
+        clean.group_by(SERIES, HOUR)
         .agg(
             pl.len().cast(pl.Int64).alias(COUNT),
             pl.col("_v").sum().alias(SUM),
@@ -124,16 +139,15 @@ def hourly_summary(
             pl.col("_v").max().alias(MAX),
         )
         .collect(engine="streaming")
-        .sort(*keys, HOUR)
+        .sort(SERIES, HOUR)
     )
     sketch = (
-        clean.select(*keys, HOUR, b.index_expr(pl.col("_v")).alias(BUCKET))
-        .group_by(*keys, HOUR, BUCKET)
-        .agg(pl.len().cast(pl.Int64).alias(COUNT))
+        clean.select(SERIES, HOUR, b.index_expr(pl.col("_v")).alias(BUCKET))
+        .group_by(SERIES, HOUR, BUCKET)
+        .agg(pl.len().cast(pl.Int32).alias(COUNT))
         .collect(engine="streaming")
-        .sort(*keys, HOUR, BUCKET)
     )
-    return Summary(keys, stats, sketch, b)
+    return Summary(keys, index, stats, sketch, b)
 
 
 def merged_quantiles(
@@ -159,11 +173,16 @@ def merged_quantiles(
     stats, sketch = summary.stats.lazy(), summary.sketch.lazy()
     if hours is not None:
         stats, sketch = stats.filter(hours), sketch.filter(hours)
-    groups = stats.group_by(keys).agg(
+    # merge per series first (integer keys), then per the requested keys when they are coarser
+    stats = stats.group_by(SERIES).agg(
         pl.col(COUNT).sum().alias("n"), pl.col(MIN).min().alias(MIN), pl.col(MAX).max().alias(MAX)
     )
+    sketch = sketch.group_by(SERIES, BUCKET).agg(pl.col(COUNT).sum().cast(pl.Int64))
+    index = summary.index.lazy()
+    groups = stats.join(index, on=SERIES).group_by(keys).agg(pl.col("n").sum(), pl.col(MIN).min(), pl.col(MAX).max())
     hist = (
-        sketch.group_by(*keys, BUCKET)
+        sketch.join(index, on=SERIES)
+        .group_by(*keys, BUCKET)
         .agg(pl.col(COUNT).sum())
         .sort(*keys, BUCKET)
         .with_columns(pl.col(COUNT).cum_sum().over(keys).alias("_cum"))
@@ -176,9 +195,9 @@ def merged_quantiles(
         return out.with_columns([pl.lit(None, pl.Float64).alias(name) for name in quantiles])
     table = hist.collect()
     for name, q in quantiles.items():
-        ranks = out.select(
-            *keys, "n", MIN, MAX, (pl.lit(q) * (pl.col("n") - 1)).alias("_r")
-        ).with_columns(pl.col("_r").floor().cast(pl.Int64).alias("_lo"))
+        ranks = out.select(*keys, "n", MIN, MAX, (pl.lit(q) * (pl.col("n") - 1)).alias("_r")).with_columns(
+            pl.col("_r").floor().cast(pl.Int64).alias("_lo")
+        )
         ranks = ranks.with_columns(
             pl.min_horizontal(pl.col("_lo") + 1, pl.col("n") - 1).alias("_hi"),
             (pl.col("_r") - pl.col("_lo")).alias("_frac"),

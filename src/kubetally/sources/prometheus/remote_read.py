@@ -44,17 +44,36 @@ def _messages() -> dict[str, Any]:
             if type_name:
                 added.type_name = type_name
 
-    message("LabelMatcher", ("type", 1, opt, t.TYPE_INT32, ""), ("name", 2, opt, t.TYPE_STRING, ""),
-            ("value", 3, opt, t.TYPE_STRING, ""))
-    message("Query", ("start_timestamp_ms", 1, opt, t.TYPE_INT64, ""), ("end_timestamp_ms", 2, opt, t.TYPE_INT64, ""),
-            ("matchers", 3, rep, t.TYPE_MESSAGE, ".prometheus.LabelMatcher"))
-    message("ReadRequest", ("queries", 1, rep, t.TYPE_MESSAGE, ".prometheus.Query"),
-            ("accepted_response_types", 2, rep, t.TYPE_INT32, ""))
+    message(
+        "LabelMatcher",
+        ("type", 1, opt, t.TYPE_INT32, ""),
+        ("name", 2, opt, t.TYPE_STRING, ""),
+        ("value", 3, opt, t.TYPE_STRING, ""),
+    )
+    message(
+        "Query",
+        ("start_timestamp_ms", 1, opt, t.TYPE_INT64, ""),
+        ("end_timestamp_ms", 2, opt, t.TYPE_INT64, ""),
+        ("matchers", 3, rep, t.TYPE_MESSAGE, ".prometheus.LabelMatcher"),
+    )
+    message(
+        "ReadRequest",
+        ("queries", 1, rep, t.TYPE_MESSAGE, ".prometheus.Query"),
+        ("accepted_response_types", 2, rep, t.TYPE_INT32, ""),
+    )
     message("Label", ("name", 1, opt, t.TYPE_STRING, ""), ("value", 2, opt, t.TYPE_STRING, ""))
-    message("Chunk", ("min_time_ms", 1, opt, t.TYPE_INT64, ""), ("max_time_ms", 2, opt, t.TYPE_INT64, ""),
-            ("type", 3, opt, t.TYPE_INT32, ""), ("data", 4, opt, t.TYPE_BYTES, ""))
-    message("ChunkedSeries", ("labels", 1, rep, t.TYPE_MESSAGE, ".prometheus.Label"),
-            ("chunks", 2, rep, t.TYPE_MESSAGE, ".prometheus.Chunk"))
+    message(
+        "Chunk",
+        ("min_time_ms", 1, opt, t.TYPE_INT64, ""),
+        ("max_time_ms", 2, opt, t.TYPE_INT64, ""),
+        ("type", 3, opt, t.TYPE_INT32, ""),
+        ("data", 4, opt, t.TYPE_BYTES, ""),
+    )
+    message(
+        "ChunkedSeries",
+        ("labels", 1, rep, t.TYPE_MESSAGE, ".prometheus.Label"),
+        ("chunks", 2, rep, t.TYPE_MESSAGE, ".prometheus.Chunk"),
+    )
     message("ChunkedReadResponse", ("chunked_series", 1, rep, t.TYPE_MESSAGE, ".prometheus.ChunkedSeries"),
             ("query_index", 2, opt, t.TYPE_INT64, ""))  # fmt: skip
     pool = descriptor_pool.DescriptorPool()
@@ -145,7 +164,9 @@ def read_chunks(
     with http.stream("POST", "/api/v1/read", content=request_body(matchers, start_ms, end_ms), headers=headers) as r:
         kind = r.headers.get("content-type", "")
         if r.status_code in (404, 405) or (r.status_code == 200 and not kind.startswith(STREAMED_TYPE)):
-            raise RemoteReadUnsupported(f"{where} has no streamed remote read (HTTP {r.status_code}, {kind or 'no type'})")
+            raise RemoteReadUnsupported(
+                f"{where} has no streamed remote read (HTTP {r.status_code}, {kind or 'no type'})"
+            )
         if r.status_code != 200:
             text = r.read().decode(errors="replace").strip()[:200]
             raise SourceError(f"remote read at {where}: HTTP {r.status_code}: {text}")
@@ -157,10 +178,12 @@ def read_chunks(
                 labels.append({label.name: label.value for label in series.labels})
                 for chunk in series.chunks:
                     if chunk.type != _XOR:
-                        raise SourceError(f"remote read at {where}: chunk encoding {chunk.type} is not XOR (histograms?)")
+                        raise SourceError(
+                            f"remote read at {where}: chunk encoding {chunk.type} is not XOR (histograms?)"
+                        )
                     owners.append(len(labels) - 1)
                     data.append(chunk.data)
     index, t_ms, value = decode(data)
-    series_of = np.asarray(owners, dtype=np.int64)[index] if len(data) else index
+    series_of = np.asarray(owners, dtype=np.int64)[index] if data else index
     inside = (t_ms >= start_ms) & (t_ms <= end_ms)
     return Raw(labels, series_of[inside], t_ms[inside], value[inside], len(data), read)

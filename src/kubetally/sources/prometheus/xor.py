@@ -25,6 +25,8 @@ STALE_NAN_BITS = 0x7FF0000000000002
 _U = np.uint64
 _SIZES = np.array([0, 14, 17, 20, 64], dtype=_U)
 """Delta-of-delta widths by the number of leading ones of the prefix."""
+_PREFIX_EDGES = np.array([7, 11, 13, 14], dtype=_U)
+"""4-bit prefixes 0-7 have no leading one, 8-11 one, 12-13 two, 14 three, 15 four."""
 
 
 class _Bits:
@@ -37,7 +39,7 @@ class _Bits:
         """The ``nbits`` (0..64) bits at bit ``pos``, as unsigned integers."""
         byte = (pos >> _U(3)).astype(np.int64)
         shift = pos & _U(7)
-        word = np.zeros(pos.shape, dtype=_U)
+        word: np.ndarray = np.zeros(pos.shape, dtype=_U)
         for i in range(8):
             word |= self.buf[byte + i] << _U(56 - 8 * i)
         word = (word << shift) | (self.buf[byte + 8] >> (_U(8) - shift))
@@ -100,7 +102,7 @@ def decode(chunks: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             delta = d.astype(np.int64)
         else:
             prefix = bits.peek(pos, 4)
-            ones = np.where(prefix < 8, 0, np.where(prefix < 12, 1, np.where(prefix < 14, 2, np.where(prefix < 15, 3, 4))))
+            ones = np.searchsorted(_PREFIX_EDGES, prefix, side="left")  # leading ones of the 4-bit prefix
             pos = pos + np.where(ones == 4, _U(4), ones.astype(_U) + _U(1))
             width = _SIZES[ones]
             got = bits.peek(pos, width)
