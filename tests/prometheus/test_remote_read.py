@@ -77,7 +77,7 @@ def encode(samples: list[tuple[int, int]]) -> bytes:
             else:
                 dod = delta - delta_prev
                 for prefix, n, size in (("0", 1, 0), ("10", 2, 14), ("110", 3, 17), ("1110", 4, 20)):
-                    if size == 0 and dod == 0 or size and -(1 << (size - 1)) + 1 <= dod <= 1 << (size - 1):
+                    if (size == 0 and dod == 0) or (size and -(1 << (size - 1)) + 1 <= dod <= 1 << (size - 1)):
                         w.write(int(prefix, 2), n)
                         w.write(dod, size)
                         break
@@ -116,7 +116,9 @@ values = st.one_of(
     st.integers(-(10**6), 10**6).map(float),
 )
 chunks = st.lists(
-    st.tuples(st.integers(-(2**40), 2**40), st.lists(st.tuples(st.integers(0, 2**33), values), min_size=1, max_size=130)),
+    st.tuples(
+        st.integers(-(2**40), 2**40), st.lists(st.tuples(st.integers(0, 2**33), values), min_size=1, max_size=130)
+    ),
     min_size=1,
     max_size=6,
 )
@@ -217,6 +219,6 @@ def test_remote_read_equals_the_servers_raw_samples(
 
 @pytest.mark.services
 def test_victoria_metrics_has_no_streamed_remote_read(serve: Serve) -> None:
-    with httpx.Client(base_url=serve("victoria-metrics", "default"), timeout=60) as http:
-        with pytest.raises(RemoteReadUnsupported, match="no streamed remote read"):
-            read_chunks(http, [Matcher("__name__", "=", "up")], 0, 1000)
+    url = serve("victoria-metrics", "default")
+    with httpx.Client(base_url=url, timeout=60) as http, pytest.raises(RemoteReadUnsupported, match="no streamed"):
+        read_chunks(http, [Matcher("__name__", "=", "up")], 0, 1000)

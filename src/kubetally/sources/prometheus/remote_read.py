@@ -163,13 +163,17 @@ def read_chunks(
     read = 0
     with http.stream("POST", "/api/v1/read", content=request_body(matchers, start_ms, end_ms), headers=headers) as r:
         kind = r.headers.get("content-type", "")
-        if r.status_code in (404, 405) or (r.status_code == 200 and not kind.startswith(STREAMED_TYPE)):
+        if r.status_code == 200 and kind.startswith(STREAMED_TYPE):
+            pass
+        elif r.status_code in (200, 404, 405, 501):
             raise RemoteReadUnsupported(
                 f"{where} has no streamed remote read (HTTP {r.status_code}, {kind or 'no type'})"
             )
-        if r.status_code != 200:
-            text = r.read().decode(errors="replace").strip()[:200]
-            raise SourceError(f"remote read at {where}: HTTP {r.status_code}: {text}")
+        else:
+            text = r.read().decode(errors="replace").strip()
+            if r.status_code == 400 and "unsupported path" in text:  # VictoriaMetrics
+                raise RemoteReadUnsupported(f"{where} has no streamed remote read (HTTP 400: unsupported path)")
+            raise SourceError(f"remote read at {where}: HTTP {r.status_code}: {text[:200]}")
         response = _M["ChunkedReadResponse"]()
         for message in frames(r.iter_bytes()):
             read += len(message)
