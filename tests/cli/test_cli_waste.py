@@ -45,6 +45,7 @@ def test_json_lists_the_planted_items_with_costs(
     doc = json.loads(out)
     rules = {(f["rule"], f["name"]) for f in doc["findings"]}
     assert ("orphaned-secret", "smtp-credentials-2023") in rules
+    assert doc["not_judged"] == []  # the simulator has every spec
     assert ("released-pv", "pvc-old-reports") in rules
     assert ("debug-logging", "audit-log-analysis-dev") in rules
     assert set(doc["scores"]) == {"compute", "storage", "objects", "logging", "hygiene", "overall"}

@@ -12,6 +12,7 @@ UTC+1 in December (CET) and UTC+2 in July (CEST).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -228,3 +229,36 @@ def test_blast_radius_and_bad_plan_files(api: KubeAPIServer, kube: tuple[Client,
                           ('{"offhours": [{"kind": 1}]}', "offhours\\[0\\] has no namespace")):  # fmt: skip
         with pytest.raises(ConfigError, match=message):
             d.plans_from_scale_json(text)
+
+
+def janitor(config: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "kubetally", "janitor", "--kubeconfig", str(config),
+           "--audit-log", str(tmp_path / "audit.jsonl"), *args]  # fmt: skip
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+
+
+def test_the_command_dry_run_then_yes(
+    api: KubeAPIServer, kube: tuple[Client, Path], scale_json: str, tmp_path: Path
+) -> None:
+    _client, config = kube
+    plan_file = tmp_path / "scale.json"
+    plan_file.write_text(scale_json)
+    dry = janitor(config, tmp_path, "--offhours", str(plan_file))
+    assert dry.returncode == 0, dry.stderr
+    assert (
+        "annotate" in dry.stdout and "audit-log-analysis-dev" in dry.stdout and "dry-run: nothing changed" in dry.stdout
+    )
+    assert patches(api) == [] and not (tmp_path / "audit.jsonl").exists()
+    done = janitor(config, tmp_path, "--offhours", str(plan_file), "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "changed: annotate Deployment auditflow-dev/audit-log-analysis-dev" in done.stderr
+    down = janitor(config, tmp_path, "--downscale", "--now", "2026-12-12T11:00:00Z", "--yes", "-o", "json")
+    assert down.returncode == 0, down.stderr
+    assert [c["action"] for c in json.loads(down.stdout)["changes"]] == ["scale-down"]
+    assert live(config, "auditflow-dev", "audit-log-analysis-dev")[0] == 0
+    blocked = janitor(config, tmp_path, "--downscale", "--now", "2026-12-14T09:00:00Z", "--max-deletions", "0", "--yes")
+    assert blocked.returncode == 4 and "nothing changed" in blocked.stderr
+    assert live(config, "auditflow-dev", "audit-log-analysis-dev")[0] == 0
+    both = janitor(config, tmp_path, "--downscale", "--offhours", str(plan_file))
+    assert both.returncode == 2 and "give one of them" in both.stderr and "Traceback" not in both.stderr

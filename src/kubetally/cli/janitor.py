@@ -20,6 +20,7 @@ from kubetally.actions.janitor.execute import Journal, run, start
 from kubetally.actions.janitor.plan import Obj, Plan, plan
 from kubetally.actions.janitor.rules import KINDS, JanitorRules, parse_expires, rules_from_text, selector_option
 from kubetally.cli import legacy as app
+from kubetally.cli.janitor_offhours import offhours
 from kubetally.cli.options import stderr
 from kubetally.errors import ConfigError
 from kubetally.outputs.terminal import console
@@ -105,6 +106,25 @@ def janitor_command(
         typer.Option("--kubeconfig", help="kubeconfig of the cluster (default $KUBECONFIG, ~/.kube/config)."),
     ] = None,
     context: Annotated[str | None, typer.Option("--context", help="Context of the kubeconfig.")] = None,
+    in_cluster: Annotated[
+        bool, typer.Option("--in-cluster", help="Use the pod's service account (the janitor runs in the cluster).")
+    ] = False,
+    offhours_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--offhours",
+            help="Instead of deleting: put the off-hours plans of this 'kubetally scale -o json' file on the "
+            "workloads as downscaler/uptime annotations.",
+        ),
+    ] = None,
+    downscale: Annotated[
+        bool,
+        typer.Option(
+            "--downscale",
+            help="Instead of deleting: scale Deployments/StatefulSets annotated downscaler/uptime to 0 outside "
+            "their uptime and back inside it (as kube-downscaler; run it every few minutes).",
+        ),
+    ] = False,
     rules_file: Annotated[
         Path | None,
         typer.Option(
@@ -129,7 +149,8 @@ def janitor_command(
         ),
     ] = False,
     max_deletions: Annotated[
-        int | None, typer.Option("--max-deletions", help="Abort a plan with more deletions (default 25).", min=0)
+        int | None,
+        typer.Option("--max-deletions", help="Abort a plan with more deletions or changes (default 25).", min=0),
     ] = None,
     max_percent: Annotated[
         float | None,
@@ -155,6 +176,10 @@ def janitor_command(
     Protected namespaces and objects annotated kubetally.io/protect: "true" are never touched; a plan
     larger than the blast-radius limits is refused whole. Killed in the middle, the next run finishes
     the same plan and deletes nothing outside it.
+
+    Off-hours, with the same safety rules, dry run and audit log: --offhours FILE annotates the
+    workloads of a 'kubetally scale -o json' plan with downscaler/uptime; --downscale scales the
+    annotated workloads down outside their uptime and back up inside it.
     """
     if output not in OUTPUTS:
         raise ConfigError(f"unknown output {output!r}; choose {', '.join(OUTPUTS)}")
@@ -166,10 +191,19 @@ def janitor_command(
         at = parse_expires(now) if now is not None else datetime.now(UTC)
     except ValueError as exc:
         raise ConfigError(f"--now: {exc}") from None
+    if offhours_file is not None and downscale:
+        raise ConfigError("--offhours FILE annotates and --downscale scales: give one of them")
+    if (offhours_file is not None or downscale) and (selector is not None or rules_file is not None or server_dry_run):
+        raise ConfigError("--offhours/--downscale change workloads; --selector, --rules and --server-dry-run are "
+                          "for deletions: run them separately")  # fmt: skip
     own = own_namespace or os.environ.get("POD_NAMESPACE")
     journal = Journal(audit_log)
-    client = kube.Client(kube.connection(kubeconfig, context))
+    client = kube.Client(kube.connection(kubeconfig, context, in_cluster=in_cluster))
     try:
+        if offhours_file is not None or downscale:
+            offhours(client, journal, plan_file=offhours_file, now=at, rules=rules, own_namespace=own, yes=yes,
+                     output=output)  # fmt: skip
+            return
         resume = journal.unfinished() if yes else None
         if resume is not None:
             plan_id, items, done = resume

@@ -150,8 +150,8 @@ def waste_command(
         frame = frame.filter(pl.col("owner").is_in(owner))
     if rule:
         frame = frame.filter(pl.col("rule").is_in(rule))
-    report = WasteReport(frame, report.silenced, report.checked)
-    for note in data.info.notes:
+    report = WasteReport(frame, report.silenced, report.checked, report.notes)
+    for note in (*data.info.notes, *report.notes):
         stderr.print(f"[yellow]note:[/] {note}", highlight=False)
     if output == "json":
         typer.echo(

@@ -105,6 +105,7 @@ def payload(report: WasteReport, extra: Mapping[str, Any] | None = None) -> dict
         "silenced": report.silenced,
         "monthly_cost_total": round(float(total), 2),
         "findings": records(report.findings),
+        "not_judged": list(report.notes),
         **(extra or {}),
     }
 
