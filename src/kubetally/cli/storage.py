@@ -11,12 +11,14 @@ import polars as pl
 import typer
 
 from kubetally.analysis.storage import (
+    OUTLOOK_SCHEMA,
     RECENT_DAYS,
     VOLUME_SCHEMA,
     database_growth,
     fill_date,
     growth_from_ages,
     monthly_cost,
+    retention_outlook,
     volume_forecast,
     what_if,
 )
@@ -28,8 +30,9 @@ from kubetally.dataset import Dataset
 from kubetally.errors import KubetallyError
 from kubetally.model import columns as c
 from kubetally.model.pricing import PriceBook
+from kubetally.model.retention import TableRule
 
-REPORTS = ("volumes", "tables", "databases", "ages", "what-if")
+REPORTS = ("volumes", "tables", "databases", "ages", "what-if", "outlook")
 AUTO_TIME_COLUMNS = ("created_at",)
 """A table with a timestamp column of one of these names gets its age buckets without --time-column."""
 
@@ -42,10 +45,13 @@ class StorageReport:
     volumes: pl.DataFrame
     what_if: pl.DataFrame
     notes: tuple[str, ...]
+    outlook: pl.DataFrame
+    """A policy's retention outlook from size history (empty without --policy, or with --dsn: then run
+    `retention plan` for the real rows)."""
 
     def frame(self, name: str) -> pl.DataFrame:
         return {"volumes": self.volumes, "tables": self.tables, "databases": self.databases, "ages": self.ages,
-                "what-if": self.what_if}[name]  # fmt: skip
+                "what-if": self.what_if, "outlook": self.outlook}[name]  # fmt: skip
 
 
 def _time_columns(specs: list[str], policy: Path | None, database: str) -> dict[tuple[str, str], str]:
@@ -198,8 +204,14 @@ def build_report(
     policy: Path | None,
     capacity: int | None,
     storage_class: str | None,
+    rules: tuple[TableRule, ...] | None = None,
 ) -> StorageReport:
+    """Everything `kubetally storage` shows; a policy (``--policy`` or ``rules``) adds the retention outlook."""
     notes: list[str] = []
+    if policy is not None and rules is None:
+        from kubetally.cli.retention import load_policy
+
+        rules = load_policy(policy).tables
     history = database_growth(dataset) if dataset is not None else pl.DataFrame(
         schema={c.DATABASE: pl.String, c.TABLE: pl.String, "growth_bytes_per_day": pl.Float64}
     )  # fmt: skip
@@ -236,7 +248,13 @@ def build_report(
         notes.append("no volumes: give --capacity SIZE (and --storage-class) for the database's disk, or read the "
                      "cluster with --prometheus/--dataset")  # fmt: skip
     choices = volumes.filter(pl.col(c.USED_BYTES).is_not_null())
-    return StorageReport(databases, tables, ages, volumes, what_if(choices, book), tuple(notes))
+    outlook = pl.DataFrame(schema=OUTLOOK_SCHEMA)
+    if rules and dataset is not None:
+        outlook = retention_outlook(history, volumes, rules, book, now=dataset.info.end)
+        if dsn is not None:
+            notes.append("the retention outlook is estimated from the cluster's size history; "
+                         "`kubetally retention plan` counts the database's real rows")  # fmt: skip
+    return StorageReport(databases, tables, ages, volumes, what_if(choices, book), tuple(notes), outlook)
 
 
 @app.command("storage")
@@ -316,7 +334,14 @@ def storage_command(
 
 
 def show(result: StorageReport, out: Any, currency: str) -> None:
-    from kubetally.outputs.storage import ages_table, databases_table, tables_table, volumes_table, what_if_table
+    from kubetally.outputs.storage import (
+        ages_table,
+        databases_table,
+        outlook_table,
+        tables_table,
+        volumes_table,
+        what_if_table,
+    )
 
     if result.databases.height:
         out.print(databases_table(result.databases))
@@ -328,18 +353,30 @@ def show(result: StorageReport, out: Any, currency: str) -> None:
         out.print(volumes_table(result.volumes, currency))
     if result.what_if.height and result.volumes.height:
         out.print(what_if_table(result.what_if, currency))
+    if result.outlook.height:
+        out.print(outlook_table(result.outlook, currency))
     for note in result.notes:
         out.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
-@demo_section(order=32, title="Storage: the growing audit_event table, when its volume fills, what it costs")
+@demo_section(order=32, title="Storage: the growing audit_event table, when its volume fills, what retention does")
 def _demo(ctx: DemoContext) -> None:
-    from kubetally.outputs.storage import tables_table, volumes_table, what_if_table
+    from kubetally.data import demo_text
+    from kubetally.model.retention import parse_policy_text
+    from kubetally.outputs.storage import outlook_table, tables_table, volumes_table, what_if_table
 
     book = load_prices(None)
+    policy = parse_policy_text(demo_text("retention.yaml"), where="the demo's retention policy")
     result = build_report(
-        dataset=ctx.dataset, dsn=None, book=book, time_columns=[], policy=None, capacity=None, storage_class=None
-    )
+        dataset=ctx.dataset, dsn=None, book=book, time_columns=[], policy=None, capacity=None, storage_class=None,
+        rules=policy.tables,
+    )  # fmt: skip
     ctx.console.print(tables_table(result.tables))
     ctx.console.print(volumes_table(result.volumes, book.currency))
     ctx.console.print(what_if_table(result.what_if, book.currency))
+    ctx.console.print(outlook_table(result.outlook, book.currency))
+    ctx.console.print(
+        "The demo's policy (keep: 30d, `kubetally retention plan --policy` on a real database counts the rows; "
+        "`kubetally retention cronjob` runs it nightly):\n" + demo_text("retention.yaml").split("\n", 2)[2],
+        highlight=False, markup=False,
+    )  # fmt: skip
