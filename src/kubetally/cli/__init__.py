@@ -36,6 +36,9 @@ COMMAND_MODULES = (
     "retention",
     "waste",
     "janitor",
+    "baseline",
+    "report",
+    "serve",
 )
 
 
@@ -58,14 +61,24 @@ def _commands() -> list[Command | click.Command]:
     old = typer.main.get_group(legacy).commands
     out: list[Command | click.Command] = []
     for name, module in zip(COMMAND_MODULES, modules, strict=True):
-        if hasattr(module, "COMMAND"):
+        if hasattr(module, "COMMANDS"):
+            out.extend(module.COMMANDS)
+        elif hasattr(module, "COMMAND"):
             out.append(module.COMMAND)
         else:
             out.append(_bridge(old[{"costdiff": "cost-diff"}.get(name, name)]))
     return out
 
 
-app = group("kubetally", HELP, _commands(), groups={"export": "Export cost data in standard formats."})
+app = group(
+    "kubetally",
+    HELP,
+    _commands(),
+    groups={
+        "export": "Export cost data in standard formats.",
+        "baseline": "Save a summary of a stable period and compare later windows with it.",
+    },
+)
 
 
 def option_names(*path: str) -> list[str]:

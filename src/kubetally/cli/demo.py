@@ -168,3 +168,14 @@ def _rightsize(ctx: DemoContext) -> None:
     target = ctx.out_dir / "rightsizing.json"
     target.write_text(render_frame(recs, "json"))
     ctx.console.print(f"all recommendations: {target}")
+
+
+@demo_section(order=99, title="Report for the business owner (one HTML file)")
+def _report(ctx: DemoContext) -> None:
+    from kubetally.app.insights import OverviewRequest, overview_of
+    from kubetally.app.report import write_report
+    from kubetally.app.source import opened_dataset
+
+    overview, _ = overview_of(OverviewRequest(demo=True), opened_dataset(ctx.dataset))
+    path = write_report(overview, ctx.out_dir / "report.html")
+    ctx.console.print(f"[green]✓[/] report for the business owner: [bold]{path.resolve()}[/] (open it in a browser)")

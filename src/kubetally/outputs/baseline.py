@@ -10,6 +10,7 @@ compared per month (each window's amounts projected to the book's month).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -89,14 +90,21 @@ def _team_totals(workloads: pl.DataFrame) -> pl.DataFrame:
         pl.col("cpu_request_cores").sum(),
         pl.col("memory_request_bytes").sum(),
         # efficiency weighted by request, like the showback's
-        ((pl.col("cpu_efficiency") * pl.col("cpu_request_cores")).sum() / pl.col("cpu_request_cores").sum()).alias(
-            "cpu_efficiency"
-        ),
+        pl.when(pl.col("cpu_request_cores").filter(pl.col("cpu_efficiency").is_not_null()).sum() > 0)
+        .then(
+            (pl.col("cpu_efficiency") * pl.col("cpu_request_cores")).sum()
+            / pl.col("cpu_request_cores").filter(pl.col("cpu_efficiency").is_not_null()).sum()
+        )
+        .otherwise(None)
+        .alias("cpu_efficiency"),
     )
 
 
 def _round(value: Any, digits: int = 2) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """Rounded; None for unknown (None or NaN), and no negative zero."""
+    if value is None or math.isnan(float(value)):
+        return None
+    return round(float(value), digits) + 0.0
 
 
 def _cpu(cores: float) -> str:

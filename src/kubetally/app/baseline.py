@@ -1,0 +1,77 @@
+"""`kubetally baseline save|diff|list`: summaries of a stable period in the history store, compared later."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from kubetally.app.base import Progress, cli, no_progress
+from kubetally.app.insights import OverviewRequest, StoreRequest, overview_of
+from kubetally.app.source import Opened, open_source
+from kubetally.outputs.baseline import baseline_of, compare
+from kubetally.outputs.results import BaselineDiff, BaselineList, BaselineSaved
+from kubetally.store import RunStore
+
+NameField = Field(
+    description="Name of the baseline (e.g. 2026-q3, before-rightsizing).",
+    min_length=1,
+    max_length=100,
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    json_schema_extra=cli(argument=True, metavar="NAME"),
+)
+
+
+class BaselineSaveRequest(StoreRequest, OverviewRequest):
+    """Record a summary of the window (per workload and team: cost per month, requests, p95 usage, efficiency; the
+    waste findings) under NAME in the history store, to compare later windows with (`kubetally baseline diff`)."""
+
+    name: str = NameField
+    replace: bool = Field(False, description="Overwrite a baseline of the same name (otherwise an error).")
+
+
+class BaselineDiffRequest(StoreRequest, OverviewRequest):
+    """Compare the current window with the baseline NAME: cost per month, efficiency and requests per team and
+    workload, workloads added or gone, waste findings appeared and resolved."""
+
+    name: str = NameField
+    output: Literal["table", "json", "yaml"] = Field("table", json_schema_extra=cli(short="-o"))
+
+
+class BaselineListRequest(StoreRequest):
+    """List the baselines saved in the history store."""
+
+    output: Literal["table", "json", "csv", "yaml"] = Field("table", json_schema_extra=cli(short="-o"))
+
+
+def save(request: BaselineSaveRequest, opened: Opened | None = None, progress: Progress = no_progress) -> BaselineSaved:
+    opened = opened or open_source(request, progress)
+    overview, note = overview_of(request, opened, progress=progress)
+    record = baseline_of(overview, name=request.name, saved_at=datetime.now(UTC))
+    with RunStore(request.store) as store:
+        store.save_baseline(record, replace=request.replace)
+        path = store.path
+    start, end = record.window_start.isoformat()[:16], record.window_end.isoformat()[:16]
+    message = (
+        f"[green]✓[/] baseline [bold]{request.name}[/] saved in {path}: {record.workloads.height} workloads, "
+        f"{record.findings.height} findings, window {start} to {end} UTC"
+    )
+    return BaselineSaved(
+        name=request.name, store=path, workloads=record.workloads.height, findings=record.findings.height,
+        notes=tuple(n for n in (*opened.notes, note) if n), messages=(message,),
+    )  # fmt: skip
+
+
+def diff(request: BaselineDiffRequest, opened: Opened | None = None, progress: Progress = no_progress) -> BaselineDiff:
+    with RunStore(request.store) as store:
+        saved = store.load_baseline(request.name)
+    opened = opened or open_source(request, progress)
+    overview, note = overview_of(request, opened, progress=progress)
+    changes = compare(saved, baseline_of(overview, name="now", saved_at=overview.computed_at))
+    return BaselineDiff(changes=changes, notes=tuple(n for n in (*opened.notes, note) if n))
+
+
+def listing(request: BaselineListRequest, progress: Progress = no_progress) -> BaselineList:
+    with RunStore(request.store) as store:
+        return BaselineList(store=store.path, baselines=store.baselines())
