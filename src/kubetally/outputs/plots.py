@@ -78,7 +78,7 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]
     ax.set_xticks(range(len(categories)), list(categories))
     ax.set_title(title, loc="left")
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7, ncols=n, loc="upper right")
+    ax.legend(fontsize=7, ncols=n, loc="lower right", bbox_to_anchor=(1, 1.0), frameon=False)
     return _svg(fig)
 
 
