@@ -82,11 +82,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def prometheus(tsdb: Path, *, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
-    """A Prometheus serving ``tsdb`` (already backfilled); yields its base URL."""
+def prometheus(tsdb: Path, *, extra_args: tuple[str, ...] = (), scrape: tuple[str, ...] = ()) -> Iterator[str]:
+    """A Prometheus serving ``tsdb`` (already backfilled); yields its base URL.
+
+    ``scrape``: HOST:PORT targets on 127.0.0.1 scraped every 2 s as job ``kubetally`` with ``honor_labels``
+    (the exporter's ``instance`` = node label stays, as OpenCost's docs configure it; default: none).
+    """
     binary = require_binary("prometheus")
     config = tsdb.parent / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
+    jobs = "scrape_configs: []\n"
+    if scrape:
+        targets = ", ".join(f'"{t}"' for t in scrape)
+        jobs = f"scrape_configs:\n  - job_name: kubetally\n    scrape_interval: 2s\n    honor_labels: true\n    static_configs:\n      - targets: [{targets}]\n"
+    config.write_text("global:\n  scrape_interval: 1m\n" + jobs)
     port = free_port()
     log = tsdb.parent / "prometheus.log"
     with open(log, "wb") as out:
