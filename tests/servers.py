@@ -93,7 +93,10 @@ def prometheus(tsdb: Path, *, extra_args: tuple[str, ...] = (), scrape: tuple[st
     jobs = "scrape_configs: []\n"
     if scrape:
         targets = ", ".join(f'"{t}"' for t in scrape)
-        jobs = f"scrape_configs:\n  - job_name: kubetally\n    scrape_interval: 2s\n    honor_labels: true\n    static_configs:\n      - targets: [{targets}]\n"
+        jobs = (
+            "scrape_configs:\n  - job_name: kubetally\n    scrape_interval: 2s\n    honor_labels: true\n"
+            f"    static_configs:\n      - targets: [{targets}]\n"
+        )
     config.write_text("global:\n  scrape_interval: 1m\n" + jobs)
     port = free_port()
     log = tsdb.parent / "prometheus.log"
