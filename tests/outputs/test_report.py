@@ -93,7 +93,6 @@ def test_chromium_shows_the_report_with_the_json_numbers(auditflow: Overview, tm
 @pytest.mark.services
 def test_pdf_through_chromium(handmade: Overview, tmp_path: Path) -> None:
     from browser import require_chromium
-
     from kubetally.outputs.report import pdf_from_html
 
     require_chromium()
