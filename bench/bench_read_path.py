@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 import polars as pl  # noqa: E402
+from bench_prometheus import server_process  # noqa: E402
 
 import servers  # noqa: E402
-from bench_prometheus import server_process  # noqa: E402
 from kubetally.dataset import Dataset  # noqa: E402
 from kubetally.model import columns as c  # noqa: E402
 from kubetally.simulate import ScenarioConfig, simulate  # noqa: E402
@@ -48,7 +48,8 @@ CASE = """
 import json, sys, time
 from datetime import datetime
 import httpx
-import kubetally.sources.prometheus, kubetally.sources.prometheus.remote_usage, kubetally.model.sketch  # imports not timed
+# imports are not timed
+import kubetally.sources.prometheus, kubetally.sources.prometheus.remote_usage, kubetally.model.sketch
 url, kind, start, end, step, slice_h, out = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7]), sys.argv[7]
 t0 = time.perf_counter()
 result = {}
@@ -168,7 +169,7 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=1.0)
     parser.add_argument("--step", type=int, default=60)
     parser.add_argument("--slice-hours", type=int, default=6, help="remote-read time slice")
-    parser.add_argument("--backfill-hours", type=float, default=18.0, help="exposition slice written at a time")
+    parser.add_argument("--backfill-hours", type=float, default=4.0, help="exposition slice written at a time")
     parser.add_argument("--collect", action="store_true", help="also time today's whole collect")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kubetally-bench-read-", dir="/tmp"))
