@@ -114,9 +114,9 @@ def test_config_file_ignore_list_and_thresholds(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-o", "html"], "unknown output 'html'"),
-        (["--fail-on", "severe"], "--fail-on 'severe': choose info, low, medium, high"),
-        (["--rule", "orphan"], "--rule 'orphan': no such rule"),
+        (["-o", "html"], "--output 'html': Input should be 'table', 'json', 'yaml', 'sarif' or 'markdown'"),
+        (["--fail-on", "severe"], "--fail-on 'severe': Input should be 'info', 'low', 'medium' or 'high'"),
+        (["--rule", "orphan"], "'orphan': no such rule; the rules are idle-workload"),
         (["-n", "nope"], "--namespace nope: no such namespace"),
     ],
 )

@@ -218,3 +218,26 @@ def test_directories_and_bad_ref(repo: Path, tmp_path: Path) -> None:
         )
     )
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_file_as_path_and_two_files(repo: Path) -> None:
+    # regressions: `--path some/file.yaml` was a FileExistsError; `cost-diff FILE FILE` said "no YAML manifests"
+    one = run(repo, "-o", "json").args
+    one[one.index("--path") + 1] = "deploy/shop/web.yaml"
+    done = subprocess.run([*one, "-o", "json"], capture_output=True, text=True, check=False, cwd=repo.parent)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    # only web, in the namespace its folder's kustomization sets: 18.25 -> 31.755 (hand-computed above)
+    assert [(w["namespace"], w["name"]) for w in report["workloads"]] == [("shop", "web")]
+    assert (
+        report["monthly_cost_base"] == pytest.approx(18.25) and report["monthly_cost_head"] == 31.76
+    )  # totals in cents
+    files = subprocess.run(
+        [sys.executable, "-m", "kubetally", "cost-diff", str(repo / "deploy/shop/db.yaml"),
+         str(repo / "deploy/shop/web.yaml"), "--prices", str(repo / "prices.yaml"), "-o", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert files.returncode == 0, files.stderr
+    both = json.loads(files.stdout)
+    assert sorted((w["name"], w["change"]) for w in both["workloads"]) == [("db", "removed"), ("web", "added")]
+    assert both["monthly_cost_base"] == pytest.approx(65.70) and both["monthly_cost_head"] == 31.76

@@ -88,3 +88,15 @@ def test_chromium_shows_the_report_with_the_json_numbers(auditflow: Overview, tm
     assert ink_ratio(png) > 0.05
     phone = screenshot(page_file.as_uri(), "report-auditflow-phone.png", width=390, height=2400)
     assert ink_ratio(phone) > 0.05
+
+
+@pytest.mark.services
+def test_pdf_through_chromium(handmade: Overview, tmp_path: Path) -> None:
+    from browser import require_chromium
+    from kubetally.outputs.report import pdf_from_html
+
+    require_chromium()
+    html = tmp_path / "r.html"
+    html.write_text(render_report(handmade))
+    pdf = pdf_from_html(html, tmp_path / "r.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-") and pdf.stat().st_size > 10_000

@@ -272,6 +272,11 @@ def checked_out(repo: Path, ref: str, path: str) -> Iterator[Path]:
         for name in _git(repo, "ls-tree", "-r", "--name-only", ref, "--", path).splitlines()
         if name.endswith((".yaml", ".yml"))
     ]
+    if names == [path.strip("/")]:  # one file: the kustomizations above it still set its namespace
+        parents = [str(parent) for parent in Path(path).parents if str(parent) != "."]
+        for folder in parents:
+            for kname in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+                names += _git(repo, "ls-tree", "--name-only", ref, "--", f"{folder}/{kname}").splitlines()
     with tempfile.TemporaryDirectory(prefix="kubetally-cost-diff-") as tmp:
         root = Path(tmp)
         for name in names:
@@ -282,5 +287,13 @@ def checked_out(repo: Path, ref: str, path: str) -> Iterator[Path]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(blob)
         tree = root / path if path not in ("", ".") else root
-        tree.mkdir(parents=True, exist_ok=True)  # a ref without the folder has no workloads
+        if not tree.is_file():  # --path may name one file; a ref without the folder has no workloads
+            tree.mkdir(parents=True, exist_ok=True)
         yield tree
+
+
+def yaml_files(tree: Path) -> list[Path]:
+    """The YAML files of a manifest tree: every ``*.yaml``/``*.yml`` under a directory, or the file itself."""
+    if tree.is_file():
+        return [tree] if tree.suffix in (".yaml", ".yml") else []
+    return [f for f in tree.rglob("*") if f.is_file() and f.suffix in (".yaml", ".yml")]

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from kubetally.actions.costdiff import CostDiffSettings, checked_out, cost_diff, requested_resources
+from kubetally.actions.costdiff import CostDiffSettings, checked_out, cost_diff, requested_resources, yaml_files
 from kubetally.cli import legacy as app
 from kubetally.cli.options import DatasetOpt, DemoOpt, PrometheusOpt, open_dataset
 from kubetally.errors import ConfigError
@@ -79,7 +79,7 @@ def cost_diff_command(
         for ref in (base, head):
             local = Path(ref)
             trees.append(local if local.exists() else stack.enter_context(checked_out(repo, ref, path)))
-        if not any(f.suffix in (".yaml", ".yml") for tree in trees for f in tree.rglob("*") if f.is_file()):
+        if not any(yaml_files(tree) for tree in trees):
             where = f"under --path {path!r} " if not all(Path(ref).exists() for ref in (base, head)) else ""
             raise ConfigError(f"no YAML manifests {where}in {base} or {head}: nothing to compare")
         frames = [requested_resources(tree, namespace=namespace, settings=settings) for tree in trees]

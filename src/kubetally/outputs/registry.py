@@ -28,6 +28,7 @@ FORMAT_HELP: dict[str, str] = {
     "yaml": "YAML",
     "csv": "CSV",
     "markdown": "Markdown (for a pull request comment)",
+    "sarif": "SARIF 2.1.0 (code-scanning tools)",
     "patch": "kubectl patch commands",
     "vpa": "VPA objects in recommendation-only mode",
     "manifests": "Kubernetes YAML to apply",

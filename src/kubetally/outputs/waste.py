@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import polars as pl
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from ruamel.yaml import YAML
 
 from kubetally.analysis.waste import RULE_INFO, WasteReport, scores
 from kubetally.outputs.formats import records
+from kubetally.outputs.registry import Result, register
 
 UNOWNED = "(no owner)"
 SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -211,3 +213,49 @@ def to_markdown(report: WasteReport) -> str:
     if report.silenced:
         lines.append(f"{report.silenced} finding(s) silenced by annotations or the ignore list.")
     return "\n".join(lines).rstrip() + "\n"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WasteResult(Result):
+    """``kubetally waste``: the report and the log volume per namespace."""
+
+    report: WasteReport
+    log_volume: pl.DataFrame
+    kind: ClassVar[str] = "waste"
+
+    def data(self) -> dict[str, Any]:
+        return payload(self.report, {"log_volume": records(self.log_volume)})
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kubetally")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@register("table", WasteResult)
+def _table(result: WasteResult) -> list[RenderableType]:
+    return [tables(result.report)]
+
+
+@register("json", WasteResult)
+def _json(result: WasteResult) -> str:
+    return to_json(result.report, {"log_volume": records(result.log_volume)})
+
+
+@register("yaml", WasteResult)
+def _yaml(result: WasteResult) -> str:
+    return to_yaml(result.report, {"log_volume": records(result.log_volume)})
+
+
+@register("sarif", WasteResult)
+def _sarif(result: WasteResult) -> str:
+    return to_sarif(result.report, version=_version())
+
+
+@register("markdown", WasteResult)
+def _markdown(result: WasteResult) -> str:
+    return to_markdown(result.report)
