@@ -1,4 +1,6 @@
-"""Where a use case's data comes from: one of ``--demo``, ``--dataset DIR``, ``--prometheus URL``.
+"""Where a use case's data comes from: one of ``--demo``, ``--dataset DIR``, ``--prometheus URL`` or a Kubernetes
+source (``--kube-dump FILE|DIR``, ``--kubeconfig FILE [--context NAME]``, ``--in-cluster``); a Kubernetes source may
+also stand beside ``--prometheus``: objects from it, history from Prometheus, one Dataset.
 
 Resolution happens here, once, for every command. A new source (e.g. ``--kube-dump``) is one
 more field on :class:`SourceRequest` plus one entry in :data:`OPENERS`; the exactly-one rule,
@@ -11,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from kubetally.app.base import Progress, Request, cli, no_progress
 from kubetally.dataset import Dataset, load
-from kubetally.errors import KubetallyError
+from kubetally.errors import ConfigError, KubetallyError
 
 
 class SourceRequest(Request):
@@ -34,17 +36,54 @@ class SourceRequest(Request):
         json_schema_extra=cli(metavar="URL"),
     )
 
+    kube_dump: tuple[Path, ...] = Field(
+        (),
+        description="Read the objects from `kubectl get <kinds> -A -o json|yaml` output: a file or a directory of "
+        "them (repeatable). One point in time; with --prometheus, the history comes from Prometheus.",
+        json_schema_extra=cli(metavar="FILE|DIR"),
+    )
+    kubeconfig: Path | None = Field(
+        None,
+        description="Read the objects from the cluster's API server now (read-only, as kubectl's --kubeconfig). "
+        "With --prometheus, the history comes from Prometheus.",
+        json_schema_extra=cli(metavar="FILE"),
+    )
+    context: str | None = Field(
+        None,
+        description="Context of --kubeconfig (default: its current-context).",
+        json_schema_extra=cli(metavar="NAME"),
+    )
+    in_cluster: bool = Field(
+        False, description="Read the objects with the pod's service account (kubetally runs in the cluster)."
+    )
+
     @model_validator(mode="after")
     def _exactly_one_source(self) -> SourceRequest:
-        given = [name for name in OPENERS if getattr(self, name) not in (None, False)]
-        if len(given) != 1:
-            names = ", ".join(f"--{name}" for name in OPENERS)
-            raise ValueError(f"give exactly one data source: {names}")
+        kube = [flag for flag, on in KUBE_FLAGS.items() if on(self)]
+        if len(kube) > 1:
+            raise ValueError(f"give one Kubernetes source: {' or '.join(kube)}, not {len(kube)}")
+        if self.context is not None and self.kubeconfig is None:
+            raise ValueError("--context needs --kubeconfig")
+        given = [name for name in OPENERS if getattr(self, name) not in (None, False)] + (["kube"] if kube else [])
+        if len(given) != 1 and sorted(given) != ["kube", "prometheus"]:
+            names = ", ".join([*(f"--{name}" for name in OPENERS), *KUBE_FLAGS])
+            raise ValueError(f"give exactly one data source: {names} (a Kubernetes source may go with --prometheus)")
         return self
 
     @property
     def source_name(self) -> str:
+        """The source that opens the dataset ("kube" for a Kubernetes source, alone or beside Prometheus)."""
+        if any(on(self) for on in KUBE_FLAGS.values()):
+            return "kube"
         return next(name for name in OPENERS if getattr(self, name) not in (None, False))
+
+
+KUBE_FLAGS: dict[str, Callable[[SourceRequest], bool]] = {
+    "--kube-dump": lambda r: bool(r.kube_dump),
+    "--kubeconfig": lambda r: r.kubeconfig is not None,
+    "--in-cluster": lambda r: r.in_cluster,
+}
+"""The Kubernetes sources (one at most), and whether a request names each."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +128,43 @@ def _prometheus(request: SourceRequest, progress: Progress) -> Opened:
     return Opened(result.dataset, notes=result.dataset.info.notes)
 
 
+def _kube(request: SourceRequest, progress: Progress) -> Opened:
+    """The objects of the Kubernetes source, over Prometheus' history when --prometheus is given too."""
+    from kubetally.app.prometheus import query_from_env
+    from kubetally.sources.combined import objects_with_history
+    from kubetally.sources.kubernetes import KubeConnection, dataset_from_api, dataset_from_dump
+
+    query = query_from_env() if request.prometheus is not None else None
+    cluster = query.cluster_name if query is not None else "default"
+    if request.kube_dump:
+        progress("reading the kubectl dump...")
+        objects = dataset_from_dump(request.kube_dump, cluster_name=cluster)
+    else:
+        try:
+            settings = KubeConnection(
+                kubeconfig=request.kubeconfig, context=request.context, in_cluster=request.in_cluster
+            )
+        except ValidationError as exc:
+            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"invalid Kubernetes connection: {message}") from None
+        progress("reading the API server...")
+        objects = dataset_from_api(settings, cluster_name=cluster, progress=progress)
+    if request.prometheus is None:
+        return Opened(objects, notes=objects.info.notes)
+    history = _prometheus(request, progress).dataset
+    merged = objects_with_history(objects, history)
+    return Opened(merged, notes=merged.info.notes)
+
+
 OPENERS: dict[str, Opener] = {"demo": _demo, "dataset": _dataset, "prometheus": _prometheus}
-"""Source field -> how to open it, in the order the error message and ``--help`` list them."""
+"""Source field -> how to open it, in the order the error message and ``--help`` list them (the Kubernetes
+sources, :data:`KUBE_FLAGS`, come after them and open with :func:`_kube`)."""
 
 
 def open_source(request: SourceRequest, progress: Progress = no_progress) -> Opened:
-    """The dataset ``request`` names (validated to name exactly one source)."""
+    """The dataset ``request`` names (validated to name exactly one source, or Kubernetes + Prometheus)."""
+    if request.source_name == "kube":
+        return _kube(request, progress)
     return OPENERS[request.source_name](request, progress)
 
 
