@@ -1,0 +1,84 @@
+"""Analysis commands read a Kubernetes source as they read --demo/--dataset/--prometheus: a dump saved by the real
+kubectl from the test server (--kube-dump), or the server itself (--kubeconfig/--context). The options are the app
+layer's (SourceRequest), so every command built on it has them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from kubeapi.server import KubeAPIServer
+from kubeapi.test_kubectl import DUMP_KINDS, kubectl
+from kubetally.cli import app
+from kubetally.dataset import Dataset
+from kubetally.model import columns as c
+
+pytestmark = pytest.mark.services
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_rightsize_reads_a_dump_saved_by_kubectl(api: KubeAPIServer, truth: Dataset, tmp_path: Path) -> None:
+    dump = tmp_path / "cluster.json"
+    dump.write_text(kubectl(api, "get", DUMP_KINDS, "-A", "-o", "json"))
+    code, out, err = run("rightsize", "--kube-dump", str(dump), "-o", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    got = {(r["namespace"], r["owner_name"], r["container"]): (r["current_cpu_request_cores"],
+           r["current_memory_request_bytes"]) for r in rows}  # fmt: skip
+    # every workload the dump lists, at its newest pod's requests (ended Job pods too: a CronJob is sized by them)
+    newest = truth.containers.filter(~pl.col(c.INIT_CONTAINER)).sort(c.START_TIME)
+    running = newest.unique([c.NAMESPACE, c.OWNER_NAME, c.CONTAINER], keep="last")
+    expected = {(r[c.NAMESPACE], r[c.OWNER_NAME], r[c.CONTAINER]): (r[c.CPU_REQUEST_CORES], r[c.MEMORY_REQUEST_BYTES])
+                for r in running.iter_rows(named=True)}  # fmt: skip
+    assert got == expected
+    assert {r["reason"] for r in rows if r["status"] == "no-recommendation"} == {"no usage samples"}
+    assert "one point in time" in err
+
+
+def test_nodes_read_the_api_server_through_a_kubeconfig_context(
+    api: KubeAPIServer, truth: Dataset, tmp_path: Path
+) -> None:
+    config = api.write_kubeconfig(tmp_path / "config", context="pi")
+    two = json.loads(config.read_text())  # the current context is another cluster, unreachable: --context picks
+    two["clusters"].append({"name": "elsewhere", "cluster": {"server": "http://127.0.0.1:9"}})
+    two["contexts"].append({"name": "elsewhere", "context": {"cluster": "elsewhere", "user": "test-user"}})
+    two["current-context"] = "elsewhere"
+    config.write_text(json.dumps(two))
+    code, out, err = run("nodes", "--kubeconfig", str(config), "--context", "pi", "-o", "json")
+    assert code == 0, err
+    got = {r["node"]: (r["cpu_allocatable_cores"], r["memory_allocatable_bytes"]) for r in json.loads(out)}
+    expected = {r[c.NODE]: (r[c.CPU_ALLOCATABLE_CORES], r[c.MEMORY_ALLOCATABLE_BYTES])
+                for r in truth.nodes.iter_rows(named=True)}  # fmt: skip
+    assert got == expected
+    assert any(req.path == "/api/v1/nodes" for req in api.requests)
+    assert {req.method for req in api.requests} == {"GET"}  # read-only
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        ("showback", ["--kube-dump", "x.json", "--kubeconfig", "cfg"], "--kube-dump or --kubeconfig, not 2"),
+        ("rightsize", ["--demo", "--kube-dump", "x.json"], "source: --demo, --dataset, --prometheus, --kube"),
+        ("nodes", ["--context", "pi"], "--context needs --kubeconfig"),
+        ("nodes", ["--kubeconfig", "cfg", "--in-cluster"], "give one Kubernetes source: --kubeconfig or --in-cluster"),
+        ("showback", ["--kubeconfig", "/nonexistent/config"], "kubeconfig /nonexistent/config: unreadable"),
+        ("rightsize", ["--kube-dump", "/nonexistent/dump.json"], "/nonexistent/dump.json: no such file or directory"),
+    ],
+)  # fmt: skip
+def test_bad_kubernetes_source_options_are_one_line(command: str, args: list[str], message: str) -> None:
+    """As a user runs it (the console script: one red line, exit 2)."""
+    result = subprocess.run([sys.executable, "-m", "kubetally", command, *args], capture_output=True, text=True,
+                            check=False, timeout=120)  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    err = result.stderr
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
