@@ -5,14 +5,19 @@ no longer lists keep their usage and owner from Prometheus."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from compare import differences
 
 from kubeapi.compare import NOT_IN_TRUTH
 from kubeapi.compare import differences as inventory_differences
 from kubeapi.server import KubeAPIServer
-from kubetally.dataset import Dataset
+from kubetally.cli import app
+from kubetally.dataset import Dataset, save
 from kubetally.errors import SourceError
 from kubetally.model import columns as c
 from kubetally.model import schema
@@ -95,3 +100,32 @@ def test_a_cluster_prometheus_does_not_hold_is_one_line(history: Dataset, auditf
     objects = dataset_from_objects(cluster_objects(auditflow_short), cluster_name="pi-b", source="kube-dump:x")
     with pytest.raises(SourceError, match="Prometheus holds clusters auditflow-pi, other and the Kubernetes source"):
         objects_with_history(objects, history.with_frames(containers=two))
+
+
+def test_showback_with_kubeconfig_beside_prometheus_is_the_ground_truths(
+    serve: Serve, auditflow_short: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user runs it: `kubetally showback --kubeconfig FILE --prometheus URL`: the per-team cost is the one
+    of the ground truth (team labels exist only in the API here: KSM has no label allowlist)."""
+    truth = auditflow_short
+    save(truth, tmp_path / "truth")
+    monkeypatch.setenv("KUBETALLY_PROMETHEUS_WINDOW", f"{int(truth.info.window.total_seconds())}s")
+    monkeypatch.setenv("KUBETALLY_PROMETHEUS_STEP", f"{truth.info.step_seconds}s")
+    monkeypatch.setenv("KUBETALLY_PROMETHEUS_END", truth.info.end.isoformat())
+    runner = CliRunner()
+    expected = runner.invoke(app, ["showback", "-d", str(tmp_path / "truth"), "--by", "team", "-o", "json"])
+    assert expected.exit_code == 0, expected.output
+    with KubeAPIServer(cluster_objects(truth)) as api:
+        config = api.write_kubeconfig(tmp_path / "config")
+        url = serve("prometheus", "no_allowlist")
+        got = runner.invoke(
+            app, ["showback", "--kubeconfig", str(config), "--prometheus", url, "--by", "team", "-o", "json"]
+        )
+        alone = runner.invoke(app, ["showback", "--prometheus", url, "--by", "team", "-o", "json"])
+    assert got.exit_code == 0, got.output
+    assert by_team(got.stdout) == by_team(expected.stdout)
+    assert by_team(alone.stdout) != by_team(expected.stdout)  # without the API, no pod has a team label
+
+
+def by_team(text: str) -> dict[str, str]:
+    return {row["team"]: row["total_cost"] for row in json.loads(text)}
