@@ -150,7 +150,11 @@ def _kube(request: SourceRequest, progress: Progress) -> Opened:
         progress("reading the API server...")
         objects = dataset_from_api(settings, cluster_name=cluster, progress=progress)
     if request.prometheus is None:
-        return Opened(objects, notes=objects.info.notes)
+        alone = (
+            "the objects alone have no usage samples: figures over time (requested and used per node, cost per "
+            "owner, efficiency) read 0 or '-'; give --prometheus URL beside the Kubernetes source for them"
+        )
+        return Opened(objects, notes=(*objects.info.notes, alone))
     history = _prometheus(request, progress).dataset
     merged = objects_with_history(objects, history)
     return Opened(merged, notes=merged.info.notes)
