@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from kubetally.analysis.waste import RULE_IDS, SEVERITIES, WasteReport, WasteSettings, at_or_above, findings, log_volume
 from kubetally.analysis.waste.settings import Severity, waste_settings_from_text
 from kubetally.app.base import Progress, cli, no_progress
 from kubetally.app.inputs import PricesRequest, price_book
-from kubetally.app.source import OPENERS, Opened, SourceRequest, open_source
+from kubetally.app.source import Opened, SourceRequest, open_source
 from kubetally.dataset import Dataset
 from kubetally.errors import ConfigError, KubetallyError
 from kubetally.model import columns as c
@@ -57,17 +57,9 @@ class WasteRequest(PricesRequest, SourceRequest):
                 raise ValueError(f"{r!r}: no such rule; the rules are {', '.join(RULE_IDS)}")
         return value
 
-    @model_validator(mode="after")
-    def _exactly_one_source(self) -> WasteRequest:  # --kube-dump is one more source for waste
-        given = [name for name in OPENERS if getattr(self, name) not in (None, False)]
-        if len(given) + bool(self.kube_dump) != 1:
-            names = ", ".join(f"--{name.replace('_', '-')}" for name in (*OPENERS, "kube_dump"))
-            raise ValueError(f"give exactly one data source: {names}")
-        return self
-
 
 def _open(request: WasteRequest, progress: Progress) -> Opened:
-    if not request.kube_dump:
+    if not request.kube_dump or request.prometheus is not None:  # the app layer's Kubernetes sources
         return open_source(request, progress)
     from kubetally.sources.kubernetes import dataset_from_dump
 
