@@ -39,7 +39,13 @@ def test_json_is_the_documented_frame_plus_money(dataset_dir: Path, tmp_path: Pa
     result = run("rightsize", "--dataset", str(dataset_dir), "-o", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert rows and list(rows[0]) == [*RECOMMENDATIONS.names, "monthly_cost_current", "monthly_saving", "currency"]
+    assert rows and list(rows[0]) == [
+        *RECOMMENDATIONS.names,
+        "monthly_cost_current",
+        "monthly_saving",
+        "monthly_book_saving",
+        "currency",
+    ]
     by_name = {(r["namespace"], r["owner_name"], r["container"]): r for r in rows}
     ns = by_name[("auditflow", "notification-service", "notification-service")]
     assert ns["status"] == "over-provisioned" and ns["monthly_saving"] > 0 and ns["currency"] == "USD"

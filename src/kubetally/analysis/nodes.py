@@ -44,7 +44,11 @@ class Packing:
     unplaced_pods: int
     nodes_freed: tuple[str, ...]
     monthly_saving: float | None
-    """Monthly cost of the freed nodes; None without node costs."""
+    """Cash the freed nodes cost a month (power, overhead; the whole price of cloud nodes); None without
+    node costs."""
+    monthly_book_saving: float | None = None
+    """Book value of the freed nodes a month (amortisation of owned hardware: already paid, saved only
+    if the hardware is sold or reused); None without node costs."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,7 @@ def packing_estimates(
     settings: NodeSettings,
     node_monthly_cost: dict[str, float] | None = None,
     recommended: pl.DataFrame | None = None,
+    node_monthly_book: dict[str, float] | None = None,
 ) -> tuple[Packing, ...]:
     """How many of the existing nodes the end-of-window pods need: at current requests, at usage-based
     sizes and (given a recommendation frame) at the recommended requests."""
@@ -286,8 +291,9 @@ def packing_estimates(
         items = list(zip(others[cpu].to_list(), others[mem].to_list(), strict=True))
         used, unplaced = first_fit_decreasing(items, bins, reserved=reserved, keep=keep)
         freed = tuple(sorted(b[0] for b in bins if b[0] not in used))
-        saving = None if node_monthly_cost is None else sum(node_monthly_cost.get(n, 0.0) for n in freed)
-        out.append(Packing(scenario, len(bins), len(used), unplaced, freed, saving))
+        book = None if node_monthly_cost is None else sum((node_monthly_book or {}).get(n, 0.0) for n in freed)
+        cash = None if node_monthly_cost is None else sum(node_monthly_cost.get(n, 0.0) for n in freed) - (book or 0.0)
+        out.append(Packing(scenario, len(bins), len(used), unplaced, freed, cash, book))
     return tuple(out)
 
 
@@ -297,11 +303,18 @@ def node_report(
     settings: NodeSettings,
     node_monthly_cost: dict[str, float] | None = None,
     recommended: pl.DataFrame | None = None,
+    node_monthly_book: dict[str, float] | None = None,
 ) -> NodeReport:
     """Utilization per node and cluster, and the packing estimates (``recommended``: see packing_estimates)."""
     nodes = node_utilization(ds, settings=settings)
     return NodeReport(
         nodes=nodes,
         cluster=cluster_totals(nodes),
-        packing=packing_estimates(ds, settings=settings, node_monthly_cost=node_monthly_cost, recommended=recommended),
+        packing=packing_estimates(
+            ds,
+            settings=settings,
+            node_monthly_cost=node_monthly_cost,
+            recommended=recommended,
+            node_monthly_book=node_monthly_book,
+        ),
     )

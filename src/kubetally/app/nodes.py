@@ -14,7 +14,7 @@ from kubetally.app.inputs import CloudRequest, PricesRequest, WindowRequest, pri
 from kubetally.app.source import Opened, SourceRequest, open_source
 from kubetally.dataset import Dataset
 from kubetally.model import columns as c
-from kubetally.model.pricing import PriceBook
+from kubetally.model.pricing import PriceBook, node_prices
 from kubetally.outputs.cost import NodesResult
 
 
@@ -55,6 +55,14 @@ def monthly_node_costs(ds: Dataset, prices: PriceBook) -> dict[str, float]:
     return {row[c.NODE]: row[c.NODE_COST] * scale for row in per_node.iter_rows(named=True)}
 
 
+def monthly_node_book(ds: Dataset, prices: PriceBook) -> dict[str, float]:
+    """The book-value part of each node's monthly cost: amortisation of owned hardware (0 for cloud nodes)."""
+    return {
+        row[c.NODE]: row[c.AMORTIZATION_PER_HOUR] * float(prices.hours_per_month)
+        for row in node_prices(prices, ds.nodes, ds.labels).iter_rows(named=True)
+    }
+
+
 def nodes(request: NodesRequest, opened: Opened | None = None, progress: Progress = no_progress) -> NodesResult:
     opened = opened or open_source(request, progress)
     cut = windowed(opened.dataset, request.window)
@@ -67,5 +75,11 @@ def nodes(request: NodesRequest, opened: Opened | None = None, progress: Progres
         from kubetally.app.rightsize import default_recommendations
 
         recs = default_recommendations(ds, book)
-    report = node_report(ds, settings=settings, node_monthly_cost=monthly_node_costs(ds, book), recommended=recs)
+    report = node_report(
+        ds,
+        settings=settings,
+        node_monthly_cost=monthly_node_costs(ds, book),
+        recommended=recs,
+        node_monthly_book=monthly_node_book(ds, book),
+    )
     return NodesResult(report=report, currency=book.currency, notes=tuple(n for n in (*opened.notes, cut.note) if n))

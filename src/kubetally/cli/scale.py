@@ -40,6 +40,8 @@ def scaling_frames(
 ) -> tuple[pl.DataFrame, pl.DataFrame, UnitPrices]:
     """(HPA what-if, off-hours plans, unit prices) for ``dataset``, at the right-sized per-pod request."""
     prices = unit_prices(book, dataset.nodes, dataset.labels, utilization=dataset.node_utilization())
+    # a saving is cash: power, overhead, cloud prices (not the amortisation of owned hardware you keep)
+    cash = prices.cash()
     recs = default_recommendations(dataset)
     what_if = hpa_whatif(
         usage=dataset.usage,
@@ -48,7 +50,7 @@ def scaling_frames(
         labels=dataset.labels,
         step_seconds=dataset.info.step_seconds,
         settings=hpa,
-        prices=prices,
+        prices=cash,
         recommendations=recs,
     )
     plans = offhours_plans(
@@ -58,7 +60,7 @@ def scaling_frames(
         labels=dataset.labels,
         step_seconds=dataset.info.step_seconds,
         settings=offhours,
-        prices=prices,
+        prices=cash,
     )
     return what_if.sort(c.MONTHLY_COST_SAVED, descending=True, nulls_last=True), plans, prices
 

@@ -267,6 +267,9 @@ class NodePrice(BaseModel):
     rule: str
     kind: Literal["owned", "cloud", "flat", "unit"]
     fixed_per_hour: Money
+    amortization_per_hour: Money = Money(0)
+    """The part of ``fixed_per_hour`` that is book value: owned hardware's purchase price spread over its
+    lifetime (already paid). The rest of a node's price (power, overhead, cloud and flat prices) is cash."""
     power_idle_watts: Money = Money(0)
     power_max_watts: Money = Money(0)
     electricity_per_kwh: Money = Money(0)
@@ -326,13 +329,15 @@ def _resolve(book: PriceBook, rule: NodeRule, node: str, cpu_cores: float, memor
 
 def _owned(node: str, label: str, owned: Owned, book: PriceBook, share: float) -> NodePrice:
     hpm = book.hours_per_month
-    fixed = owned.purchase_price / (owned.lifetime_months * hpm) + owned.overhead_per_month / hpm
+    amortization = owned.purchase_price / (owned.lifetime_months * hpm)
+    fixed = amortization + owned.overhead_per_month / hpm
     kwh = owned.electricity_per_kwh if owned.electricity_per_kwh is not None else book.electricity_per_kwh
     return NodePrice(
         node=node,
         rule=label,
         kind="owned",
         fixed_per_hour=fixed,
+        amortization_per_hour=amortization,
         power_idle_watts=owned.power_idle_watts,
         power_max_watts=owned.power_max_watts,
         electricity_per_kwh=kwh,
@@ -364,6 +369,7 @@ def node_prices(book: PriceBook, nodes: pl.DataFrame, labels: pl.DataFrame) -> p
                 c.NODE: row[c.NODE],
                 c.PRICE_RULE: price.rule,
                 c.FIXED_COST_PER_HOUR: float(price.fixed_per_hour),
+                c.AMORTIZATION_PER_HOUR: float(price.amortization_per_hour),
                 c.POWER_IDLE_WATTS: float(price.power_idle_watts),
                 c.POWER_MAX_WATTS: float(price.power_max_watts),
                 c.ELECTRICITY_PER_KWH: float(price.electricity_per_kwh),
@@ -375,6 +381,7 @@ def node_prices(book: PriceBook, nodes: pl.DataFrame, labels: pl.DataFrame) -> p
         c.NODE: pl.String,
         c.PRICE_RULE: pl.String,
         c.FIXED_COST_PER_HOUR: pl.Float64,
+        c.AMORTIZATION_PER_HOUR: pl.Float64,
         c.POWER_IDLE_WATTS: pl.Float64,
         c.POWER_MAX_WATTS: pl.Float64,
         c.ELECTRICITY_PER_KWH: pl.Float64,

@@ -34,6 +34,8 @@ GIB = 2**30
 CPU_UTILIZATION = "cpu_utilization_ratio"
 PER_CORE_HOUR = "per_core_hour"
 PER_GIB_HOUR = "per_gib_hour"
+BOOK_PER_CORE_HOUR = "book_per_core_hour"
+BOOK_PER_GIB_HOUR = "book_per_gib_hour"
 
 
 class UnitPrices(BaseModel):
@@ -44,6 +46,23 @@ class UnitPrices(BaseModel):
     memory_per_gib_hour: float = Field(ge=0, description="Price of one requested GiB for one hour.")
     currency: str = Field("USD", description="Currency of the prices.")
     hours_per_month: float = Field(730.0, gt=0, le=744, description="Hours in a month for monthly figures.")
+    book_cpu_per_core_hour: float = Field(
+        0.0, ge=0, description="Part of the core-hour price that is amortisation of owned hardware (book value)."
+    )
+    book_memory_per_gib_hour: float = Field(
+        0.0, ge=0, description="Part of the GiB-hour price that is amortisation of owned hardware (book value)."
+    )
+
+    def cash(self) -> UnitPrices:
+        """The cash part only (power, overhead, cloud prices): what a saving saves on owned hardware you keep."""
+        return self.model_copy(
+            update={
+                "cpu_per_core_hour": max(self.cpu_per_core_hour - self.book_cpu_per_core_hour, 0.0),
+                "memory_per_gib_hour": max(self.memory_per_gib_hour - self.book_memory_per_gib_hour, 0.0),
+                "book_cpu_per_core_hour": 0.0,
+                "book_memory_per_gib_hour": 0.0,
+            }
+        )
 
     def monthly(self, cpu_cores: float, memory_bytes: float) -> float:
         """Monthly cost of a request of ``cpu_cores`` and ``memory_bytes`` held all month."""
@@ -118,15 +137,20 @@ def node_unit_prices(
         *keys,
         (hourly * pl.col(c.CPU_SHARE)).alias("cpu_cost_per_hour"),
         (hourly * (1 - pl.col(c.CPU_SHARE))).alias("memory_cost_per_hour"),
+        (pl.col(c.AMORTIZATION_PER_HOUR) * pl.col(c.CPU_SHARE)).alias("book_cpu_cost_per_hour"),
+        (pl.col(c.AMORTIZATION_PER_HOUR) * (1 - pl.col(c.CPU_SHARE))).alias("book_memory_cost_per_hour"),
         c.CPU_CAPACITY_CORES,
         c.MEMORY_CAPACITY_BYTES,
     )
 
 
 def _weighted() -> list[pl.Expr]:
+    cores, gib = pl.col(c.CPU_CAPACITY_CORES).sum(), pl.col(c.MEMORY_CAPACITY_BYTES).sum() / GIB
     return [
-        (pl.col("cpu_cost_per_hour").sum() / pl.col(c.CPU_CAPACITY_CORES).sum()).alias(PER_CORE_HOUR),
-        (pl.col("memory_cost_per_hour").sum() / (pl.col(c.MEMORY_CAPACITY_BYTES).sum() / GIB)).alias(PER_GIB_HOUR),
+        (pl.col("cpu_cost_per_hour").sum() / cores).alias(PER_CORE_HOUR),
+        (pl.col("memory_cost_per_hour").sum() / gib).alias(PER_GIB_HOUR),
+        (pl.col("book_cpu_cost_per_hour").sum() / cores).alias(BOOK_PER_CORE_HOUR),
+        (pl.col("book_memory_cost_per_hour").sum() / gib).alias(BOOK_PER_GIB_HOUR),
     ]
 
 
@@ -143,10 +167,12 @@ def unit_prices(
 ) -> UnitPrices:
     """One price of requested capacity for all of ``nodes`` (one cluster's price when they are one cluster)."""
     per_node = node_unit_prices(book, nodes, labels, utilization=utilization)
-    core, gib = per_node.select(_weighted()).row(0)
+    core, gib, book_core, book_gib = per_node.select(_weighted()).row(0)
     return UnitPrices(
         cpu_per_core_hour=float(core or 0.0),
         memory_per_gib_hour=float(gib or 0.0),
+        book_cpu_per_core_hour=float(book_core or 0.0),
+        book_memory_per_gib_hour=float(book_gib or 0.0),
         currency=book.currency,
         hours_per_month=float(book.hours_per_month),
     )

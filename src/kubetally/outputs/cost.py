@@ -133,6 +133,12 @@ def nodes_table(report: NodeReport) -> Table:
     return table
 
 
+PACKING_NOTE = (
+    "cash: the freed nodes' power and overhead (all of a cloud node's price); book value: amortisation of owned "
+    "hardware, already paid: saved only if the hardware is sold or reused"
+)
+
+
 def packing_table(report: NodeReport, currency: str) -> Table:
     table = Table(
         title="Right-sizing estimate (first-fit-decreasing onto the existing node shapes)", title_justify="left"
@@ -143,9 +149,13 @@ def packing_table(report: NodeReport, currency: str) -> Table:
         "nodes needed",
         "pods that fit nowhere",
         "nodes freed",
-        "saving/month",
+        "cash saving/month",
+        "book value/month",
     ):
         table.add_column(header, justify="left" if header in ("pods sized by", "nodes freed") else "right")
+    if any(p.monthly_book_saving for p in report.packing):
+        table.caption = PACKING_NOTE
+        table.caption_justify = "left"
     for p in report.packing:
         table.add_row(
             p.scenario,
@@ -154,6 +164,7 @@ def packing_table(report: NodeReport, currency: str) -> Table:
             str(p.unplaced_pods),
             ", ".join(p.nodes_freed) or "-",
             "-" if p.monthly_saving is None else f"{p.monthly_saving:,.2f} {currency}",
+            "-" if p.monthly_book_saving is None else f"{p.monthly_book_saving:,.2f} {currency}",
         )
     return table
 

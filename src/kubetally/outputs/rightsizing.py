@@ -94,10 +94,13 @@ def totals_line(recs: pl.DataFrame) -> str:
     cpu = recs.select(pl.col("cpu_saving_cores").fill_null(0).sum()).item()
     mem = recs.select(pl.col("memory_saving_bytes").fill_null(0).sum()).item() / 2**30
     money = recs.select(pl.col("monthly_saving").sum()).item()
+    book = recs.select(pl.col("monthly_book_saving").sum()).item() if "monthly_book_saving" in recs.columns else None
     currency = recs.select(pl.col("currency").drop_nulls().first()).item()
     line = f"{recs.height} containers: {parts}. If all applied: {cpu:+.2f} cores, {mem:+.2f} GiB freed"
     if money is not None and currency:
-        line += f", {money:+,.2f} {currency}/month"
+        line += f", {money:+,.2f} {currency}/month in cash"
+        if book:
+            line += f" (and {book:+,.2f} of book value: amortisation of owned hardware)"
     return line
 
 

@@ -3,8 +3,10 @@
 The recommendation frame (``kubetally.model.recommendation``) carries resources; the unit price
 (``kubetally.model.unit_prices``: the cluster's nodes at their mean utilization, split by
 ``cpu_share`` over capacity) turns them into money: ``monthly_cost_current`` is the current
-request × replicas for a month, ``monthly_saving`` the freed request (``cpu_saving_cores`` ×
-core-hour + ``memory_saving_bytes`` GiB × GiB-hour) for a month (negative = costs more).
+request × replicas for a month (what showback charges), ``monthly_saving`` the **cash** the freed
+request (``cpu_saving_cores`` × core-hour + ``memory_saving_bytes`` GiB × GiB-hour) saves a month
+(negative = costs more): power, overhead and cloud prices; ``monthly_book_saving`` the book value
+on top (amortisation of owned hardware you keep paying for whether or not it is used).
 """
 
 from __future__ import annotations
@@ -15,12 +17,20 @@ import polars as pl
 
 from kubetally.model import columns as c
 from kubetally.model.pricing import PriceBook
-from kubetally.model.unit_prices import GIB, PER_CORE_HOUR, PER_GIB_HOUR, cluster_unit_prices
+from kubetally.model.unit_prices import (
+    BOOK_PER_CORE_HOUR,
+    BOOK_PER_GIB_HOUR,
+    GIB,
+    PER_CORE_HOUR,
+    PER_GIB_HOUR,
+    cluster_unit_prices,
+)
 
 MONTHLY_COST_CURRENT: Final = "monthly_cost_current"
 MONTHLY_SAVING: Final = "monthly_saving"
+MONTHLY_BOOK_SAVING: Final = "monthly_book_saving"
 CURRENCY: Final = "currency"
-MONEY_COLUMNS = (MONTHLY_COST_CURRENT, MONTHLY_SAVING, CURRENCY)
+MONEY_COLUMNS = (MONTHLY_COST_CURRENT, MONTHLY_SAVING, MONTHLY_BOOK_SAVING, CURRENCY)
 """Columns added to the recommendation frame by :func:`with_money`."""
 
 
@@ -37,24 +47,31 @@ def with_money(
         return recs.with_columns(
             pl.lit(None, pl.Float64).alias(MONTHLY_COST_CURRENT),
             pl.lit(None, pl.Float64).alias(MONTHLY_SAVING),
+            pl.lit(None, pl.Float64).alias(MONTHLY_BOOK_SAVING),
             pl.lit(None, pl.String).alias(CURRENCY),
         )
     units = cluster_unit_prices(book, nodes, labels, utilization=utilization)
     hours = float(book.hours_per_month)
 
-    def monthly(cpu: pl.Expr, memory: pl.Expr) -> pl.Expr:
-        return (cpu.fill_null(0) * pl.col(PER_CORE_HOUR) + memory.fill_null(0) / GIB * pl.col(PER_GIB_HOUR)) * hours
+    def monthly(cpu: pl.Expr, memory: pl.Expr, core: pl.Expr, gib: pl.Expr) -> pl.Expr:
+        return (cpu.fill_null(0) * core + memory.fill_null(0) / GIB * gib) * hours
 
-    current = monthly(pl.col(c.CURRENT_CPU_REQUEST_CORES), pl.col(c.CURRENT_MEMORY_REQUEST_BYTES)) * pl.col(c.REPLICAS)
-    priced = pl.col(PER_CORE_HOUR).is_not_null()
+    full_core, full_gib = pl.col(PER_CORE_HOUR), pl.col(PER_GIB_HOUR)
+    book_core, book_gib = pl.col(BOOK_PER_CORE_HOUR), pl.col(BOOK_PER_GIB_HOUR)
+    current = monthly(
+        pl.col(c.CURRENT_CPU_REQUEST_CORES), pl.col(c.CURRENT_MEMORY_REQUEST_BYTES), full_core, full_gib
+    ) * pl.col(c.REPLICAS)
+    freed = (pl.col(c.CPU_SAVING_CORES), pl.col(c.MEMORY_SAVING_BYTES))
+    priced = full_core.is_not_null()
     return (
         recs.join(units, on=c.CLUSTER, how="left")
         .with_columns(
             pl.when(priced).then(current.round(2)).alias(MONTHLY_COST_CURRENT),
             pl.when(priced)
-            .then(monthly(pl.col(c.CPU_SAVING_CORES), pl.col(c.MEMORY_SAVING_BYTES)).round(2))
+            .then(monthly(*freed, full_core - book_core, full_gib - book_gib).round(2))
             .alias(MONTHLY_SAVING),
+            pl.when(priced).then(monthly(*freed, book_core, book_gib).round(2)).alias(MONTHLY_BOOK_SAVING),
             pl.when(priced).then(pl.lit(book.currency)).alias(CURRENCY),
         )
-        .drop(PER_CORE_HOUR, PER_GIB_HOUR)
+        .drop(PER_CORE_HOUR, PER_GIB_HOUR, BOOK_PER_CORE_HOUR, BOOK_PER_GIB_HOUR)
     )
