@@ -70,7 +70,14 @@ def with_money(
             pl.when(priced)
             .then(monthly(*freed, full_core - book_core, full_gib - book_gib).round(2))
             .alias(MONTHLY_SAVING),
-            pl.when(priced).then(monthly(*freed, book_core, book_gib).round(2)).alias(MONTHLY_BOOK_SAVING),
+            # the book value is the rounded whole saving less the rounded cash: the two add up to the cent
+            pl.when(priced)
+            .then(
+                monthly(*freed, full_core, full_gib).round(2)
+                - monthly(*freed, full_core - book_core, full_gib - book_gib).round(2)
+            )
+            .round(2)
+            .alias(MONTHLY_BOOK_SAVING),
             pl.when(priced).then(pl.lit(book.currency)).alias(CURRENCY),
         )
         .drop(PER_CORE_HOUR, PER_GIB_HOUR, BOOK_PER_CORE_HOUR, BOOK_PER_GIB_HOUR)
