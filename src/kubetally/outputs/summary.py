@@ -103,7 +103,8 @@ def _qty(kind: str, value: Any) -> str:
 def _rightsizing_actions(ov: Overview, owners: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
     out = []
     for r in ov.rightsizing.iter_rows(named=True):
-        saving = r["monthly_saving"]
+        # the whole value of the freed capacity: rightsize's cash saving plus its book value
+        saving = None if r["monthly_saving"] is None else r["monthly_saving"] + (r.get("monthly_book_saving") or 0.0)
         if saving is None or r[c.STATUS] not in ("over-provisioned", "under-provisioned"):
             continue
         target = f"{r[c.NAMESPACE]}/{r[c.OWNER_NAME]} ({r[c.OWNER_KIND]}, container {r[c.CONTAINER]})"
@@ -175,7 +176,8 @@ def summary(ov: Overview) -> dict[str, Any]:
     monthly = _cents(ov.teams.monthly_projection)
     money = node_money(ov)
     recs = ov.rightsizing
-    savings = recs.get_column("monthly_saving").drop_nulls()
+    book = pl.col("monthly_book_saving").fill_null(0.0) if "monthly_book_saving" in recs.columns else pl.lit(0.0)
+    savings = recs.select(pl.col("monthly_saving") + book).to_series().drop_nulls()
     actions = sorted(
         [a for a in _rightsizing_actions(ov, owners) + _waste_actions(ov) if a["monthly"] != 0],
         key=lambda a: -abs(a["monthly"]),
