@@ -318,7 +318,7 @@ def group(
 def run_main(app: click.Group) -> None:
     """Console-script entry point: a :class:`KubetallyError` is one red line and exit 2."""
     try:
-        app(standalone_mode=True)
+        app(standalone_mode=True, prog_name="kubetally")
     except KubetallyError as exc:
         _stderr().print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)

@@ -16,7 +16,7 @@ from kubetally.cligen import Command, group, run_main
 
 HELP = "FinOps for Kubernetes: what each workload uses and costs, who owns it, what is wasted, what to change."
 
-legacy = typer.Typer(name="kubetally", add_completion=False, pretty_exceptions_enable=False)
+legacy = typer.Typer(name="kubetally", add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 """Commands not yet generated from a request model (being migrated to kubetally.app)."""
 
 # Command modules, in the order `kubetally --help` lists them.

@@ -10,7 +10,6 @@ import polars as pl
 from rich.console import RenderableType
 from rich.table import Table
 
-from kubetally.analysis.rightsizing.money import CURRENCY, MONTHLY_SAVING
 from kubetally.model import columns as c
 from kubetally.outputs.registry import Result, register
 from kubetally.outputs.terminal import cores, mebibytes, workload_name
@@ -40,12 +39,12 @@ def recommendation_table(recs: pl.DataFrame, *, title: str, limit: int | None = 
     table.add_column("evidence / reason", min_width=24, overflow="fold")
     rows = recs if limit is None else recs.head(limit)
     for r in rows.iter_rows(named=True):
-        money = r.get(MONTHLY_SAVING)
+        money = r.get(c.MONTHLY_SAVING)
         if money is None:
             cpu_s, mem_s = r[c.CPU_SAVING_CORES], r[c.MEMORY_SAVING_BYTES]
             saving = "-" if cpu_s is None and mem_s is None else f"{_cpu(cpu_s or 0.0)} {mebibytes(mem_s or 0)}"
         else:
-            saving = f"{money + 0.0:,.2f} {r[CURRENCY]}"  # + 0.0: no "-0.00"
+            saving = f"{money + 0.0:,.2f} {r[c.CURRENCY]}"  # + 0.0: no "-0.00"
         if r[c.STATUS] == "no-recommendation":
             why = r[c.REASON]
         elif r[c.EVIDENCE]:
@@ -71,7 +70,7 @@ def recommendation_table(recs: pl.DataFrame, *, title: str, limit: int | None = 
 def top_opportunities(recs: pl.DataFrame, n: int = 10, *, risks: int = 3) -> pl.DataFrame:
     """Up to ``risks`` rows with evidence of trouble (OOM kills first), then the biggest savings
     (money, else CPU cores freed)."""
-    order = MONTHLY_SAVING if MONTHLY_SAVING in recs.columns else c.CPU_SAVING_CORES
+    order = c.MONTHLY_SAVING if c.MONTHLY_SAVING in recs.columns else c.CPU_SAVING_CORES
     trouble = (
         recs.filter((pl.col(c.STATUS) == "under-provisioned") & (pl.col(c.EVIDENCE) != ""))
         .sort([c.OOM_KILLS, c.CPU_THROTTLED_RATIO], descending=True, nulls_last=True)

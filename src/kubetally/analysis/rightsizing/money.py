@@ -11,8 +11,6 @@ on top (amortisation of owned hardware you keep paying for whether or not it is 
 
 from __future__ import annotations
 
-from typing import Final
-
 import polars as pl
 
 from kubetally.model import columns as c
@@ -26,10 +24,10 @@ from kubetally.model.unit_prices import (
     cluster_unit_prices,
 )
 
-MONTHLY_COST_CURRENT: Final = "monthly_cost_current"
-MONTHLY_SAVING: Final = "monthly_saving"
-MONTHLY_BOOK_SAVING: Final = "monthly_book_saving"
-CURRENCY: Final = "currency"
+CURRENCY = c.CURRENCY
+MONTHLY_COST_CURRENT = c.MONTHLY_COST_CURRENT
+MONTHLY_SAVING = c.MONTHLY_SAVING
+MONTHLY_BOOK_SAVING = c.MONTHLY_BOOK_SAVING
 MONEY_COLUMNS = (MONTHLY_COST_CURRENT, MONTHLY_SAVING, MONTHLY_BOOK_SAVING, CURRENCY)
 """Columns added to the recommendation frame by :func:`with_money`."""
 
