@@ -15,9 +15,11 @@ from kubetally.cli import COMMAND_MODULES, option_names
 DOCS = Path(__file__).parents[2] / "docs"
 
 COMMANDS: list[tuple[str, ...]] = [
-    (name,) for name in (m.replace("costdiff", "cost-diff") for m in COMMAND_MODULES) if name != "export"
+    (name,)
+    for name in (m.replace("costdiff", "cost-diff") for m in COMMAND_MODULES)
+    if name not in ("export", "baseline")
 ] + [("export", "focus")]
-"""(command path); retention's subcommands are covered by tests/cli/test_storage_docs.py."""
+"""(command path); retention's subcommands are covered by tests/cli/test_storage_docs.py, baseline's by its own."""
 
 PAGES = {"export": "export.md", "cost-diff": "cost-diff.md"}
 
