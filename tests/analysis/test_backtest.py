@@ -9,6 +9,7 @@ import pytest
 
 from kubetally.analysis import backtest as bt
 from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, SimpleSettings
+from kubetally.analysis.rightsizing.tiered import TieredSettings, TierPolicy
 from kubetally.model import columns as c
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -174,3 +175,36 @@ def test_a_time_gap_over_an_hour_ends_an_oom_run() -> None:
     longer = bt.BacktestSettings(train_days=1, min_points=0, oom_run_gap_hours=4)
     s = bt.replay(frame, strategy=None, settings=None, evidence=EvidenceSettings(), backtest=longer, step_seconds=HOUR)
     assert s.summary[bt.OOM_EVENTS][0] == 1
+
+
+def test_rolling_lets_the_memory_request_go_down_after_the_near_limit_rule_fired() -> None:
+    # request = limit = 200Mi; working set 50Mi, one hour at 190Mi on day 1 (95% of the limit: the
+    # near-limit rule fires on day 2's recommendation), then 50Mi. Tier: request p95 + 0, limit peak x 1.2.
+    cpu, mem = [], []
+    for d in range(8):
+        for h in range(24):
+            cpu.append(0.2)
+            mem.append(190.0 if (d, h) == (1, 12) else 50.0)
+    frame = replay_frame(cpu, mem, memory=200)
+    policy = TierPolicy(
+        memory_request_headroom=0,
+        memory_limit_headroom=0.2,
+        memory_limit_min_bump_mib=0,
+        memory_limit_max_cut=1,
+        min_data_points=24,
+    )
+    s = bt.replay(
+        frame,
+        strategy=STRATEGIES["tiered"],
+        settings=TieredSettings(tiers={"standard": policy}),
+        evidence=EvidenceSettings(),
+        backtest=bt.BacktestSettings(mode="rolling", train_days=2, window_days=2, min_points=0),
+        step_seconds=HOUR,
+    )
+    # the request is the p95 (50Mi) on every scored day, the day the rule fires included: the rule
+    # raises only the limit. Holding the request at 200Mi that day would give 1 - (200 + 5 x 50) / 1200.
+    assert s.summary[bt.MEMORY_SAVING][0] == pytest.approx(1 - 50 / 200)
+    # limits: day 2 bumped by the rule to max(200 + 100, 200 x 1.2) = 300Mi (the policy alone: 228Mi),
+    # day 3 190 x 1.2 = 228Mi (the spike is still in the window, 190/300 is not near), days 4-7 50 x 1.2 = 60Mi
+    assert s.summary[bt.MEMORY_LIMIT_SAVING][0] == pytest.approx(1 - (300 + 228 + 4 * 60) / (6 * 200))
+    assert s.summary[bt.OOM_EVENTS][0] == 0
