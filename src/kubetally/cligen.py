@@ -26,6 +26,7 @@ from click.core import ParameterSource
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from rich.console import Console
+from rich.markup import escape
 
 from kubetally.app.base import Request, build, cli_meta
 from kubetally.errors import KubetallyError
@@ -320,7 +321,8 @@ def run_main(app: click.Group) -> None:
     try:
         app(standalone_mode=True, prog_name="kubetally")
     except KubetallyError as exc:
-        _stderr().print(f"[bold red]error:[/] {exc}", highlight=False)
+        # one line whatever the terminal width (paths can be long), and the message is text, not markup
+        _stderr().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         _stderr().print("[yellow]interrupted[/]")
@@ -329,8 +331,9 @@ def run_main(app: click.Group) -> None:
         if os.environ.get(DEBUG_ENV):
             raise
         _stderr().print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} — this is a kubetally bug; "
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} — this is a kubetally bug; "
             f"please report it (set {DEBUG_ENV}=1 for the traceback)",
             highlight=False,
+            soft_wrap=True,
         )
         sys.exit(3)
