@@ -4,10 +4,10 @@ Money is rounded to the cent (floats of 2 decimals), from the same showback line
 prints (``kubetally showback --by team`` gives the same monthly figures), so the numbers in
 the report's DOM, the dashboard and the JSON API are the same numbers.
 
-Cash vs book: on hardware you own (a price rule with power draw: a Raspberry Pi profile or
-an ``owned:`` rule) the fixed part of a node's price (purchase amortized over its lifetime
-plus overhead) is *book value*: it is spent already, whether the node runs or not. Only the
-electricity of a node you switch off is cash. Cloud and flat prices are all cash. Lowering
+Cash vs book, as docs/cost-model.md defines it for every command: on hardware you own (a price
+rule with power draw: a Raspberry Pi profile or an ``owned:`` rule) the purchase amortized over
+its lifetime (``NodePrice.amortization_per_hour``) is *book value*: it is spent already, whether
+the node runs or not. Its electricity and overhead are cash. Cloud and flat prices are all cash. Lowering
 requests alone frees capacity (book value, shown as ``capacity_monthly``); cash appears only
 when the freed capacity lets nodes go (the packing estimate at recommended requests).
 """
@@ -49,13 +49,13 @@ def node_money(ov: Overview) -> pl.DataFrame:
     hpm = float(ov.book.hours_per_month)
     cost = ov.allocation.nodes.group_by(c.CLUSTER, c.NODE).agg(pl.col(c.NODE_COST).sum() * ov.month_factor)
     prices = node_prices(ov.book, ds.nodes, ds.labels).select(
-        c.CLUSTER, c.NODE, c.FIXED_COST_PER_HOUR, c.POWER_MAX_WATTS, c.PRICE_RULE
+        c.CLUSTER, c.NODE, c.AMORTIZATION_PER_HOUR, c.POWER_MAX_WATTS, c.PRICE_RULE
     )
     owned = pl.col(c.POWER_MAX_WATTS) > 0
     return (
         cost.join(prices, on=[c.CLUSTER, c.NODE], how="left")
         .with_columns(
-            pl.when(owned).then(pl.col(c.FIXED_COST_PER_HOUR) * hpm).otherwise(0.0).alias("book_monthly"),
+            pl.when(owned).then(pl.col(c.AMORTIZATION_PER_HOUR) * hpm).otherwise(0.0).alias("book_monthly"),
         )
         .with_columns(
             pl.col(c.NODE_COST).alias("monthly_cost"),
