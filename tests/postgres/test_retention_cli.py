@@ -122,6 +122,13 @@ def test_restore_dry_run_then_yes_then_nothing_twice(
     code, out, _err = cli(capsys, monkeypatch, *restore)
     assert code == 0 and f"dry run: {OLD:,} rows in 3 verified files, 0 already" in out
     assert _count(dsn) == 2000 - OLD
+    # the table as the policy names it (database.schema.table) finds the same files; another database is refused
+    database = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+    by_policy_name = (*restore[:-1], f"{database}.public.audit_event")
+    code, out, _err = cli(capsys, monkeypatch, *by_policy_name)
+    assert code == 0 and f"dry run: {OLD:,} rows in 3 verified files, 0 already" in out
+    code, _out, err = cli(capsys, monkeypatch, *restore[:-1], "elsewhere.public.audit_event")
+    assert code == 2 and f"--dsn connects to database '{database}'" in err
     # a window: rows 150..160 days old are g = 1500..1599 (100 rows), as times in the archive
     times = duckdb.sql(
         f"SELECT created_at FROM read_parquet('{archive}/*.parquet') WHERE id BETWEEN 1500 AND 1599 ORDER BY 1"

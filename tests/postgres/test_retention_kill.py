@@ -154,7 +154,10 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(pg_dsn: str, tmp_
     original = set(table_rows(pg_dsn))
     old = sum(1 for r in original if str(r[1]) < CUTOFF)
     assert old == 1650  # 110 of 200 days, by construction of the fill
-    outcome = _kill_many(pg_dsn, policy, archive, original, runs=50, seed=14, max_step=8)
+    # killed after a random number of durable steps; timed kills (mid-transaction) are in the concurrent-inserts
+    # test, whose inserts keep work coming: here a timed kill that lets a run finish everything (quick on an idle
+    # machine) left nothing to kill in the later runs, so the count followed load (22 of 50 in one CI run)
+    outcome = _kill_many(pg_dsn, policy, archive, original, runs=50, seed=14, max_step=8, timed=0.0)
     assert outcome.get("killed", 0) >= 30
     assert _check_final(pg_dsn, archive, original, 3000) == old
 

@@ -258,7 +258,13 @@ def restore_command(
     dsn: DsnOpt,
     archive: Annotated[Path, typer.Option("--archive", help="The archive directory of the table.", show_default=False)],
     table: Annotated[
-        str, typer.Option("--table", help="The table the files came from (schema.table or table).", show_default=False)
+        str,
+        typer.Option(
+            "--table",
+            help="The table the files came from: as written in the policy (database.schema.table or schema.table), "
+            "or just the table.",
+            show_default=False,
+        ),
     ],
     start: Annotated[
         str | None, typer.Option("--from", help="Only rows at or after this time (ISO date/time, UTC if no zone).")
@@ -281,6 +287,9 @@ def restore_command(
     lo, hi = _parse_time("--from", start), _parse_time("--to", end)
     if lo is not None and hi is not None and lo >= hi:
         raise KubetallyError(f"--from {start} is not before --to {end}")
+    database = None
+    if table.count(".") == 2:  # the policy's database.schema.table: the DSN names the database
+        database, table = table.split(".", 1)
     files = archive_files(archive, table)
     if not files:
         raise KubetallyError(f"--archive {archive}: no archive files of {table}")
@@ -289,6 +298,8 @@ def restore_command(
         raise KubetallyError(f"--into {target}: give schema.table")
     out = make_console()
     with connect(dsn, read_only=not yes) as conn, stderr.status("verifying and reading archive files...") as status:
+        if database is not None and conn.info.dbname != database:
+            raise KubetallyError(f"--table {database}.{table}: --dsn connects to database {conn.info.dbname!r}")
 
         def progress(done: Any) -> None:
             status.update(f"{done.path.name}: {done.selected:,} rows")
