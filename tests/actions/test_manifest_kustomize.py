@@ -94,6 +94,39 @@ def test_a_base_shared_by_three_overlays_gets_a_patch_in_each_overlay(metrics: P
         assert without_resources(after) == without_resources(before[overlay])
     again = plan_manifests(metrics, [ResourceTarget(METRICS, "metrics-server", change)])
     assert [o.status for o in again.objects] == ["unchanged"] * 3 and again.files == ()
+    [unchanged] = again.facts()  # said once, for the three overlays, with why
+    assert (unchanged.kind, unchanged.text) == ("unchanged", "the manifest already holds the recommendation")
+    assert sorted(Path(w).parent.name for w in unchanged.where) == overlays
+
+
+def test_what_three_overlays_share_is_said_once_with_paths_under_dir(
+    metrics: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(metrics.parent)
+    live = {("requests", "cpu"): "100m", ("requests", "memory"): "70Mi", ("limits", "memory"): None}
+    change = {("requests", "cpu"): "10m", ("requests", "memory"): "34Mi", ("limits", "memory"): "130Mi"}
+    plan = plan_manifests(Path("metrics-server"), [ResourceTarget(METRICS, "metrics-server", change, live=live)])
+    facts = plan.facts()
+    where = tuple(f"metrics-server/overlays/{o}/kustomization.yaml" for o in ("release-ha", "release", "test"))
+    # the base sets requests 100m/200Mi: one drift fact (requests.memory) and one "written to a patch" fact
+    assert [(f.kind, f.text, f.where) for f in facts] == [
+        (
+            "note",
+            "drift: container metrics-server: requests.memory 200Mi in the manifest, 70Mi live; "
+            "checked against the manifest (what will run)",
+            where,
+        ),
+        (
+            "note",
+            "values set in metrics-server/base/deployment.yaml (other overlays use it too): "
+            "written to a patch in the overlay, kubetally-resources.yaml",
+            where,
+        ),
+    ]
+    assert not any("defined 3 times" in n for n in plan.notes)  # overlays rendering one base is normal
+    assert str(facts[0]).startswith("kube-system/Deployment/metrics-server: drift: ") and "(in 3 places: " in str(
+        facts[0]
+    )
 
 
 def test_an_overlay_given_as_dir_never_edits_the_base_outside_it(metrics: Path) -> None:

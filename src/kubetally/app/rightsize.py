@@ -304,9 +304,11 @@ def manifest_plan(
 
 def plan_report(plan: ManifestPlan) -> list[str]:
     """One line per refused object, skipped file, adjustment and note (for standard error)."""
-    lines = [f"[red]refused:[/] {r.file}:{r.line}: {r.ref}: {r.reason}" for r in plan.refused]
+    style = {"refused": "[red]refused:[/]", "unchanged": "[green]unchanged:[/]", "note": "[cyan]note:[/]"}
+    facts = plan.facts()
+    lines = [f"{style[f.kind]} {f}" for f in facts if f.kind == "refused"]
     lines += [f"[red]skipped file:[/] {s.reason}" for s in plan.skipped]
-    lines += [f"[cyan]note:[/] {r.file}: {r.ref}: {n}" for r in plan.objects if r.status != "refused" for n in r.notes]
+    lines += [f"{style[f.kind]} {f}" for f in facts if f.kind != "refused"]
     lines += [f"[cyan]note:[/] {n}" for n in plan.notes]
     for v in plan.values:
         if v.refused is not None:

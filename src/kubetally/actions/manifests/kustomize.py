@@ -526,7 +526,10 @@ def render_problem(
             target = copy / path.resolve().relative_to(scope)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        after = _load_all(kubectl_kustomize(copy / root.relative_to(scope)))
+        try:
+            after = _load_all(kubectl_kustomize(copy / root.relative_to(scope)))
+        except ManifestError as exc:  # name the user's files, not the temporary copy
+            raise ManifestError(str(exc).replace(str(copy), str(scope))) from None
     if sorted(map(_key, before)) != sorted(map(_key, after)):
         return "the edit changes which objects the kustomization renders"
     by_key = {_key(d): d for d in before}

@@ -134,6 +134,36 @@ class ManifestPlan:
     def refused(self) -> tuple[ObjectReport, ...]:
         return tuple(o for o in self.objects if o.status == "refused")
 
+    def facts(self) -> list[PlanFact]:
+        """What the object reports say, one fact once: the same refusal, "unchanged" or note about
+        one workload in several places (a base rendered by three overlays) is one fact listing them."""
+        grouped: dict[tuple[Literal["refused", "unchanged", "note"], WorkloadRef, str], list[str]] = {}
+        for report in self.objects:
+            where = f"{report.file}:{report.line}"
+            if report.status != "changed":
+                grouped.setdefault((report.status, report.ref, report.reason or ""), []).append(where)
+            for note in report.notes:
+                if report.status != "refused" and not note.startswith("rendered by "):
+                    grouped.setdefault(("note", report.ref, note), []).append(str(report.file))
+        order = {"refused": 0, "unchanged": 1, "note": 2}
+        facts = [PlanFact(kind, ref, text, tuple(dict.fromkeys(where))) for (kind, ref, text), where in grouped.items()]
+        return sorted(facts, key=lambda f: (order[f.kind], str(f.ref), f.where))
+
+
+@dataclass(frozen=True)
+class PlanFact:
+    """One thing to tell about a workload: refused / unchanged (with why) or a note, and where."""
+
+    kind: Literal["refused", "unchanged", "note"]
+    ref: WorkloadRef
+    text: str
+    where: tuple[str, ...]
+
+    def __str__(self) -> str:
+        if len(self.where) == 1:
+            return f"{self.where[0]}: {self.ref}: {self.text}"
+        return f"{self.ref}: {self.text} (in {len(self.where)} places: {', '.join(self.where)})"
+
 
 def _check_kind(ref: WorkloadRef) -> None:
     if ref.kind not in WORKLOAD_KINDS:
@@ -200,15 +230,24 @@ def _values(resources: Any, fld: Field) -> Any:
 
 
 def _drift(name: str, resources: Any, live: Mapping[Field, str | None]) -> list[str]:
-    notes = []
+    """One note per container whose manifest values differ from what runs (every field in it)."""
+    fields = []
     for fld, running in sorted(live.items()):
         have = _values(resources, fld)
         if _quantity(have) != _quantity(running) or (have is None) != (running is None):
-            notes.append(
-                f"drift: container {name} {'.'.join(fld)} is {have if have is not None else 'unset'} in the manifest, "
-                f"{running if running is not None else 'unset'} live; checked against the manifest (what will run)"
+            fields.append(
+                f"{'.'.join(fld)} {have if have is not None else 'unset'} in the manifest, "
+                f"{running if running is not None else 'unset'} live"
             )
-    return notes
+    if not fields:
+        return []
+    return [f"drift: container {name}: {'; '.join(fields)}; checked against the manifest (what will run)"]
+
+
+def _unchanged_reason(asked: Mapping[str, Change]) -> str:
+    if not asked:
+        return "none of its recommended containers is in the manifest"
+    return "the manifest already holds the recommendation"
 
 
 @dataclass
@@ -251,7 +290,7 @@ def _plan_object(
         notes += _drift(target.container, _plain(container.node.get("resources")), target.live)
         wanted |= bool(_effective(container.node, target.change))
         asked[target.container] = dict(target.change)  # no-op fields too: a request already above its limit
-    report = ObjectReport(workload.ref, parsed.path, workload.line, "unchanged", notes=tuple(notes))
+    report = ObjectReport(workload.ref, parsed.path, workload.line, "unchanged", _unchanged_reason(asked), tuple(notes))
     pod = {c.name: _plain(c.node.get("resources")) for c in workload.containers}
     if not asked or not (wanted or any(requests_over_limits(r) for r in pod.values() if isinstance(r, Mapping))):
         return report
@@ -280,7 +319,7 @@ def _plan_object(
 
 
 def _settle(
-    parsed: ParsedFile, planned: list[_Planned], settings: ManifestSettings
+    parsed: ParsedFile, planned: list[_Planned], settings: ManifestSettings, top: Path
 ) -> tuple[str | None, list[_Planned], list[ObjectReport]]:
     """The file's new text with every object that passes the checks; the refused ones with why."""
     refused: list[ObjectReport] = []
@@ -312,7 +351,7 @@ def _settle(
         for i, reason in problems.items():
             p = current[i]
             file, line = p.where
-            where = "" if p.report_file is None else f"{parsed.path}: "
+            where = "" if p.report_file is None else f"{shown(parsed.path, top)}: "
             refused.append(ObjectReport(p.ref, file, line, "refused", where + reason, tuple(p.notes)))
         current = [p for i, p in enumerate(current) if i not in problems]
     return None, [], refused
@@ -326,16 +365,20 @@ def _lookup(index: Mapping[WorkloadRef, list[Any]], ref: WorkloadRef, settings: 
     return []
 
 
-def shown(path: Path) -> str:
-    """A path as a person would type it: relative to the working directory when under it."""
-    relative = os.path.relpath(path)
-    return relative if not relative.startswith("..") else str(path)
+def shown(path: Path, top: Path) -> str:
+    """``path`` as the user reaches it: under the manifests folder ``top`` as they typed it (so
+    relative to the repo when run from it), never a resolved or temporary path."""
+    absolute = Path(os.path.abspath(path))
+    for base in (Path(os.path.abspath(top)), top.resolve()):
+        if absolute == base or base in absolute.parents:
+            return os.path.normpath(top / absolute.relative_to(base))
+    return os.path.normpath(top / os.path.relpath(path.resolve(), top.resolve()))
 
 
-def _root_file(item: Rendered) -> Path:
+def _root_file(item: Rendered, top: Path) -> Path:
     for name in KUSTOMIZATIONS:
         if (item.root / name).is_file():
-            return Path(shown(item.root / name))
+            return Path(shown(item.root / name, top))
     return item.root  # pragma: no cover - a root always has one
 
 
@@ -346,15 +389,16 @@ def _plan_rendered(
     settings: ManifestSettings,
     gid: int,
     overlay_changes: list[FieldChange],
+    top: Path,
 ) -> tuple[list[_Planned], ObjectReport | OverlayPatch | None, dict[str, dict[str, Any]]]:
     """The edits (in the files that set each value) for a workload a kustomize root renders.
 
     Returns the parts to write, or a report (unchanged / refused), and the resources the render
     must then show per container.
     """
-    kfile = _root_file(item)
+    kfile = _root_file(item, top)
     origin_file, workload = item.origin
-    where = f"rendered by {shown(kfile.parent)}"
+    where = f"rendered by {kfile.parent}"
     # reported where a person looks: the object's own file when only this root uses it, else the overlay
     at, line = (
         (origin_file.path, workload.line) if ktree.exclusive(origin_file.path.resolve(), item.root) else (kfile, 1)
@@ -384,7 +428,7 @@ def _plan_rendered(
         wanted |= bool(effective)
         asked[target.container] = dict(target.change)
     if not asked or not (wanted or any(requests_over_limits(r) for r in pod.values())):
-        return [], report("unchanged", None, notes), {}
+        return [], report("unchanged", _unchanged_reason(asked), notes), {}
     checked = checked_changes(pod, asked, allow_qos_change=settings.allow_qos_change)
     if checked.refused is not None:
         return [], report("refused", checked.refused, notes), {}
@@ -436,9 +480,10 @@ def _plan_rendered(
         for name, change in missing.items():
             for fld, value in sorted(change.items()):
                 overlay_changes.append(FieldChange(item.ref, name, fld, _text(_values(pod[name], fld)), value))
-        shared = sorted({shown(layers[n][0].parsed.path) for n in missing})
+        shared = sorted({shown(layers[n][0].parsed.path, top) for n in missing})
         notes.append(
-            f"values set in {', '.join(shared)} (other overlays use it too): written to {shown(item.root / PATCH_FILE)}"
+            f"values set in {', '.join(shared)} (other overlays use it too): "
+            f"written to a patch in the overlay, {PATCH_FILE}"
         )
     for part in parts.values():
         merged: dict[tuple[Any, ...], dict[Field, str | None]] = {}
@@ -449,13 +494,21 @@ def _plan_rendered(
             container = next(c for c in part.workload.containers if c.path == path)
             problem = _layout_problem(part.parsed.lines, container.node)
             if problem:
-                return [], report("refused", f"{part.parsed.path}: container {container.name}: {problem}", notes), {}
+                return (
+                    [],
+                    report("refused", f"{shown(part.parsed.path, top)}: container {container.name}: {problem}", notes),
+                    {},
+                )
             try:
                 part.edits += container_edits(part.parsed.lines, container.node, change, part.workload.indent_step)
             except (ManifestError, KeyError, TypeError) as exc:
-                return [], report("refused", f"{part.parsed.path}: container {container.name}: {exc}", notes), {}
+                return (
+                    [],
+                    report("refused", f"{shown(part.parsed.path, top)}: container {container.name}: {exc}", notes),
+                    {},
+                )
         if part.parsed.path != origin_file.path:
-            notes.append(f"values written to {shown(part.parsed.path)}")
+            notes.append(f"values written to {shown(part.parsed.path, top)}")
     return list(parts.values()), overlay, expected
 
 
@@ -544,12 +597,12 @@ def plan_manifests(
         if len(clusters) > 1:
             reason = f"recommendations from {len(clusters)} clusters ({', '.join(clusters)}) for one manifest"
             for d in definitions:
-                file, line = (_root_file(d), 1) if isinstance(d, Rendered) else (d[0].path, d[1].line)
+                file, line = (_root_file(d, top), 1) if isinstance(d, Rendered) else (d[0].path, d[1].line)
                 reports.append(ObjectReport(ref, file, line, "refused", reason))
             continue
-        if len(definitions) > 1:
+        if len(definitions) > 1 and not all(isinstance(d, Rendered) for d in definitions):
             where = ", ".join(
-                shown(_root_file(d).parent) if isinstance(d, Rendered) else f"{d[0].path}:{d[1].line}"
+                str(_root_file(d, top).parent) if isinstance(d, Rendered) else f"{d[0].path}:{d[1].line}"
                 for d in definitions
             )
             notes.append(f"{ref} is defined {len(definitions)} times ({where}): each definition is planned")
@@ -559,7 +612,7 @@ def plan_manifests(
             gid += 1
             if isinstance(definition, Rendered):
                 extra: list[FieldChange] = []
-                parts, outcome, expected = _plan_rendered(definition, group, ktree, settings, gid, extra)
+                parts, outcome, expected = _plan_rendered(definition, group, ktree, settings, gid, extra, top)
                 if isinstance(outcome, ObjectReport):
                     reports.append(outcome)
                 elif isinstance(outcome, OverlayPatch):
@@ -576,7 +629,7 @@ def plan_manifests(
                 result.group = gid
                 planned.append(result)
     changed, field_changes, more = _settle_all(
-        tree.files, planned, render_expect, overlays, ktree, settings, default_ns
+        tree.files, planned, render_expect, overlays, ktree, settings, default_ns, top
     )
     reports += more
     display_root = root if root.is_dir() else root.parent
@@ -585,7 +638,7 @@ def plan_manifests(
         try:
             display = str(path.resolve().relative_to(display_root.resolve()))
         except ValueError:
-            display = shown(path)
+            display = shown(path, display_root)
         files.append(FileChange(path, display, before, after, created=not path.exists()))
     workloads = {w.ref for parsed in tree.files if parsed.path.resolve() not in ktree.files for w in parsed.workloads}
     workloads |= {item.ref for item in ktree.rendered}
@@ -611,6 +664,7 @@ def _settle_all(
     ktree: KustomizeTree,
     settings: ManifestSettings,
     default_namespace: str,
+    top: Path,
 ) -> tuple[list[tuple[Path, str, str]], list[FieldChange], list[ObjectReport]]:
     """Settle every file; a workload whose parts span files is written whole or not at all, and a
     kustomize root's edits must render (``kubectl kustomize``) as planned.
@@ -635,7 +689,7 @@ def _settle_all(
             mine = [p for p in planned if p.parsed.path == path and p.group not in refused]
             if not mine:
                 continue
-            new_text, kept, failed = _settle(parsed, mine, settings)
+            new_text, kept, failed = _settle(parsed, mine, settings, top)
             for report in failed:
                 part = next(p for p in mine if p.ref == report.ref and p.where == (report.file, report.line))
                 refuse(part.group, report.ref, report.file, report.line, report.reason or "", report.notes)
@@ -650,7 +704,7 @@ def _settle_all(
             live = [(o, c) for o, c in entries if o.group not in refused]
             if not live:
                 continue
-            kfile = _root_file(live[0][0].item)
+            kfile = _root_file(live[0][0].item, top)
             result = overlay_texts(root, [o for o, _ in live], ktree.kustomizations[kfile.resolve()])
             if isinstance(result, str):
                 for o, _ in live:
@@ -695,7 +749,7 @@ def _settle_all(
                     refuse(part.group, part.ref, file, line, problem, part.notes)
             for o, _ in kept_overlays:
                 if o.group in groups:
-                    refuse(o.group, o.item.ref, _root_file(o.item), 1, problem, o.notes)
+                    refuse(o.group, o.item.ref, _root_file(o.item, top), 1, problem, o.notes)
             again = True
         if not again:
             break
@@ -712,7 +766,7 @@ def _settle_all(
         field_changes += changes
         if o.group not in seen:
             seen.add(o.group)
-            reports.append(ObjectReport(o.item.ref, _root_file(o.item), 1, "changed", notes=tuple(o.notes)))
+            reports.append(ObjectReport(o.item.ref, _root_file(o.item, top), 1, "changed", notes=tuple(o.notes)))
     return [(path, before, after) for path, (before, after) in texts.items()], field_changes, reports
 
 
