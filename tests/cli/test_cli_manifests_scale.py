@@ -119,14 +119,14 @@ def test_scale_json_and_manifests(dataset: Path) -> None:
 def test_demo_sections_write_the_k8s_diff_and_scaling_yaml(dataset: Path, tmp_path: Path) -> None:
     from rich.console import Console
 
-    from kubetally.cli import manifest_actions, scale
+    from kubetally.cli import demo
     from kubetally.cli.demo import DemoContext
     from kubetally.dataset import load
 
     out = Console(record=True, width=200)
     ctx = DemoContext(dataset=load(dataset), out_dir=tmp_path, console=out)
-    manifest_actions._demo(ctx)
-    scale._demo(ctx)
+    demo._manifests(ctx)
+    demo._scale(ctx)
     diff = (tmp_path / "k8s-rightsizing.diff").read_text()
     assert "--- a/auditflow/notification-service.yaml" in diff
     assert "Proposed resource changes in k8s/" in out.export_text()

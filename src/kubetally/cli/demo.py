@@ -170,6 +170,55 @@ def _rightsize(ctx: DemoContext) -> None:
     ctx.console.print(f"all recommendations: {target}")
 
 
+def _repository_k8s() -> Path | None:
+    """The AuditFlow manifests of a source checkout (``k8s/`` next to ``src/``), if present."""
+    candidate = Path(__file__).resolve().parents[3] / "k8s"
+    return candidate if candidate.is_dir() else None
+
+
+@demo_section(order=40, title="Manifests: the right-sizing as a diff of k8s/")
+def _manifests(ctx: DemoContext) -> None:
+    import os
+
+    from kubetally.app.rightsize import default_recommendations, manifest_plan, plan_report, plan_summary
+    from kubetally.outputs.rightsizing import change_table
+
+    directory = _repository_k8s()
+    if directory is None:
+        ctx.console.print("k8s/ not found (the AuditFlow manifests ship with a source checkout): skipped")
+        return
+    plan, notes = manifest_plan(default_recommendations(ctx.dataset, priced=False), directory, namespace=None)
+    target = ctx.out_dir / "k8s-rightsizing.diff"
+    target.write_text(plan.diff())
+    ctx.console.print(change_table(plan.changes))
+    ctx.console.print(f"{plan_summary(plan)}; the full diff: {target}")
+    shown = os.path.relpath(directory)
+    shown = str(directory) if shown.startswith("..") else shown
+    ctx.console.print(f"apply it: kubetally rightsize --dataset {ctx.out_dir / 'dataset'} --manifests {shown} --apply")
+    for line in plan_report(plan):
+        ctx.console.print(line, highlight=False)
+    for note in notes:
+        ctx.console.print(f"[yellow]not changed:[/] {note}", highlight=False)
+
+
+@demo_section(order=45, title="Scaling: HPA what-if and off-hours plans")
+def _scale(ctx: DemoContext) -> None:
+    from kubetally.app.scale import ScaleRequest, scale
+    from kubetally.app.source import opened_dataset
+    from kubetally.outputs.scaling import hpa_table, offhours_table, proposed_manifests
+
+    result = scale(ScaleRequest(demo=True), opened_dataset(ctx.dataset))
+    ctx.console.print(
+        hpa_table(result.shown_hpa(), result.prices, title="HPA what-if (workloads an HPA would save on)")
+    )
+    ctx.console.print(
+        offhours_table(result.offhours, result.prices, title="Off-hours plans for non-production workloads")
+    )
+    target = ctx.out_dir / "scaling.yaml"
+    target.write_text(proposed_manifests(result.hpa, result.offhours))
+    ctx.console.print(f"proposed HPA and downscaler annotations: {target}")
+
+
 @demo_section(order=99, title="Report for the business owner (one HTML file)")
 def _report(ctx: DemoContext) -> None:
     from kubetally.app.insights import OverviewRequest, overview_of

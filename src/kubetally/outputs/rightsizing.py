@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
 from rich.console import RenderableType
@@ -122,3 +123,21 @@ def _recommendations_table(result: RecommendationsResult) -> list[RenderableType
     shown = recs if result.all_rows else recs.filter(pl.col("status") != "ok")
     title = f"Right-sizing ({result.strategy}): current → recommended"
     return [recommendation_table(shown, title=title), totals_line(recs)]
+
+
+def change_table(changes: Sequence[Any], *, limit: int = 14) -> Table:
+    """The first ``limit`` changes of a manifest plan (``actions.manifests.ManifestPlan.changes``)."""
+    table = Table(title="Proposed resource changes in k8s/", title_justify="left")
+    for header in ("workload", "container", "field", "now", "proposed"):
+        table.add_column(header)
+    for change in changes[:limit]:
+        table.add_row(
+            f"{change.ref.namespace}/{change.ref.name}",
+            change.container,
+            ".".join(change.field),
+            change.before or "(unset)",
+            change.after or "(removed)",
+        )
+    if len(changes) > limit:
+        table.add_row(f"... {len(changes) - limit} more", "", "", "", "")
+    return table

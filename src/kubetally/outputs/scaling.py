@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import polars as pl
+from rich.console import RenderableType
 from rich.table import Table
 from ruamel.yaml import YAML
 
 from kubetally.analysis.scaling import downscaler_annotations, hpa_manifest
 from kubetally.model import columns as c
 from kubetally.model.unit_prices import UnitPrices
+from kubetally.outputs.registry import Result, register
 from kubetally.outputs.terminal import workload_name
+
+SHOWN = ("recommended", "risky")
+"""The what-if rows the table shows without --all (an HPA would save on them)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaleResult(Result):
+    """The HPA what-if (best saving first), the off-hours plans and the unit prices their money is at."""
+
+    hpa: pl.DataFrame
+    offhours: pl.DataFrame
+    prices: UnitPrices
+    all_rows: bool = False
+    """The table shows every what-if row, not only those an HPA would save on."""
+    kind: ClassVar[str] = "scale"
+
+    def data(self) -> dict[str, Any]:
+        return {"prices": self.prices.model_dump(), "hpa": self.hpa, "offhours": self.offhours}
+
+    def shown_hpa(self) -> pl.DataFrame:
+        return self.hpa if self.all_rows else self.hpa.filter(pl.col(c.STATUS).is_in(SHOWN))
 
 
 def _pct(value: float | None) -> str:
@@ -102,3 +126,19 @@ def proposed_manifests(hpa: pl.DataFrame, offhours: pl.DataFrame, *, include_all
         }
         yaml.dump(patch, out)
     return out.getvalue()
+
+
+@register("table", ScaleResult)
+def _tables(result: ScaleResult) -> list[RenderableType]:
+    return [
+        hpa_table(
+            result.shown_hpa(), result.prices, title="HPA what-if at the right-sized request (vs fixed replicas)"
+        ),
+        offhours_table(result.offhours, result.prices, title="Off-hours plans for non-production workloads"),
+        "HPA and annotation YAML: kubetally scale ... -o manifests; every workload: --all",
+    ]
+
+
+@register("manifests", ScaleResult)
+def _manifests(result: ScaleResult) -> str:
+    return proposed_manifests(result.hpa, result.offhours)

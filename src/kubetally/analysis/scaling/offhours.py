@@ -9,10 +9,12 @@ written in kube-downscaler's ``downscaler/uptime`` format, e.g.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kubetally.analysis.scaling.demand import WORKLOAD_KEY, pod_requests, workload_demand, workload_labels
 from kubetally.model import columns as c
@@ -21,6 +23,16 @@ from kubetally.model.unit_prices import UnitPrices
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 GIB = 2**30
 HOURS_PER_WEEK = 168
+
+
+def check_timezone(value: str) -> str:
+    """``value`` if it is an IANA time zone both zoneinfo and polars know (polars refuses e.g. ``Factory``)."""
+    try:
+        ZoneInfo(value)
+        pl.select(pl.lit(datetime(2000, 1, 1, tzinfo=UTC)).dt.convert_time_zone(value))
+    except (ZoneInfoNotFoundError, ValueError, pl.exceptions.PolarsError):
+        raise ValueError("not an IANA time zone (e.g. Europe/Berlin, UTC)") from None
+    return value
 
 
 class OffHoursSettings(BaseModel):
@@ -38,6 +50,11 @@ class OffHoursSettings(BaseModel):
         7 * 24.0, ge=0, le=10_000, description="History needed (a full week sees weekends)."
     )
     kinds: tuple[str, ...] = Field(("Deployment", "StatefulSet"), description="Workload kinds considered.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
 
 
 OFFHOURS_SCHEMA: dict[str, pl.DataType] = {
