@@ -15,11 +15,11 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
 
 from kubetally.actions.manifests.lines import ManifestError
 from kubetally.actions.manifests.scan import FoundWorkload, ParsedFile, WorkloadRef, kustomize_namespace, scan
@@ -42,12 +42,14 @@ REQUESTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-@dataclass(frozen=True)
-class CostDiffSettings:
-    daemonset_nodes: int = 1
-    """Nodes a DaemonSet runs on (the manifests do not say)."""
-    job_hours_per_month: float = 0.0
-    """Hours a month a Job/CronJob runs (0: not priced)."""
+class CostDiffSettings(BaseModel):
+    """What the manifests do not say: how many nodes a DaemonSet runs on and how long Jobs run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    daemonset_nodes: int = Field(1, ge=0, description="Nodes a DaemonSet runs on.")
+    job_hours_per_month: float = Field(
+        0.0, ge=0, le=744, description="Hours a month Jobs/CronJobs run (0: not priced)."
+    )
 
 
 def _quantity(value: Any, parse: Any, where: str) -> Any:

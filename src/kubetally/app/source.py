@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -21,7 +22,10 @@ from kubetally.errors import ConfigError, KubetallyError
 
 
 class SourceRequest(Request):
-    """Exactly one data source."""
+    """Exactly one data source (at most one when the command can do without: ``source_optional``)."""
+
+    source_optional: ClassVar[bool] = False
+    """The use case works without a cluster too (e.g. cost-diff prices at the price file's unit prices)."""
 
     demo: bool = Field(False, description="Use the built-in AuditFlow demo cluster (simulated, 14 days).")
     dataset: Path | None = Field(
@@ -65,10 +69,19 @@ class SourceRequest(Request):
         if self.context is not None and self.kubeconfig is None:
             raise ValueError("--context needs --kubeconfig")
         given = [name for name in OPENERS if getattr(self, name) not in (None, False)] + (["kube"] if kube else [])
+        if not given and self.source_optional:
+            return self
         if len(given) != 1 and sorted(given) != ["kube", "prometheus"]:
             names = ", ".join([*(f"--{name}" for name in OPENERS), *KUBE_FLAGS])
             raise ValueError(f"give exactly one data source: {names} (a Kubernetes source may go with --prometheus)")
         return self
+
+    @property
+    def has_source(self) -> bool:
+        """A data source is given (always, unless ``source_optional``)."""
+        return any(on(self) for on in KUBE_FLAGS.values()) or any(
+            getattr(self, name) not in (None, False) for name in OPENERS
+        )
 
     @property
     def source_name(self) -> str:

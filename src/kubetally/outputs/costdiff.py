@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import polars as pl
+from rich.console import RenderableType
 from rich.table import Table
 
 from kubetally.model import columns as c
 from kubetally.model.money import to_cents
 from kubetally.model.quantity import format_cpu, format_memory
 from kubetally.model.unit_prices import UnitPrices
+from kubetally.outputs.registry import Result, register
 
 MIB = 2**20
 
@@ -120,3 +123,42 @@ def diff_table(diff: pl.DataFrame, *, title: str) -> Table:
     for row in _rows(diff):
         table.add_row(*row)
     return table
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostDiffResult(Result):
+    """The per-workload diff of BASE and HEAD, the unit prices it is priced at, and what the reader should
+    know about the prices (``about``: the Markdown comment's footnotes)."""
+
+    diff: pl.DataFrame
+    base: str
+    head: str
+    prices: UnitPrices
+    about: tuple[str, ...] = ()
+    kind: ClassVar[str] = "cost-diff"
+
+    def data(self) -> dict[str, Any]:
+        total_base, total_head, delta = totals(self.diff)
+        return {
+            "base": self.base,
+            "head": self.head,
+            "prices": self.prices.model_dump(),
+            "monthly_cost_base": round(total_base, 2),
+            "monthly_cost_head": round(total_head, 2),
+            "monthly_cost_delta": round(delta, 2),
+            "workloads": self.diff,
+        }
+
+
+@register("markdown", CostDiffResult)
+def _markdown(result: CostDiffResult) -> str:
+    return markdown(result.diff, base=result.base, head=result.head, prices=result.prices, notes=list(result.about))
+
+
+@register("table", CostDiffResult)
+def _table(result: CostDiffResult) -> list[RenderableType]:
+    total_base, total_head, delta = totals(result.diff)
+    return [
+        diff_table(result.diff, title=f"Cost diff {result.base} → {result.head}"),
+        f"monthly cost {total_base:,.2f} → {total_head:,.2f} {result.prices.currency} ({delta:+,.2f})",
+    ]
