@@ -116,7 +116,9 @@ def test_config_file_ignore_list_and_thresholds(
     [
         (["-o", "html"], "--output 'html': Input should be 'table', 'json', 'yaml', 'sarif' or 'markdown'"),
         (["--fail-on", "severe"], "--fail-on 'severe': Input should be 'info', 'low', 'medium' or 'high'"),
-        (["--rule", "orphan"], "'orphan': no such rule; the rules are idle-workload"),
+        (["--rule", "orphan"], "error: --rule 'orphan': no such rule; the rules are idle-workload, scaled-to-zero"),
+        # the bad one of several, alone (was the whole tuple: "--rule ('idle-workload', 'orphan')")
+        (["--rule", "idle-workload", "--rule", "orphan"], "error: --rule 'orphan': no such rule;"),
         (["-n", "nope"], "--namespace nope: no such namespace"),
     ],
 )
@@ -130,6 +132,7 @@ def test_bad_input_is_one_line(
     code, out, err = cli(capsys, monkeypatch, "waste", "-d", str(dataset_dir), *args)
     assert code == 2
     assert message in err and "Traceback" not in err + out
+    assert len(err.strip().splitlines()) == 1 and "('" not in err
 
 
 def test_bad_config_is_one_line(

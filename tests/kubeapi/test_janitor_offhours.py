@@ -121,7 +121,7 @@ def test_scale_plan_annotated_then_scaled_down_and_up(
     rules = JanitorRules()
     plan = d.annotate_plan(objects(client), plans + extra, rules=rules)
     assert [c.key() for c in plan.changes] == [DEV]
-    refused = {(r[1], r[2]): r[3] for r in plan.refused}
+    refused = {(r.namespace, r.name): r.reason for r in plan.refused}
     assert refused == {
         ("auditflow", "notification-service"): "environment=production is production",
         ("kube-system", "coredns"): "namespace kube-system is protected",
@@ -151,7 +151,7 @@ def test_scale_plan_annotated_then_scaled_down_and_up(
             "kubetally.io/protect=true")  # fmt: skip
     down = d.downscale_plan(objects(client), now=SATURDAY_NOON, rules=rules)
     assert [(c.key(), c.action, c.replicas) for c in down.changes] == [(DEV, "scale-down", 0)]
-    assert {(r[1], r[2]): r[3] for r in down.refused} == {
+    assert {(r.namespace, r.name): r.reason for r in down.refused} == {
         ("kube-system", "traefik"): "namespace kube-system is protected",
         ("auditflow-dev", "load-tester"): "annotated kubetally.io/protect: true",
     }

@@ -65,9 +65,10 @@ def error_line(model: type[BaseModel], exc: ValidationError) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     if not loc:
         return message
-    if len(loc) == 1 and loc[0] in model.model_fields:
+    if loc[0] in model.model_fields and (len(loc) == 1 or (len(loc) == 2 and loc[1].isdigit())):
+        # one value of a repeatable option is named alone (``--rule 'x'``), never the whole tuple
         value = error.get("input")
-        shown = "" if isinstance(value, dict) or value is None else f" {value!r}"
+        shown = "" if isinstance(value, dict | list | tuple) or value is None else f" {value!r}"
         return f"{flag_of(model, loc[0])}{shown}: {message}"
     return f"{'.'.join(loc)}: {message}"
 

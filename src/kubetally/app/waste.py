@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import polars as pl
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from kubetally.analysis.waste import RULE_IDS, SEVERITIES, WasteReport, WasteSettings, at_or_above, findings, log_volume
 from kubetally.analysis.waste.settings import Severity, waste_settings_from_text
@@ -18,6 +18,12 @@ from kubetally.errors import ConfigError, KubetallyError
 from kubetally.model import columns as c
 from kubetally.model import schema
 from kubetally.outputs.waste import WasteResult
+
+
+def _known_rule(value: str) -> str:
+    if value not in RULE_IDS:
+        raise ValueError(f"no such rule; the rules are {', '.join(RULE_IDS)}")
+    return value
 
 
 class WasteRequest(PricesRequest, SourceRequest):
@@ -44,18 +50,12 @@ class WasteRequest(PricesRequest, SourceRequest):
         (), description="Only this namespace (repeatable).", json_schema_extra=cli(short="-n")
     )
     owner: tuple[str, ...] = Field((), description="Only findings of this owner (team label; repeatable).")
-    rule: tuple[str, ...] = Field((), description=f"Only this rule (repeatable): {', '.join(RULE_IDS)}.")
+    rule: tuple[Annotated[str, AfterValidator(_known_rule)], ...] = Field(
+        (), description=f"Only this rule (repeatable): {', '.join(RULE_IDS)}."
+    )
     fail_on: Severity | None = Field(
         None, description=f"Exit 1 when a finding is at this severity or worse ({', '.join(SEVERITIES)}); for CI."
     )
-
-    @field_validator("rule")
-    @classmethod
-    def _known_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for r in value:
-            if r not in RULE_IDS:
-                raise ValueError(f"{r!r}: no such rule; the rules are {', '.join(RULE_IDS)}")
-        return value
 
 
 def _open(request: WasteRequest, progress: Progress) -> Opened:

@@ -40,8 +40,8 @@ def _show(p: ChangePlan, *, output: str, yes: bool) -> None:
         return
     out = console()
     out.print(change_table(p, title=f"janitor off-hours plan: {len(p.changes)} change(s)"))
-    for kind, ns, name, why in p.refused:
-        out.print(f"kept: {kind} {ns}/{name}: {why}", highlight=False)
+    for r in p.refused:
+        out.print(f"kept: {r.kind} {r.namespace}/{r.name}: {r.reason}", highlight=False)
     for problem in p.problems:
         out.print(f"[yellow]warning:[/] {problem}", highlight=False)
     if not yes and p.changes and p.blocked is None:

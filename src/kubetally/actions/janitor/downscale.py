@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kubetally.actions.janitor.plan import refusal_reason, scope_protection
+from kubetally.actions.janitor.plan import Refusal, blast_radius, refusal_reason, scope_protection
 from kubetally.actions.janitor.rules import JanitorRules
 from kubetally.errors import ConfigError
 from kubetally.model.labels import resolved_value
@@ -134,15 +134,15 @@ class Change:
 @dataclass
 class ChangePlan:
     changes: list[Change] = field(default_factory=list)
-    refused: list[tuple[str, str, str, str]] = field(default_factory=list)
-    """(kind, namespace, name, why) of workloads a plan named that safety kept."""
+    refused: list[Refusal] = field(default_factory=list)
+    """Workloads a plan named that safety kept, and why (the shape of a deletion plan's)."""
     problems: list[str] = field(default_factory=list)
     blocked: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "changes": [asdict(c) for c in self.changes],
-            "refused": [dict(zip(("kind", "namespace", "name", "reason"), r, strict=True)) for r in self.refused],
+            "refused": [asdict(r) for r in self.refused],
             "problems": self.problems,
             "blocked": self.blocked,
         }
@@ -199,30 +199,11 @@ def _guarded(
     for obj, change in candidates:
         why = refusal_reason(obj, protected_ns, holds_protected, deleting=False)
         if why is not None:
-            out.refused.append((change.kind, change.namespace, change.name, why))
+            out.refused.append(Refusal(change.kind, change.namespace, change.name, why))
         else:
             out.changes.append(change)
     out.changes.sort()
-    if len(out.changes) > rules.max_deletions:
-        out.blocked = (
-            f"{len(out.changes)} changes planned, more than the limit of {rules.max_deletions} "
-            "(--max-deletions): nothing changed"
-        )
-        return out
-    listed: dict[str, int] = {}
-    for obj in objs:
-        listed[str(obj.get("kind"))] = listed.get(str(obj.get("kind")), 0) + 1
-    planned: dict[str, int] = {}
-    for change in out.changes:
-        planned[change.kind] = planned.get(change.kind, 0) + 1
-    for kind, n in sorted(planned.items()):
-        share = 100 * n / listed[kind]
-        if n >= 2 and share > rules.max_percent:
-            out.blocked = (
-                f"{n} of {listed[kind]} {kind} objects planned ({share:.0f}%), more than "
-                f"{rules.max_percent:g}% (--max-percent): nothing changed"
-            )
-            return out
+    out.blocked = blast_radius((c.kind for c in out.changes), objs, rules, verb="changed")
     return out
 
 
@@ -271,7 +252,7 @@ def annotate_plan(
     namespaces = {_id(o)[2]: o for o in objs if o.get("kind") == "Namespace"}
     candidates: list[tuple[Obj, Change]] = []
     problems: list[str] = []
-    refused: list[tuple[str, str, str, str]] = []
+    refused: list[Refusal] = []
     for p in plans:
         where = f"{p.kind} {p.namespace}/{p.name}"
         try:
@@ -285,7 +266,7 @@ def annotate_plan(
         elif obj is None:
             problems.append(f"{where}: not in the cluster; skipped")
         elif (env := _environment(obj, namespaces)) in production_environments:
-            refused.append((p.kind, p.namespace, p.name, f"environment={env} is production"))
+            refused.append(Refusal(p.kind, p.namespace, p.name, f"environment={env} is production"))
         elif _annotations(obj).get(UPTIME) != p.uptime:
             before = _annotations(obj).get(UPTIME)
             was = f" (was {before!r})" if before else ""

@@ -17,12 +17,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from kubetally.actions.janitor.downscale import Change
 from kubetally.actions.janitor.plan import Item
 
 EVENT_REASON = "KubetallyJanitorDelete"
+
+Key = tuple[str, str, str]
+"""(kind, namespace, name) of a step."""
+S = TypeVar("S", Item, Change)
 
 
 class Deleter(Protocol):
@@ -59,25 +63,33 @@ class Journal:
             handle.flush()
             os.fsync(handle.fileno())
 
-    def unfinished(self) -> tuple[str, list[Item], set[tuple[str, str, str]]] | None:
-        """(plan id, its items, keys already done) of the last plan without a ``finished`` record."""
-        plans: dict[str, list[Item]] = {}
-        done: dict[str, set[tuple[str, str, str]]] = {}
-        finished: set[str] = set()
-        order: list[str] = []
-        for rec in self.records():
-            pid = rec.get("plan_id", "")
-            if rec.get("event") == "plan":
-                plans[pid] = [Item(**item) for item in rec.get("items", [])]
-                order.append(pid)
-            elif rec.get("event") == "delete":
-                done.setdefault(pid, set()).add((rec["kind"], rec["namespace"], rec["name"]))
-            elif rec.get("event") == "finished":
-                finished.add(pid)
-        for pid in reversed(order):
-            if pid not in finished:
-                return pid, plans[pid], done.get(pid, set())
-        return None
+    def unfinished(self) -> tuple[str, list[Item], set[Key]] | None:
+        """(plan id, its items, keys already done) of the last deletion plan without a ``finished`` record."""
+        return unfinished_plan(self, "plan", "delete", lambda rec: [Item(**i) for i in rec.get("items", [])])
+
+
+def unfinished_plan(
+    journal: Journal, plan_event: str, step_event: str, steps: Callable[[dict[str, Any]], list[S]]
+) -> tuple[str, list[S], set[Key]] | None:
+    """The replay of the journal, one rule for deletions and changes: (plan id, its steps, keys already
+    done) of the last ``plan_event`` record with no ``finished`` record; ``steps`` reads its steps."""
+    plans: dict[str, list[S]] = {}
+    done: dict[str, set[Key]] = {}
+    finished: set[str] = set()
+    order: list[str] = []
+    for rec in journal.records():
+        pid = rec.get("plan_id", "")
+        if rec.get("event") == plan_event:
+            plans[pid] = steps(rec)
+            order.append(pid)
+        elif rec.get("event") == step_event:
+            done.setdefault(pid, set()).add((rec["kind"], rec["namespace"], rec["name"]))
+        elif rec.get("event") == "finished":
+            finished.add(pid)
+    for pid in reversed(order):
+        if pid not in finished:
+            return pid, plans[pid], done.get(pid, set())
+    return None
 
 
 def start(journal: Journal, items: list[Item], *, context: str) -> str:
@@ -92,23 +104,49 @@ def run(
     client: Deleter,
     journal: Journal,
     *,
-    done: set[tuple[str, str, str]] = frozenset(),  # type: ignore[assignment]
+    done: set[Key] = frozenset(),  # type: ignore[assignment]
     dry_run: bool = False,
     progress: Callable[[Item, str], None] = lambda _i, _r: None,
 ) -> dict[str, int]:
     """Delete every item not in ``done``, in order; result counts (deleted, gone, replaced, dry-run)."""
+
+    def delete(item: Item) -> str:
+        return client.delete(item.kind, item.namespace, item.name, uid=item.uid, dry_run=dry_run)
+
+    def announce(item: Item) -> None:
+        client.event(kind=item.kind, namespace=item.namespace, name=item.name, uid=item.uid,
+                     reason=EVENT_REASON, message=f"deleted by kubetally janitor: {item.reason}")  # fmt: skip
+
+    return carry_out(plan_id, items, delete, announce, journal=journal, step_event="delete", success="deleted",
+                     done=done, dry_run=dry_run, progress=progress)  # fmt: skip
+
+
+def carry_out(
+    plan_id: str,
+    steps: list[S],
+    act: Callable[[S], str],
+    announce: Callable[[S], None],
+    *,
+    journal: Journal,
+    step_event: str,
+    success: str,
+    done: set[Key],
+    dry_run: bool,
+    progress: Callable[[S, str], None],
+) -> dict[str, int]:
+    """One rule for carrying out a plan of deletions or changes: in order, skipping the steps ``done``
+    (a killed run's), each journaled before the next, an Event for each ``success``, then ``finished``."""
     counts: dict[str, int] = {}
-    for item in sorted(items):
-        if item.key() in done:
+    for step in sorted(steps):
+        if step.key() in done:
             counts["done before"] = counts.get("done before", 0) + 1
             continue
-        result = client.delete(item.kind, item.namespace, item.name, uid=item.uid, dry_run=dry_run)
-        journal.write({"event": "delete", "plan_id": plan_id, **asdict(item), "result": result, "dry_run": dry_run})
-        if result == "deleted":
-            client.event(kind=item.kind, namespace=item.namespace, name=item.name, uid=item.uid,
-                         reason=EVENT_REASON, message=f"deleted by kubetally janitor: {item.reason}")  # fmt: skip
+        result = act(step)
+        journal.write({"event": step_event, "plan_id": plan_id, **asdict(step), "result": result, "dry_run": dry_run})
+        if result == success:
+            announce(step)
         counts[result] = counts.get(result, 0) + 1
-        progress(item, result)
+        progress(step, result)
     journal.write({"event": "finished", "plan_id": plan_id, "counts": counts})
     return counts
 
@@ -138,25 +176,11 @@ def start_changes(journal: Journal, changes: list[Change], *, context: str) -> s
     return plan_id
 
 
-def unfinished_changes(journal: Journal) -> tuple[str, list[Change], set[tuple[str, str, str]]] | None:
+def unfinished_changes(journal: Journal) -> tuple[str, list[Change], set[Key]] | None:
     """(plan id, its changes, keys already done) of the last change plan without a ``finished`` record."""
-    plans: dict[str, list[Change]] = {}
-    done: dict[str, set[tuple[str, str, str]]] = {}
-    finished: set[str] = set()
-    order: list[str] = []
-    for rec in journal.records():
-        pid = rec.get("plan_id", "")
-        if rec.get("event") == "change-plan":
-            plans[pid] = [Change.from_record(c) for c in rec.get("changes", [])]
-            order.append(pid)
-        elif rec.get("event") == "change":
-            done.setdefault(pid, set()).add((rec["kind"], rec["namespace"], rec["name"]))
-        elif rec.get("event") == "finished":
-            finished.add(pid)
-    for pid in reversed(order):
-        if pid not in finished:
-            return pid, plans[pid], done.get(pid, set())
-    return None
+    return unfinished_plan(
+        journal, "change-plan", "change", lambda rec: [Change.from_record(c) for c in rec.get("changes", [])]
+    )
 
 
 def run_changes(
@@ -165,32 +189,28 @@ def run_changes(
     client: Patcher,
     journal: Journal,
     *,
-    done: set[tuple[str, str, str]] = frozenset(),  # type: ignore[assignment]
+    done: set[Key] = frozenset(),  # type: ignore[assignment]
     dry_run: bool = False,
     progress: Callable[[Change, str], None] = lambda _c, _r: None,
 ) -> dict[str, int]:
     """Patch every change not in ``done``; counts by result: changed, already (a killed run patched it
     before journaling), modified (someone changed the object since the plan: kept), gone, dry-run."""
-    counts: dict[str, int] = {}
-    for change in sorted(changes):
-        if change.key() in done:
-            counts["done before"] = counts.get("done before", 0) + 1
-            continue
+
+    def patch(change: Change) -> str:
         result = client.patch(change.kind, change.namespace, change.name, change.patch(), dry_run=dry_run)
-        if result == "conflict":
-            current = client.get(change.kind, change.namespace, change.name)
-            if current is None:
-                result = "gone"
-            elif str((current.get("metadata") or {}).get("uid", "")) != change.uid:
-                result = "replaced"
-            else:
-                result = "already" if change.holds_in(current) else "modified"
-        journal.write({"event": "change", "plan_id": plan_id, **asdict(change), "result": result, "dry_run": dry_run})
-        if result == "changed":
-            client.event(kind=change.kind, namespace=change.namespace, name=change.name, uid=change.uid,
-                         reason=CHANGE_REASON[change.action],
-                         message=f"{change.action} by kubetally janitor: {change.reason}")  # fmt: skip
-        counts[result] = counts.get(result, 0) + 1
-        progress(change, result)
-    journal.write({"event": "finished", "plan_id": plan_id, "counts": counts})
-    return counts
+        if result != "conflict":
+            return result
+        current = client.get(change.kind, change.namespace, change.name)
+        if current is None:
+            return "gone"
+        if str((current.get("metadata") or {}).get("uid", "")) != change.uid:
+            return "replaced"
+        return "already" if change.holds_in(current) else "modified"
+
+    def announce(change: Change) -> None:
+        client.event(kind=change.kind, namespace=change.namespace, name=change.name, uid=change.uid,
+                     reason=CHANGE_REASON[change.action],
+                     message=f"{change.action} by kubetally janitor: {change.reason}")  # fmt: skip
+
+    return carry_out(plan_id, changes, patch, announce, journal=journal, step_event="change", success="changed",
+                     done=done, dry_run=dry_run, progress=progress)  # fmt: skip

@@ -235,28 +235,30 @@ def plan(
         else:
             out.items.append(Item(ORDER[kind], kind, ns, name, str(meta.get("uid", "")), reason))
     out.items.sort()
-    _blast_radius(out, objs, rules)
+    out.blocked = blast_radius((i.kind for i in out.items), objs, rules, verb="deleted")
     return out
 
 
-def _blast_radius(out: Plan, objs: list[Obj], rules: JanitorRules) -> None:
-    if len(out.items) > rules.max_deletions:
-        out.blocked = (
-            f"{len(out.items)} deletions planned, more than the limit of {rules.max_deletions} "
-            "(--max-deletions): nothing deleted"
-        )
-        return
+def blast_radius(planned_kinds: Iterable[str], objs: Iterable[Obj], rules: JanitorRules, *, verb: str) -> str | None:
+    """Why a plan is refused whole, one rule for deletions and changes (``verb``: ``deleted``/``changed``):
+    more steps than ``max_deletions``, or more than ``max_percent`` of the listed objects of a kind (when 2
+    or more); None when it may run."""
+    planned: dict[str, int] = {}
+    for kind in planned_kinds:
+        planned[kind] = planned.get(kind, 0) + 1
+    total = sum(planned.values())
+    steps = "deletions" if verb == "deleted" else "changes"
+    if total > rules.max_deletions:
+        limit = rules.max_deletions
+        return f"{total} {steps} planned, more than the limit of {limit} (--max-deletions): nothing {verb}"
     listed: dict[str, int] = {}
     for obj in objs:
-        listed[str(obj["kind"])] = listed.get(str(obj["kind"]), 0) + 1
-    planned: dict[str, int] = {}
-    for item in out.items:
-        planned[item.kind] = planned.get(item.kind, 0) + 1
+        listed[str(obj.get("kind"))] = listed.get(str(obj.get("kind")), 0) + 1
     for kind, n in sorted(planned.items()):
         share = 100 * n / listed[kind]
         if n >= 2 and share > rules.max_percent:
-            out.blocked = (
+            return (
                 f"{n} of {listed[kind]} {kind} objects planned ({share:.0f}%), more than "
-                f"{rules.max_percent:g}% (--max-percent): nothing deleted"
+                f"{rules.max_percent:g}% (--max-percent): nothing {verb}"
             )
-            return
+    return None
