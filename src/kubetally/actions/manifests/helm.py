@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,10 @@ class ValuesSuggestion:
     """A values overlay: nested keys down to each ``resources`` (empty when refused)."""
     notes: tuple[str, ...] = ()
     refused: str | None = None
+    name: str = ""
+    """The workload's name as the chart renders it (the live name after ``--name-map``)."""
+    rendered: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """What each container's resources must render as with the suggestion (checked by ``helm template``)."""
 
     def text(self) -> str:
         """The values overlay as YAML, with a comment saying what it is for."""
@@ -136,14 +140,24 @@ def suggest(
     changes: Mapping[str, Change],
     *,
     allow_qos_change: bool = False,
+    name: str | None = None,
 ) -> ValuesSuggestion:
-    """The values that give ``ref``'s containers the ``changes``, under the invariants."""
+    """The values that give ``ref``'s containers the ``changes``, under the invariants; ``name`` is
+    the workload's name in the chart when ``--name-map`` maps the live name to another."""
+    name = name or ref.name
+    suggestion = _suggest(chart, ref, changes, allow_qos_change, name)
+    return replace(suggestion, name=name)
+
+
+def _suggest(
+    chart: Chart, ref: WorkloadRef, changes: Mapping[str, Change], allow_qos_change: bool, name: str
+) -> ValuesSuggestion:
     if chart.values is None:
         return ValuesSuggestion(chart.folder, ref, {}, refused=f"{chart.folder} has no values.yaml")
     keys: dict[str, tuple[str, ...]] = {}
     notes: list[str] = []
     for container in changes:
-        key = values_key(chart, ref.name, container, changes)
+        key = values_key(chart, name, container, changes)
         if key is None:
             notes.append(
                 f"container {container}: no resources key in {chart.values} for it (set in a template?): "
@@ -168,9 +182,11 @@ def suggest(
     if checked.refused is not None:
         return ValuesSuggestion(chart.folder, ref, {}, tuple(notes), refused=checked.refused)
     values: dict[str, Any] = {}
+    rendered: dict[str, dict[str, Any]] = {}
     for container, key in keys.items():
         change = checked.changes[container]
         resources = merged_resources(pod[container], change)
+        rendered[container] = merged_resources(pod[container], change)
         for (section, resource), value in change.items():  # Helm merges values: a default is removed by null
             if value is None and resource in (pod[container].get(section) or {}):
                 resources.setdefault(section, {})[resource] = None
@@ -179,4 +195,4 @@ def suggest(
             node = node.setdefault(part, {})
         node[key[-1]] = resources
         notes.append(f"container {container}: {'.'.join(key)} in {chart.values}")
-    return ValuesSuggestion(chart.folder, ref, values, (*notes, *checked.notes))
+    return ValuesSuggestion(chart.folder, ref, values, (*notes, *checked.notes), rendered=rendered)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from kubetally.actions.manifests.checks import Expected, object_problem
 from kubetally.actions.manifests.helm import Chart, ValuesSuggestion, chart_matches, read_chart, suggest
+from kubetally.actions.manifests.helmrender import checked_by_helm
 from kubetally.actions.manifests.invariants import checked_changes, quantity_of, requests_over_limits
 from kubetally.actions.manifests.kustomize import (
     PATCH_FILE,
@@ -583,15 +584,17 @@ def plan_manifests(
     for ref, group in groups.items():
         definitions = _lookup(index, ref, settings)
         if not definitions:
-            chart = next(
-                (c for name in settings.manifest_names(ref.name) for c in charts if chart_matches(c, name)), None
+            chart, name = next(
+                ((c, n) for n in settings.manifest_names(ref.name) for c in charts if chart_matches(c, n)),
+                (None, ref.name),
             )
             if chart is None:
                 unmatched += group
                 continue
             changes = {t.container: dict(t.change) for t in group if t.change}
             if changes:
-                suggestions.append(suggest(chart, ref, changes, allow_qos_change=settings.allow_qos_change))
+                suggestion = suggest(chart, ref, changes, allow_qos_change=settings.allow_qos_change, name=name)
+                suggestions.append(checked_by_helm(chart, suggestion, version=settings.kubernetes_version))
             continue
         clusters = sorted({t.cluster for t in group})
         if len(clusters) > 1:
