@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
-from kubetally.dataset import save
+from kubetally.actions.manifests.invariants import qos_class, requests_over_limits
+from kubetally.dataset import load, save
 from kubetally.simulate import ScenarioConfig, simulate
+from kubetally.simulate.k8s import cluster_objects
 
 K8S = Path(__file__).parents[2] / "k8s"
 pytestmark = pytest.mark.slow  # several CLI subprocesses
@@ -132,3 +136,44 @@ def test_demo_sections_write_the_k8s_diff_and_scaling_yaml(dataset: Path, tmp_pa
     assert "Proposed resource changes in k8s/" in out.export_text()
     scaling = (tmp_path / "scaling.yaml").read_text()
     assert "kind: HorizontalPodAutoscaler" in scaling and "downscaler/uptime: Mon-Fri 06:30-20:30" in scaling
+
+
+def _pod_resources(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+    pod = spec["template"]["spec"]
+    return {c["name"]: c.get("resources") for c in pod.get("initContainers", []) + pod["containers"]}
+
+
+def test_patch_commands_applied_by_real_kubectl_keep_the_invariants(dataset: Path, tmp_path: Path) -> None:
+    """Every `-o patch` command, applied by the real kubectl (strategic merge, --local) to the live
+    object, gives an object that validates, with requests <= limits and the same QoS class."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl (kubernetes-client) not installed")
+    objects = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in cluster_objects(load(dataset))
+    }
+    patch = run("rightsize", "--dataset", str(dataset), "-o", "patch")
+    assert patch.returncode == 0, patch.stderr
+    commands = [shlex.split(line) for line in patch.stdout.splitlines()]
+    assert len(commands) >= 10
+    kinds = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet", "cronjob": "CronJob"}
+    for number, command in enumerate(commands):
+        assert command[:2] == ["kubectl", "patch"] and command[4] == "-n" and command[6:8] == ["--type", "strategic"]
+        live = objects[(kinds[command[2]], command[5], command[3])]
+        source = tmp_path / f"{number}.json"
+        source.write_text(json.dumps(live))
+        done = subprocess.run(
+            [kubectl, "patch", "--local", "-f", str(source), "--type", "strategic", "-p", command[9], "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "KUBECONFIG": str(tmp_path / "none")},
+        )
+        assert done.returncode == 0, done.stderr
+        patched = json.loads(done.stdout)
+        kubernetes_validate.validate(patched, "1.32", strict=True)
+        after = _pod_resources(patched)
+        assert all(not requests_over_limits(r) for r in after.values()), (command[3], after)
+        assert qos_class(after) == qos_class(_pod_resources(live)), command[3]
+        assert after != _pod_resources(live)  # each command changes something
