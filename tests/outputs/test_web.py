@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
 
 from browser import figures, ink_ratio, open_page, screenshot
-from kubetally.outputs.web import openapi
+from kubetally.outputs.web.views import openapi
 
 
 def _example_url(path: str, op: dict[str, Any]) -> str:

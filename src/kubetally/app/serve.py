@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from datetime import UTC, datetime, timedelta
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from kubetally.app.base import Progress, cli, no_progress
-from kubetally.app.insights import OverviewRequest, StoreRequest, overview_of
-from kubetally.app.source import Opened, open_source
-from kubetally.model.duration import Span, format_duration
+from kubetally.app.insights import OverviewRequest, StoreRequest
+from kubetally.app.serving import ServeConfig
+from kubetally.model.duration import Span
 from kubetally.outputs.exposition import ExpositionSettings
 from kubetally.outputs.results import ServeResult
+from kubetally.outputs.web.server import parse_listen
 
 
 class ServeRequest(StoreRequest, OverviewRequest):
@@ -43,60 +45,38 @@ class ServeRequest(StoreRequest, OverviewRequest):
     )  # fmt: skip
 
 
-def _baseline_diff(request: ServeRequest, views: Any) -> Any:
-    from kubetally.outputs.baseline import baseline_of, compare
-    from kubetally.store import RunStore
+def request_data(request: ServeRequest) -> dict[str, Any]:
+    """``request`` as JSON data that validates back to the same request (what a worker is given)."""
 
-    def answer(name: str) -> dict[str, Any]:
-        with RunStore(request.store) as store:
-            saved = store.load_baseline(name)
-        ov = views.get()
-        return compare(saved, baseline_of(ov, name="now", saved_at=ov.computed_at))
+    def plain(value: Any) -> Any:
+        if isinstance(value, timedelta):
+            return value.total_seconds()
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        return value
 
-    return answer
+    return {name: plain(value) for name, value in request.model_dump().items()}
 
 
-def serve(request: ServeRequest, opened: Opened | None = None, progress: Progress = no_progress) -> ServeResult:
-    from kubetally.outputs.web import Application, Views
-    from kubetally.outputs.web.server import parse_listen, start
-
+def serve_config(request: ServeRequest) -> ServeConfig:
+    """What the light server process needs (the listen address checked here, before anything runs)."""
     host, port = parse_listen(request.listen)
-    state = {"opened": opened or open_source(request, progress)}
-    rereads = not state["opened"].demo  # the simulated demo does not change: no need to simulate it again
+    return ServeConfig(
+        request=request_data(request), host=host, port=port, every_seconds=request.every.total_seconds(),
+        stop_after_seconds=None if request.stop_after is None else request.stop_after.total_seconds(),
+        dataset=None if request.dataset is None else str(request.dataset.resolve()), demo=request.demo,
+    )  # fmt: skip
 
-    def compute(window: timedelta | None) -> Any:
-        return overview_of(request, state["opened"], window=window, progress=progress)[0]
 
-    views = Views(compute, ExpositionSettings(max_workloads=request.max_workloads,
-                                              max_containers=request.max_containers))  # fmt: skip
-    views.refresh()
-    server, thread = start(Application(views, baseline_diff=_baseline_diff(request, views)), host, port)
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{server.server_port}"
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        import signal
-
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())  # kubelet stops pods with SIGTERM
-    deadline = None if request.stop_after is None else time.monotonic() + request.stop_after.total_seconds()
-    refreshes = 1
-    try:
-        while not stop.is_set():
-            when = datetime.now(UTC).strftime("%H:%M:%S")
-            progress(f"serving {url} (dashboard /, /metrics, /openapi.json) · computed {when} UTC · "
-                     f"next in {format_duration(request.every.total_seconds())} · Ctrl-C stops")  # fmt: skip
-            wait = request.every.total_seconds()
-            if deadline is not None:
-                wait = min(wait, max(0.0, deadline - time.monotonic()))
-            if stop.wait(wait) or (deadline is not None and time.monotonic() >= deadline):
-                break
-            if rereads:
-                state["opened"] = open_source(request, progress)
-            views.refresh()
-            refreshes += 1
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-    return ServeResult(url=url, refreshes=refreshes, messages=(f"stopped serving {url} after {refreshes} run(s)",))
+def serve(request: ServeRequest, progress: Progress = no_progress) -> ServeResult:
+    """Become the light server: this process (which imported the whole CLI) replaces itself with
+    ``python -m kubetally.app.serving`` (standard library only), which computes in worker processes.
+    Never returns; the server prints ``stopped serving URL ...`` and exits 0 when stopped."""
+    config = serve_config(request)
+    if sys.stderr.isatty():
+        sys.stderr.write("\x1b[?25h")  # the spinner hid the cursor; exec leaves no one to show it again
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(config.python, [config.python, "-m", "kubetally.app.serving", config.to_json()])

@@ -16,9 +16,8 @@ from kubetally.outputs import plots
 from kubetally.outputs.overview import Overview
 from kubetally.outputs.report import _money, _owner, _pct, _template
 from kubetally.outputs.summary import summary
+from kubetally.outputs.web.query import LABELS, WINDOWS
 
-WINDOWS = ("1d", "7d", "30d", "all")
-LABELS = ("team", "app", "component", "environment", "finops_tier", "namespace", "controller", "node")
 
 
 def _env() -> Environment:
@@ -66,7 +65,7 @@ def overview_page(ov: Overview, query: dict[str, str]) -> str:
 
 
 def showback_page(ov: Overview, query: dict[str, str]) -> str:
-    from kubetally.outputs.web import _keys, api_showback
+    from kubetally.outputs.web.views import _keys, api_showback
 
     by = _keys(query.get("by"))[0]
     r = _plain(api_showback(ov, [by]))
@@ -82,7 +81,7 @@ def showback_page(ov: Overview, query: dict[str, str]) -> str:
 
 def nodes_page(ov: Overview, query: dict[str, str]) -> str:
     from kubetally.outputs.report import charts
-    from kubetally.outputs.web import api_nodes
+    from kubetally.outputs.web.views import api_nodes
 
     made = charts(summary(ov))
     return _render("nodes", ov=ov, r=_plain(api_nodes(ov)), cpu=made["nodes_cpu"], memory=made["nodes_memory"],
@@ -91,14 +90,14 @@ def nodes_page(ov: Overview, query: dict[str, str]) -> str:
 
 
 def rightsize_page(ov: Overview, query: dict[str, str]) -> str:
-    from kubetally.outputs.web import api_rightsize
+    from kubetally.outputs.web.views import api_rightsize
 
     return _render("rightsize", ov=ov, r=api_rightsize(ov), title="Right-sizing with evidence",
                    window=query.get("window", "all"), api=_api("/api/rightsize", query, "window"))  # fmt: skip
 
 
 def waste_page(ov: Overview, query: dict[str, str]) -> str:
-    from kubetally.outputs.web import api_waste
+    from kubetally.outputs.web.views import api_waste
 
     return _render("waste", ov=ov, r=_plain(api_waste(ov)), title="Waste", window=query.get("window", "all"),
                    api=_api("/api/waste", query, "window"))  # fmt: skip
