@@ -90,7 +90,6 @@ def _prometheus_source(work: Path) -> Iterator[tuple[list[str], dict[str, str]]]
     """AuditFlow's 14 days written as OpenMetrics, backfilled with promtool, served by a real Prometheus."""
     sys.path.insert(0, str(ROOT / "tests"))
     import servers
-
     from kubetally.simulate import ScenarioConfig, simulate
     from kubetally.simulate.exposition import write_openmetrics
 
@@ -136,8 +135,9 @@ def main() -> None:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         started = time.monotonic()
+        log_out = (work / "serve.log").open("wb")  # open while serve runs; closed below
         proc = subprocess.Popen([kubetally, "serve", *source, "--listen", f"127.0.0.1:{port}", "--every", args.every],
-                                stdout=subprocess.DEVNULL, stderr=open(work / "serve.log", "wb"),
+                                stdout=subprocess.DEVNULL, stderr=log_out,
                                 env={**os.environ, **env, "KUBETALLY_STORE": str(work / "h.duckdb")})  # fmt: skip
         peak_start = 0.0
         while True:
@@ -174,6 +174,7 @@ def main() -> None:
         elapsed = time.monotonic() - t0
         proc.terminate()
         proc.wait(timeout=60)
+        log_out.close()
     log = (work / "serve.log").read_text()
     computed = log.count("computed the whole window")
     print(f"source={args.source} every={args.every} ready_after={ready:.1f}s series={series} "

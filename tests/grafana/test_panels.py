@@ -23,8 +23,8 @@ from kubetally.data import demo_text
 from kubetally.model.owners import parse_owners_text
 from kubetally.model.pricing import default_price_book
 from kubetally.outputs.overview import build_overview
-from kubetally.outputs.web.views import Application, Views
 from kubetally.outputs.web.server import start
+from kubetally.outputs.web.views import Application, Views
 from kubetally.simulate import ScenarioConfig, simulate
 from kubetally.simulate.exposition import ExpositionOptions, write_openmetrics
 

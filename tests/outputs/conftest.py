@@ -23,8 +23,8 @@ from kubetally.dataset import Dataset  # noqa: E402
 from kubetally.model.owners import parse_owners_text  # noqa: E402
 from kubetally.model.pricing import default_price_book, parse_price_text  # noqa: E402
 from kubetally.outputs.overview import Overview, build_overview  # noqa: E402
-from kubetally.outputs.web.views import Application, Views  # noqa: E402
 from kubetally.outputs.web.server import start  # noqa: E402
+from kubetally.outputs.web.views import Application, Views  # noqa: E402
 from kubetally.simulate import ScenarioConfig, simulate  # noqa: E402
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)

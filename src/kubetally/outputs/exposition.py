@@ -179,13 +179,24 @@ def node_families(ov: Overview) -> Iterator[Metric]:
         yield family
     needed = _gauge("kubetally_nodes_needed", "Nodes the pods need when packed first-fit-decreasing", ["scenario"])
     saving = _gauge(
-        "kubetally_packing_monthly_saving", f"Monthly cost of the nodes packing frees ({ov.currency})", ["scenario"]
+        "kubetally_packing_monthly_saving",
+        f"Cash saved a month by switching off the nodes packing frees: power and overhead of owned nodes, the whole "
+        f"price of cloud nodes ({ov.currency}); book value apart",
+        ["scenario"],
+    )
+    book = _gauge(
+        "kubetally_packing_monthly_book_saving",
+        f"Book value of the nodes packing frees, a month: amortisation of owned hardware, already paid, saved only "
+        f"if the hardware is sold or reused ({ov.currency})",
+        ["scenario"],
     )
     for pack in ov.nodes.packing:
         needed.add_metric([pack.scenario], pack.nodes_needed)
         if pack.monthly_saving is not None:
             saving.add_metric([pack.scenario], pack.monthly_saving)
-    yield from (needed, saving)
+        if pack.monthly_book_saving is not None:
+            book.add_metric([pack.scenario], pack.monthly_book_saving)
+    yield from (needed, saving, book)
 
 
 def rightsizing_families(ov: Overview, settings: ExpositionSettings) -> Iterator[Metric]:

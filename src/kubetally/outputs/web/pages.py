@@ -19,7 +19,6 @@ from kubetally.outputs.summary import summary
 from kubetally.outputs.web.query import LABELS, WINDOWS
 
 
-
 def _env() -> Environment:
     from jinja2 import FunctionLoader
 

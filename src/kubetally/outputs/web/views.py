@@ -95,7 +95,8 @@ def api_nodes(ov: Overview) -> dict[str, Any]:
         "cluster": records(ov.nodes.cluster),
         "packing": [
             {"scenario": p.scenario, "nodes_now": p.nodes_now, "nodes_needed": p.nodes_needed,
-             "unplaced_pods": p.unplaced_pods, "nodes_freed": list(p.nodes_freed), "monthly_saving": p.monthly_saving}
+             "unplaced_pods": p.unplaced_pods, "nodes_freed": list(p.nodes_freed), "monthly_saving": p.monthly_saving,
+             "monthly_book_saving": p.monthly_book_saving}
             for p in ov.nodes.packing
         ],
     }  # fmt: skip
@@ -177,7 +178,10 @@ class Application:
 
 
 def prerender(
-    app: Application, window: timedelta | None, *, extra: Iterable[tuple[str, dict[str, str]]] = (),
+    app: Application,
+    window: timedelta | None,
+    *,
+    extra: Iterable[tuple[str, dict[str, str]]] = (),
     baselines: Iterable[str] = (),
 ) -> Bundle:
     """Every standard route of ``window`` (and ``extra`` requests, and /api/baselines/NAME) as bytes, by route key.
