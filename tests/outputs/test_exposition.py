@@ -114,7 +114,7 @@ def test_series_count_is_bounded_on_the_1000_workload_scenario() -> None:
     assert series["kubetally_workload_cost_per_hour"] == 501
     assert series["container_cpu_allocation"] == 2000
     assert series["node_total_hourly_cost"] == ds.nodes.height == 88
-    assert sum(series.values()) == 17_485  # of which 2,773 x 2 current+recommended requests, 4,000 OpenCost allocations
+    assert sum(series.values()) == 17_488  # of which 2,773 x 2 current+recommended requests, 4,000 OpenCost allocations
     folded = [
         labels for labels, _ in samples(text)["kubetally_workload_cost_per_hour"] if labels["team"] == "__other__"
     ]

@@ -22,15 +22,19 @@ from kubetally.outputs.web.server import parse_listen
 class ServeRequest(StoreRequest, OverviewRequest):
     """Serve /metrics (kubetally_* gauges and the OpenCost names existing dashboards query), a JSON API
     (/openapi.json) and a web dashboard (showback by any label with a time range, trend, top savings, waste, nodes,
-    right-sizing with evidence) for one source, recomputed every --every. Read-only; listens on 127.0.0.1 unless
-    told otherwise. Ctrl-C stops it."""
+    right-sizing with evidence) for one source, recomputed every --every in a short-lived worker process (the
+    server in between holds only the rendered answers). Read-only; listens on 127.0.0.1 unless told otherwise.
+    Ctrl-C or SIGTERM stops it."""
 
     listen: str = Field(
         "127.0.0.1:8080", description="HOST:PORT to listen on (0.0.0.0:8080 in a pod; port 0 picks a free one).",
         json_schema_extra=cli(metavar="HOST:PORT"),
     )  # fmt: skip
-    every: Span = Field(timedelta(minutes=5), description="Recompute (and re-read the source) this often, e.g. 5m, 1h.",
-                        json_schema_extra=cli(metavar="DURATION"))  # fmt: skip
+    every: Span = Field(
+        timedelta(minutes=5), description="Look at the source this often, e.g. 5m, 1h: Prometheus and the Kubernetes "
+        "API are read and recomputed every time, a --dataset only when its files changed, --demo never.",
+        json_schema_extra=cli(metavar="DURATION"),
+    )  # fmt: skip
     stop_after: Span | None = Field(
         None, description="Stop after this long (for measurements and tests; default: run until Ctrl-C/SIGTERM).",
         json_schema_extra=cli(metavar="DURATION"),
