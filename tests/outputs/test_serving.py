@@ -23,6 +23,7 @@ from kubetally.outputs.web.query import BadRequest, route_key
 from kubetally.outputs.web.views import Application, Views
 from kubetally.simulate import ScenarioConfig, simulate
 
+
 @pytest.fixture(scope="module")
 def saved(auditflow_ds: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save(auditflow_ds, tmp_path_factory.mktemp("serving") / "dataset")
@@ -96,11 +97,12 @@ def test_answers_equal_the_rendering_app_in_process(live: str, auditflow_ds: Dat
         assert got.status_code == 200, (url, got.text[:300])
         _same_money(got.json(), json.loads(expected.body), url)
     metrics = httpx.get(live + "/metrics", timeout=60).text
-    assert 'node_total_hourly_cost{' in metrics and "kubetally_workload_cost_per_hour{" in metrics
+    assert "node_total_hourly_cost{" in metrics and "kubetally_workload_cost_per_hour{" in metrics
     # one spelling per window: 24h is the 1d computed above (no worker needed)
-    assert httpx.get(live + "/api/showback?by=app&window=24h", timeout=60).json() == httpx.get(
-        live + "/api/showback?window=1d&by=app", timeout=60
-    ).json()
+    assert (
+        httpx.get(live + "/api/showback?by=app&window=24h", timeout=60).json()
+        == httpx.get(live + "/api/showback?window=1d&by=app", timeout=60).json()
+    )
 
 
 def test_errors_are_answered_without_a_worker(live: str) -> None:

@@ -130,4 +130,4 @@ def test_serve_asks_the_api_only_what_the_cluster_role_grants(both: dict[str, An
         asked.add((group, rest[0], "list"))
     # all the role grants but the fallback for clusters without EndpointSlices and what `kubetally record` reads
     unused = {("", "endpoints", "list"), ("metrics.k8s.io", "pods", "list"), ("metrics.k8s.io", "nodes", "list")}
-    assert asked == granted - unused, (asked ^ (granted - unused))
+    assert asked == granted - unused, asked ^ (granted - unused)
