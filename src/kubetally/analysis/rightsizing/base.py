@@ -78,8 +78,17 @@ class Strategy(Protocol):
     name: ClassVar[str]
     settings_model: ClassVar[type[StrategySettings]]
 
-    def propose(self, history: History, summary: pl.DataFrame, settings: StrategySettings) -> pl.DataFrame:
-        """Raw proposal per workload container (PROPOSAL_SCHEMA)."""
+    def statistics(self, history: History, settings: StrategySettings) -> pl.DataFrame:
+        """KEYS + the strategy's own statistics of the usage samples (its percentiles: what costs a pass
+        over the samples). The backtest's rolling replay computes the same frame per day from
+        per-entity arrays (:mod:`kubetally.analysis.backtest_windows`) instead."""
+        ...
+
+    def propose(
+        self, history: History, summary: pl.DataFrame, stats: pl.DataFrame, settings: StrategySettings
+    ) -> pl.DataFrame:
+        """Raw proposal per workload container (PROPOSAL_SCHEMA) from ``history.info`` (and
+        ``history.ooms``), the :func:`usage_summary` and :meth:`statistics`; reads no samples."""
         ...
 
 

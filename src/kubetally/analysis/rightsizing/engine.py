@@ -51,11 +51,17 @@ def recommendations(
     strategy: Strategy,
     settings: StrategySettings,
     evidence: EvidenceSettings,
+    summary: pl.DataFrame | None = None,
+    stats: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Right-sizing recommendations, one row per workload container of ``history.info``."""
+    """Right-sizing recommendations, one row per workload container of ``history.info``.
+
+    ``summary`` (:func:`usage_summary`) and ``stats`` (``strategy.statistics``) are computed from
+    ``history.samples`` unless given (the rolling backtest computes them per day its own way)."""
     keys = list(KEYS)
-    summary = usage_summary(history)
-    proposal = strategy.propose(history, summary, settings)
+    summary = usage_summary(history) if summary is None else summary
+    stats = strategy.statistics(history, settings) if stats is None else stats
+    proposal = strategy.propose(history, summary, stats, settings)
     ooms = history.ooms.group_by(keys).agg(
         pl.len().cast(pl.Int64).alias(c.OOM_KILLS),
         pl.col(c.MEMORY_LIMIT_BYTES).max().cast(pl.Float64).alias(_KILL_LIMIT),

@@ -57,14 +57,25 @@ class SimpleStrategy:
     name: ClassVar[str] = "simple"
     settings_model: ClassVar[type[StrategySettings]] = SimpleSettings
 
-    def propose(self, history: History, summary: pl.DataFrame, settings: StrategySettings) -> pl.DataFrame:
+    def statistics(self, history: History, settings: StrategySettings) -> pl.DataFrame:
+        """KEYS + ``_cpu``, the busiest pod's CPU percentile, when it is not the summary's p95 (no rows
+        otherwise)."""
+        assert isinstance(settings, SimpleSettings)
+        if settings.cpu_percentile == 95:
+            return pl.DataFrame(schema={**{k: pl.String() for k in KEYS}, "_cpu": pl.Float64()})
+        return per_pod_quantile(history, c.CPU_USAGE_CORES, settings.cpu_percentile / 100).rename({"_q": "_cpu"})
+
+    def propose(
+        self, history: History, summary: pl.DataFrame, stats: pl.DataFrame, settings: StrategySettings
+    ) -> pl.DataFrame:
         assert isinstance(settings, SimpleSettings)
         s = settings
         keys = list(KEYS)
-        # The summary's per-pod p95 is fixed at 95; recompute for another percentile.
+        # The summary's per-pod p95 is fixed at 95; statistics() has another percentile.
         if s.cpu_percentile != 95:
-            p = per_pod_quantile(history, c.CPU_USAGE_CORES, s.cpu_percentile / 100)
-            summary = summary.join(p, on=keys, how="left").with_columns(pl.col("_q").alias(c.CPU_USAGE_P95_CORES))
+            summary = summary.join(stats.select(*keys, "_cpu"), on=keys, how="left").with_columns(
+                pl.col("_cpu").alias(c.CPU_USAGE_P95_CORES)
+            )
         frame = history.info.select([*keys, c.HPA_TARGET_CPU_UTILIZATION]).join(summary, on=keys, how="left")
         points = pl.col(c.DATA_POINTS).fill_null(0)
         short = pl.format("not enough data: {} data points of {} required", points, pl.lit(s.points_required))

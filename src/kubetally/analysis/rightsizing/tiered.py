@@ -124,38 +124,17 @@ class TieredStrategy:
     name: ClassVar[str] = "tiered"
     settings_model: ClassVar[type[StrategySettings]] = TieredSettings
 
-    def propose(self, history: History, summary: pl.DataFrame, settings: StrategySettings) -> pl.DataFrame:
+    def statistics(self, history: History, settings: StrategySettings) -> pl.DataFrame:
+        """KEYS + ``_cpu`` (the busiest pod's CPU percentile) and ``_mem`` (the working-set percentile of
+        all samples, or of each pod's daily peaks), each at the quantile of the container's tier."""
         assert isinstance(settings, TieredSettings)
         keys = list(KEYS)
-        info = history.info.with_columns(
-            pl.when(pl.col(c.TIER).is_in(list(settings.tiers)))
-            .then(pl.col(c.TIER))
-            .otherwise(pl.lit(settings.default_tier))
-            .alias("_policy")
-        )
+        info = _with_policy(history.info, settings)
+        q_cpu = info.select(*keys, _per_policy(settings, "cpu_request_percentile").alias("q"))
+        q_mem = info.select(*keys, _per_policy(settings, "memory_request_percentile").alias("q"))
         # One streaming pass for all tiers: each workload container's quantiles come from its tier.
-        q_cpu = info.select(
-            *keys,
-            pl.col("_policy")
-            .replace_strict({n: t.cpu_request_percentile for n, t in settings.tiers.items()}, return_dtype=pl.Float64)
-            .alias("q"),
-        )
-        q_mem = info.select(
-            *keys,
-            pl.col("_policy")
-            .replace_strict(
-                {n: t.memory_request_percentile for n, t in settings.tiers.items()}, return_dtype=pl.Float64
-            )
-            .alias("q"),
-        )
         cpu_q = per_pod_quantile(history, c.CPU_USAGE_CORES, q_cpu).rename({"_q": "_cpu"})
-        basis = info.select(
-            *keys,
-            pl.col("_policy")
-            .replace_strict({n: t.memory_request_basis == "daily-peaks" for n, t in settings.tiers.items()})
-            .cast(pl.Boolean)
-            .alias("_peaks"),
-        )
+        basis = info.select(*keys, _daily_peaks_basis(settings))
         mem_q = (
             pl.concat(
                 [
@@ -176,17 +155,51 @@ class TieredStrategy:
             if basis.height
             else pl.DataFrame(schema={**{k: pl.String() for k in keys}, "_mem": pl.Float64()})
         )
+        return info.select(keys).join(cpu_q, on=keys, how="left").join(mem_q, on=keys, how="left")
+
+    def propose(
+        self, history: History, summary: pl.DataFrame, stats: pl.DataFrame, settings: StrategySettings
+    ) -> pl.DataFrame:
+        assert isinstance(settings, TieredSettings)
+        keys = list(KEYS)
+        info = _with_policy(history.info, settings)
         frame = (
             info.select(*keys, "_policy", c.HPA_TARGET_CPU_UTILIZATION, c.CURRENT_MEMORY_LIMIT_BYTES)
             .join(summary, on=keys, how="left")
-            .join(cpu_q, on=keys, how="left")
-            .join(mem_q, on=keys, how="left")
+            .join(stats.select(*keys, "_cpu", "_mem"), on=keys, how="left")
         )
         parts = [
             _propose_tier(frame.filter(pl.col("_policy") == name), name, policy)
             for name, policy in settings.tiers.items()
         ]
         return pl.concat(parts).select([pl.col(k).cast(t) for k, t in PROPOSAL_SCHEMA.items()])
+
+
+def _with_policy(info: pl.DataFrame, settings: TieredSettings) -> pl.DataFrame:
+    """``info`` + ``_policy``: the tier each workload container is sized by."""
+    return info.with_columns(
+        pl.when(pl.col(c.TIER).is_in(list(settings.tiers)))
+        .then(pl.col(c.TIER))
+        .otherwise(pl.lit(settings.default_tier))
+        .alias("_policy")
+    )
+
+
+def _per_policy(settings: TieredSettings, field: str) -> pl.Expr:
+    """A policy field of each row's ``_policy`` tier (Float64)."""
+    return pl.col("_policy").replace_strict(
+        {n: float(getattr(t, field)) for n, t in settings.tiers.items()}, return_dtype=pl.Float64
+    )
+
+
+def _daily_peaks_basis(settings: TieredSettings) -> pl.Expr:
+    """``_peaks``: whether the row's tier sizes memory on daily peaks."""
+    return (
+        pl.col("_policy")
+        .replace_strict({n: t.memory_request_basis == "daily-peaks" for n, t in settings.tiers.items()})
+        .cast(pl.Boolean)
+        .alias("_peaks")
+    )
 
 
 def _daily_peaks(samples: pl.LazyFrame) -> pl.LazyFrame:

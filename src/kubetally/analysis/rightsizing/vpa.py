@@ -60,7 +60,8 @@ class VpaStrategy:
     name: ClassVar[str] = "vpa"
     settings_model: ClassVar[type[StrategySettings]] = VpaSettings
 
-    def propose(self, history: History, summary: pl.DataFrame, settings: StrategySettings) -> pl.DataFrame:
+    def statistics(self, history: History, settings: StrategySettings) -> pl.DataFrame:
+        """KEYS + ``_cpu`` and ``_mem``: the target percentiles of the CPU and daily-peak histograms."""
         assert isinstance(settings, VpaSettings)
         s = settings
         keys = list(KEYS)
@@ -89,17 +90,21 @@ class VpaStrategy:
         mem = histogram_percentiles(
             peaks, keys=keys, value="_peak", weight="_w", buckets=MEMORY_BUCKETS, quantiles=q
         ).select(*keys, pl.col("target").alias("_mem"))
-        frame = (
-            history.info.select(
-                *keys,
-                c.CURRENT_CPU_REQUEST_CORES,
-                c.CURRENT_CPU_LIMIT_CORES,
-                c.CURRENT_MEMORY_REQUEST_BYTES,
-                c.CURRENT_MEMORY_LIMIT_BYTES,
-            )
-            .join(cpu, on=keys, how="left")
-            .join(mem, on=keys, how="left")
-        )
+        return history.info.select(keys).join(cpu, on=keys, how="left").join(mem, on=keys, how="left")
+
+    def propose(
+        self, history: History, summary: pl.DataFrame, stats: pl.DataFrame, settings: StrategySettings
+    ) -> pl.DataFrame:
+        assert isinstance(settings, VpaSettings)
+        s = settings
+        keys = list(KEYS)
+        frame = history.info.select(
+            *keys,
+            c.CURRENT_CPU_REQUEST_CORES,
+            c.CURRENT_CPU_LIMIT_CORES,
+            c.CURRENT_MEMORY_REQUEST_BYTES,
+            c.CURRENT_MEMORY_LIMIT_BYTES,
+        ).join(stats.select(*keys, "_cpu", "_mem"), on=keys, how="left")
         margin = 1 + s.safety_margin
         cpu_target = pl.col("_cpu") * margin
         mem_target = pl.col("_mem") * margin

@@ -75,7 +75,9 @@ class VpaSourceStrategy:
     name: ClassVar[str] = "vpa-source"
     settings_model: ClassVar[type[StrategySettings]] = VpaSourceSettings
 
-    def propose(self, history: History, summary: pl.DataFrame, settings: StrategySettings) -> pl.DataFrame:
+    def statistics(self, history: History, settings: StrategySettings) -> pl.DataFrame:
+        """KEYS + ``cpu_lower|target|upper`` and ``mem_lower|target|upper``: the percentiles of the
+        decayed CPU histogram and of the decayed memory-peak histogram (OOM kills bumped in)."""
         assert isinstance(settings, VpaSourceSettings)
         s = settings
         keys = list(KEYS)
@@ -106,7 +108,18 @@ class VpaSourceStrategy:
         mem = histogram_percentiles(
             peaks, keys=keys, value="_peak", weight="_w", buckets=MEMORY_BUCKETS, quantiles=quantiles
         ).rename({q: f"mem_{q}" for q in quantiles})
+        return (
+            history.info.select(keys)
+            .join(cpu.drop("total_weight"), on=keys, how="left")
+            .join(mem.drop("total_weight"), on=keys, how="left")
+        )
 
+    def propose(
+        self, history: History, summary: pl.DataFrame, stats: pl.DataFrame, settings: StrategySettings
+    ) -> pl.DataFrame:
+        assert isinstance(settings, VpaSourceSettings)
+        s = settings
+        keys = list(KEYS)
         frame = (
             history.info.select(
                 *keys,
@@ -117,8 +130,7 @@ class VpaSourceStrategy:
                 c.CURRENT_MEMORY_LIMIT_BYTES,
             )
             .join(summary, on=keys, how="left")
-            .join(cpu.drop("total_weight"), on=keys, how="left")
-            .join(mem.drop("total_weight"), on=keys, how="left")
+            .join(stats, on=keys, how="left")
         )
         n_containers = pl.col("containers_per_pod").fill_null(1).clip(1)
         cpu_floor = s.pod_min_cpu_millicores / 1000 / n_containers
