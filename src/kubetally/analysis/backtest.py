@@ -34,6 +34,8 @@ from kubetally.analysis.rightsizing import (
     StrategySettings,
     recommendations,
 )
+from kubetally.analysis import backtest_windows as bw
+from kubetally.analysis.backtest_windows import WINDOW_STATISTICS, Windows
 from kubetally.model import columns as c
 
 CURRENT = "current"
@@ -200,15 +202,23 @@ def replay_many(
     backtest: BacktestSettings,
     step_seconds: int,
     on_batch: Callable[[int, int], None] | None = None,
+    window_statistics: Literal["arrays", "samples"] = "arrays",
 ) -> list[BacktestResult]:
     """Score each of ``strategies`` (name -> (strategy, settings); None = the operators' own sizes).
 
     Streams: the entities are replayed ``backtest.batch_entities`` at a time (each batch's samples are
     collected from ``frame``, lazily when it is a LazyFrame, e.g. a Parquet scan), every strategy is
     scored on the batch, and only per-entity sums are kept between batches, so memory follows the
-    batch, not the whole replay. ``on_batch(done, total)`` reports progress after each batch."""
+    batch, not the whole replay. ``on_batch(done, total)`` reports progress after each batch.
+    ``window_statistics``: how a rolling replay computes each day's statistics: from the batch's arrays
+    (:mod:`kubetally.analysis.backtest_windows`, the same numbers) or by recounting the window's samples
+    with the strategies' own passes (any strategy; the reference the arrays are tested against)."""
     keys = list(KEYS)
-    lf = frame.lazy().select([pl.col(k).cast(t) for k, t in REPLAY_SCHEMA.items()])
+    arrays = window_statistics == "arrays"
+    # a NaN usage value is no sample (as a missing one)
+    lf = frame.lazy().select(
+        pl.col(k).cast(t).fill_nan(None) if t == pl.Float64() else pl.col(k).cast(t) for k, t in REPLAY_SCHEMA.items()
+    )
     eligible = _eligible(lf, backtest)
     size = backtest.batch_entities
     batches = [eligible.slice(i, size) for i in range(0, eligible.height, size)]
@@ -222,7 +232,7 @@ def replay_many(
         prepared = _prepare(data, backtest)
         del data  # the batch's samples are held once, sorted, from here on
         for name, (strategy, settings) in strategies.items():
-            per_e = _replay_batch(prepared, batch, strategy, settings, evidence, backtest, step_seconds)
+            per_e = _replay_batch(prepared, batch, strategy, settings, evidence, backtest, step_seconds, arrays)
             sums[name].append(batch.join(per_e, on=_E, how="inner").drop(_E))
         del prepared
         if on_batch is not None:
@@ -306,6 +316,7 @@ def _replay_batch(
     evidence: EvidenceSettings,
     backtest: BacktestSettings,
     step_seconds: int,
+    arrays: bool,
 ) -> pl.DataFrame:
     """Per-entity sums (by ``_e``) of one batch of eligible entities."""
     if strategy is None:
@@ -317,7 +328,7 @@ def _replay_batch(
         del train, hist
         applied = batch.scored().join(rec, on=_E, how="left", maintain_order="left")
     else:
-        rec = _rolling(batch, entities, strategy, settings, evidence, backtest, step_seconds)
+        rec = _rolling(batch, entities, strategy, settings, evidence, backtest, step_seconds, arrays)
         applied = batch.scored().join(rec, on=[_E, "_p"], how="left", maintain_order="left")
     return _entity_sums(applied)
 
@@ -340,8 +351,11 @@ def _rolling(
     evidence: EvidenceSettings,
     backtest: BacktestSettings,
     step: int,
+    arrays: bool,
 ) -> pl.DataFrame:
-    """The recommendation applied on each refresh period: ``_e``, ``_p`` and the recommended columns."""
+    """The recommendation applied on each refresh period: ``_e``, ``_p`` and the recommended columns.
+    ``arrays``: compute each day's statistics from the batch's arrays (:mod:`backtest_windows`) for the
+    strategies that have them; otherwise each day's window is recounted from samples."""
     keys = list(KEYS)
     data = batch.data
     first = int(backtest.train_days * 86400 // (backtest.refresh_hours * 3600))
@@ -352,11 +366,16 @@ def _rolling(
     ooms = _empty_ooms()
     current = _current_from(data.filter(pl.col("_p") < first))
     recs: list[pl.DataFrame] = []
+    by_arrays = arrays and strategy.name in WINDOW_STATISTICS and settings is not None
+    windows = Windows(data) if by_arrays else None
     for period in range(first, last + 1):
         if period not in scored_periods or not any(p in has_samples for p in range(period - window, period)):
             continue
-        train = data.filter(pl.col("_p").is_between(period - window, period, closed="left"))
-        rec = _recommend(_history(train, current, ooms, step), strategy, settings, evidence)
+        if windows is not None and settings is not None:
+            rec = _recommend_from_windows(windows, period, window, entities, current, ooms, strategy, settings, evidence, step)
+        else:
+            train = data.filter(pl.col("_p").is_between(period - window, period, closed="left"))
+            rec = _recommend(_history(train, current, ooms, step), strategy, settings, evidence)
         recs.append(
             rec.join(entities, on=keys, how="inner").drop(keys).with_columns(pl.lit(period, pl.Int64).alias("_p"))
         )
@@ -390,6 +409,42 @@ def _rolling(
     if not recs:
         return pl.DataFrame(schema=schema)
     return pl.concat(recs, how="diagonal_relaxed").select([pl.col(k).cast(t) for k, t in schema.items()])
+
+
+def _recommend_from_windows(
+    windows: Windows,
+    period: int,
+    width: int,
+    entities: pl.DataFrame,
+    current: pl.DataFrame,
+    ooms: pl.DataFrame,
+    strategy: Strategy,
+    settings: StrategySettings,
+    evidence: EvidenceSettings,
+    step: int,
+) -> pl.DataFrame:
+    """:func:`_recommend` on the window ``[period - width, period)``, its usage summary and the
+    strategy's statistics computed from the batch's arrays instead of recounting samples."""
+    keys = list(KEYS)
+    day = windows.windows(period, width)
+    history = _history(pl.DataFrame(schema=_SAMPLES_SCHEMA), current, ooms, step)
+    with_keys = entities.select(*keys, pl.col(_E).cast(pl.UInt32))
+    context = bw.Context(
+        info=history.info.join(with_keys, on=keys, how="inner"),
+        ooms=ooms.join(with_keys, on=keys, how="inner"),
+        newest=windows.newest(day),
+    )
+    summary = with_keys.join(bw.summary(day, step), on=_E, how="inner").drop(_E)
+    stats = with_keys.join(WINDOW_STATISTICS[strategy.name](day, context, settings), on=_E, how="inner").drop(_E)
+    rec = recommendations(history, strategy=strategy, settings=settings, evidence=evidence, summary=summary, stats=stats)
+    return rec.select(*KEYS, *_REC.values())
+
+
+_SAMPLES_SCHEMA: dict[str, pl.DataType] = {
+    k: t
+    for k, t in REPLAY_SCHEMA.items()
+    if k in (*KEYS, c.POD, c.TIMESTAMP, c.CPU_USAGE_CORES, c.MEMORY_WORKING_SET_BYTES)
+}
 
 
 def _run_starts(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
