@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import polars as pl
@@ -281,6 +282,11 @@ class _Batch:
 
     data: pl.DataFrame
 
+    @cached_property
+    def windows(self) -> Windows:
+        """The samples as arrays for the rolling replay's daily statistics (built once, for every strategy)."""
+        return Windows(self.data)
+
     def scored(self, *columns: str) -> pl.DataFrame:
         """The evaluation samples: ``columns`` and what scoring reads (the rest is not copied)."""
         return self.data.filter(~pl.col("_train")).select(_E, "_seg", "_p", *_SCORING, *columns)
@@ -367,12 +373,14 @@ def _rolling(
     current = _current_from(data.filter(pl.col("_p") < first))
     recs: list[pl.DataFrame] = []
     by_arrays = arrays and strategy.name in WINDOW_STATISTICS and settings is not None
-    windows = Windows(data) if by_arrays else None
+    windows = batch.windows if by_arrays else None
     for period in range(first, last + 1):
         if period not in scored_periods or not any(p in has_samples for p in range(period - window, period)):
             continue
         if windows is not None and settings is not None:
-            rec = _recommend_from_windows(windows, period, window, entities, current, ooms, strategy, settings, evidence, step)
+            rec = _recommend_from_windows(
+                windows, period, window, entities, current, ooms, strategy, settings, evidence, step
+            )
         else:
             train = data.filter(pl.col("_p").is_between(period - window, period, closed="left"))
             rec = _recommend(_history(train, current, ooms, step), strategy, settings, evidence)
@@ -434,9 +442,12 @@ def _recommend_from_windows(
         ooms=ooms.join(with_keys, on=keys, how="inner"),
         newest=windows.newest(day),
     )
-    summary = with_keys.join(bw.summary(day, step), on=_E, how="inner").drop(_E)
-    stats = with_keys.join(WINDOW_STATISTICS[strategy.name](day, context, settings), on=_E, how="inner").drop(_E)
-    rec = recommendations(history, strategy=strategy, settings=settings, evidence=evidence, summary=summary, stats=stats)
+    summary = with_keys.join(windows.summary(period, width, step), on=_E, how="inner").drop(_E)
+    statistic = WINDOW_STATISTICS[strategy.name](windows, day, context, settings)
+    stats = with_keys.join(statistic, on=_E, how="inner").drop(_E)
+    rec = recommendations(
+        history, strategy=strategy, settings=settings, evidence=evidence, summary=summary, stats=stats
+    )
     return rec.select(*KEYS, *_REC.values())
 
 

@@ -98,81 +98,119 @@ def _decay(t: np.ndarray, reference: int, half_life_seconds: float) -> np.ndarra
 
 @dataclass(frozen=True)
 class Window:
-    """One entity's samples in one day's trailing window: a slice of the arrays per pod."""
+    """One entity's samples in one day's trailing window: per pod, a slice of each track of the
+    arrays (``slices``: every sample; ``cpu``: samples with CPU usage; ``mem``: with a working set)."""
 
     entity: int
     slices: list[slice]
-    arrays: Windows
+    cpu: list[slice]
+    mem: list[slice]
 
-    def cpu(self, s: slice) -> np.ndarray:
-        v = self.arrays.cpu[s]
-        return v[~np.isnan(v)]
 
-    def mem(self, s: slice) -> np.ndarray:
-        v = self.arrays.mem[s]
-        return v[~np.isnan(v)]
+@dataclass(frozen=True)
+class _Track:
+    """Samples sorted by entity, pod and time: timestamps (µs), values, and per pod the index of its
+    first sample of each refresh period."""
+
+    t: np.ndarray
+    values: np.ndarray
+    bounds: list[np.ndarray]
+
+    @staticmethod
+    def of(frame: pl.DataFrame, value: str | None, pods: pl.DataFrame, periods: int) -> _Track:
+        """``frame``: ``_g`` (pod number), ``_t``, ``_p`` and ``value``, sorted by ``_g`` and ``_t``."""
+        t = frame.get_column("_t").to_numpy()
+        values = frame.get_column(value).to_numpy() if value else np.empty(0)
+        period = frame.get_column("_p").to_numpy()
+        pod = frame.get_column("_g").to_numpy()
+        grid = np.arange(periods)
+        edges = np.searchsorted(pod, np.arange(pods.height + 1), side="left")
+        bounds = [
+            int(lo) + np.searchsorted(period[lo:hi], grid, side="left")
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+        ]
+        return _Track(t, values, bounds)
 
 
 class Windows:
     """A batch's samples (``_e``, pod, timestamp, CPU, memory, refresh period ``_p``) as arrays sorted
-    by entity, pod and time."""
+    by entity, pod and time: one track of every sample, one of the CPU samples, one of the memory
+    samples (nulls dropped), so a day's window of a pod is one contiguous slice of each."""
 
     def __init__(self, data: pl.DataFrame) -> None:
-        ordered = (
-            data.select(
-                E,
-                c.POD,
-                pl.col(c.TIMESTAMP).dt.epoch("us").alias("_t"),
-                pl.col(c.CPU_USAGE_CORES).fill_null(float("nan")),
-                pl.col(c.MEMORY_WORKING_SET_BYTES).fill_null(float("nan")),
-                "_p",
-            )
-            .sort(E, c.POD, "_t")
-            .with_columns(
-                ((pl.col(E) != pl.col(E).shift(1)) | (pl.col(c.POD) != pl.col(c.POD).shift(1)))
-                .fill_null(True)
-                .alias("_new_pod")
-            )
+        ordered = data.select(
+            E,
+            c.POD,
+            pl.col(c.TIMESTAMP).dt.epoch("us").alias("_t"),
+            c.CPU_USAGE_CORES,
+            c.MEMORY_WORKING_SET_BYTES,
+            "_p",
+        ).sort(E, c.POD, "_t")
+        pods = ordered.select(E, c.POD).unique(maintain_order=True).with_row_index("_g")
+        ordered = ordered.join(pods, on=[E, c.POD], how="left", maintain_order="left")
+        self.periods = int(ordered.get_column("_p").max() or 0) + 2  # type: ignore[arg-type]
+        self.all = _Track.of(ordered, None, pods, self.periods)
+        cpu = ordered.filter(pl.col(c.CPU_USAGE_CORES).is_not_null())
+        self.cpu = _Track.of(cpu, c.CPU_USAGE_CORES, pods, self.periods)
+        self.cpu_buckets = _buckets_of(CPU_BUCKETS, self.cpu.values)
+        self.mem = _Track.of(
+            ordered.filter(pl.col(c.MEMORY_WORKING_SET_BYTES).is_not_null()),
+            c.MEMORY_WORKING_SET_BYTES,
+            pods,
+            self.periods,
         )
-        self.t = ordered.get_column("_t").to_numpy()
-        self.cpu = ordered.get_column(c.CPU_USAGE_CORES).to_numpy()
-        self.mem = ordered.get_column(c.MEMORY_WORKING_SET_BYTES).to_numpy()
-        period = ordered.get_column("_p").to_numpy()
-        entity = ordered.get_column(E).to_numpy()
-        starts = np.flatnonzero(ordered.get_column("_new_pod").to_numpy())
-        ends = np.append(starts[1:], len(ordered))
-        self.periods = int(period.max()) + 2 if len(ordered) else 1
-        grid = np.arange(self.periods)
-        # bounds[g][k] = index of the pod's first sample of period >= k
-        self._bounds = [s + np.searchsorted(period[s:e], grid, side="left") for s, e in zip(starts, ends, strict=True)]
-        pod_entity = entity[starts]
         self.entities: list[int] = []
         self._pods: list[list[int]] = []
-        for g, e in enumerate(pod_entity.tolist()):
+        for g, e in enumerate(pods.get_column(E).to_list()):
             if not self.entities or self.entities[-1] != e:
                 self.entities.append(int(e))
                 self._pods.append([])
             self._pods[-1].append(g)
+        self._windows_of: dict[tuple[int, int], list[Window]] = {}
+        self._summaries: dict[tuple[int, int, int], pl.DataFrame] = {}
 
     def windows(self, period: int, width: int) -> list[Window]:
         """Each entity's samples with refresh period in ``[period - width, period)`` (entities without
         any are left out)."""
+        key = (period, width)
+        if key not in self._windows_of:
+            self._windows_of[key] = self._windows(period, width)
+        return self._windows_of[key]
+
+    def summary(self, period: int, width: int, step_seconds: int) -> pl.DataFrame:
+        """:func:`summary` of the window (computed once for all strategies)."""
+        key = (period, width, step_seconds)
+        if key not in self._summaries:
+            self._summaries[key] = summary(self, self.windows(period, width), step_seconds)
+        return self._summaries[key]
+
+    def _windows(self, period: int, width: int) -> list[Window]:
         lo, hi = min(max(period - width, 0), self.periods - 1), min(max(period, 0), self.periods - 1)
+
+        def cut(track: _Track, g: int) -> slice:
+            return slice(int(track.bounds[g][lo]), int(track.bounds[g][hi]))
+
         out = []
         for e, pods in zip(self.entities, self._pods, strict=True):
-            slices = [slice(int(self._bounds[g][lo]), int(self._bounds[g][hi])) for g in pods]
-            slices = [s for s in slices if s.stop > s.start]
-            if slices:
-                out.append(Window(e, slices, self))
+            kept = [g for g in pods if self.all.bounds[g][hi] > self.all.bounds[g][lo]]
+            if kept:
+                out.append(
+                    Window(
+                        e,
+                        [cut(self.all, g) for g in kept],
+                        [cut(self.cpu, g) for g in kept],
+                        [cut(self.mem, g) for g in kept],
+                    )
+                )
         return out
 
     def newest(self, windows: list[Window]) -> int | None:
         """The newest timestamp of all ``windows`` (µs)."""
-        ends = [int(self.t[s.stop - 1]) for w in windows for s in w.slices]
+        ends = [int(self.all.t[s.stop - 1]) for w in windows for s in w.slices]
         return max(ends) if ends else None
 
 
-def summary(windows: list[Window], step_seconds: int) -> pl.DataFrame:
+def summary(arrays: Windows, windows: list[Window], step_seconds: int) -> pl.DataFrame:
     """``_e`` + the columns of :func:`kubetally.analysis.rightsizing.usage_summary`."""
     rows: dict[str, list[object]] = {
         E: [],
@@ -182,27 +220,17 @@ def summary(windows: list[Window], step_seconds: int) -> pl.DataFrame:
         "sampled_pods": [],
         c.CPU_USAGE_P95_CORES: [],
     }
+    t, cpu, mem = arrays.all.t, arrays.cpu.values, arrays.mem.values
     for w in windows:
-        t = w.arrays.t
-        points, peak, p95 = 0, None, None
-        for s in w.slices:
-            cpu = w.cpu(s)
-            points += cpu.size
-            mem = w.mem(s)
-            if mem.size:
-                top = float(mem.max())
-                peak = top if peak is None else max(peak, top)
-            q = quantile(cpu, 0.95)
-            if q is not None:
-                p95 = q if p95 is None else max(p95, q)
+        peaks = [float(mem[s].max()) for s in w.mem if s.stop > s.start]
         t0 = min(int(t[s.start]) for s in w.slices)
         t1 = max(int(t[s.stop - 1]) for s in w.slices)
         rows[E].append(w.entity)
-        rows[c.DATA_POINTS].append(points)
-        rows[c.MEMORY_PEAK_BYTES].append(peak)
+        rows[c.DATA_POINTS].append(sum(s.stop - s.start for s in w.cpu))
+        rows[c.MEMORY_PEAK_BYTES].append(max(peaks) if peaks else None)
         rows[c.HISTORY_HOURS].append(float(int((t1 - t0) / 1_000_000) + step_seconds) / 3600)
         rows["sampled_pods"].append(len(w.slices))
-        rows[c.CPU_USAGE_P95_CORES].append(p95)
+        rows[c.CPU_USAGE_P95_CORES].append(_max([quantile(cpu[s], 0.95) for s in w.cpu]))
     return pl.DataFrame(
         rows,
         schema={
@@ -232,11 +260,11 @@ def _max(values: list[float | None]) -> float | None:
     return max(known) if known else None
 
 
-def _per_entity(info: pl.DataFrame, column: str) -> dict[int, float]:
+def _per_entity(info: pl.DataFrame, column: str) -> dict[int, object]:
     return dict(zip(info.get_column(E).to_list(), info.get_column(column).to_list(), strict=True))
 
 
-def _tiered(windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
+def _tiered(arrays: Windows, windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
     assert isinstance(settings, TieredSettings)
     info = _with_policy(ctx.info, settings).with_columns(
         _per_policy(settings, "cpu_request_percentile").alias("_q_cpu"),
@@ -247,38 +275,37 @@ def _tiered(windows: list[Window], ctx: Context, settings: StrategySettings) -> 
         .alias("_peaks"),
     )
     q_cpu, q_mem, peaks = (_per_entity(info, col) for col in ("_q_cpu", "_q_mem", "_peaks"))
+    cpu, mem, t_mem = arrays.cpu.values, arrays.mem.values, arrays.mem.t
     rows: dict[str, list[object]] = {E: [], "_cpu": [], "_mem": []}
     for w in windows:
+        qc, qm = float(q_cpu[w.entity]), float(q_mem[w.entity])  # type: ignore[arg-type]
         rows[E].append(w.entity)
-        rows["_cpu"].append(_max([quantile(w.cpu(s), q_cpu[w.entity]) for s in w.slices]))
+        rows["_cpu"].append(_max([quantile(cpu[s], qc) for s in w.cpu]))
         if peaks[w.entity]:
+            # each pod's highest working set per UTC day (days without memory samples have none)
             parts = []
-            for s in w.slices:
-                days = w.arrays.t[s] // _DAY_US
-                first = np.flatnonzero(np.diff(days, prepend=days[0] - 1))
-                parts.append(np.fmax.reduceat(w.arrays.mem[s], first))
-            values = np.concatenate(parts)
-            rows["_mem"].append(quantile(values[~np.isnan(values)], q_mem[w.entity]))
+            for s in w.mem:
+                if s.stop > s.start:
+                    days = t_mem[s] // _DAY_US
+                    parts.append(np.maximum.reduceat(mem[s], np.flatnonzero(np.diff(days, prepend=days[0] - 1))))
+            rows["_mem"].append(quantile(np.concatenate(parts), qm) if parts else None)
         else:
-            rows["_mem"].append(quantile(np.concatenate([w.mem(s) for s in w.slices]), q_mem[w.entity]))
+            rows["_mem"].append(quantile(np.concatenate([mem[s] for s in w.mem]), qm))
     return pl.DataFrame(rows, schema={E: pl.UInt32(), "_cpu": pl.Float64(), "_mem": pl.Float64()})
 
 
-def _simple(windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
+def _simple(arrays: Windows, windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
     assert isinstance(settings, SimpleSettings)
     schema = {E: pl.UInt32(), "_cpu": pl.Float64()}
     if settings.cpu_percentile == 95:
         return pl.DataFrame(schema=schema)
     q = settings.cpu_percentile / 100
-    rows = [(w.entity, _max([quantile(w.cpu(s), q) for s in w.slices])) for w in windows]
+    rows = [(w.entity, _max([quantile(arrays.cpu.values[s], q) for s in w.cpu])) for w in windows]
     return pl.DataFrame(rows, schema=schema, orient="row").filter(pl.col("_cpu").is_not_null())
 
 
-def _window_peaks(w: Window, s: slice, recent: np.ndarray | None, window_us: int) -> tuple[np.ndarray, np.ndarray]:
-    """(window start index from the pod's first memory sample, peak) per aggregation window."""
-    t, mem = w.arrays.t[s], w.arrays.mem[s]
-    keep = ~np.isnan(mem) if recent is None else ~np.isnan(mem) & recent
-    t, mem = t[keep], mem[keep]
+def _window_peaks(t: np.ndarray, mem: np.ndarray, window_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """(start, peak) of each aggregation window counted from the pod's first memory sample."""
     if t.size == 0:
         return np.empty(0, np.int64), np.empty(0)
     first = int(t[0])
@@ -287,32 +314,34 @@ def _window_peaks(w: Window, s: slice, recent: np.ndarray | None, window_us: int
     return index[starts] * window_us + first, np.maximum.reduceat(mem, starts)
 
 
-def _vpa(windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
+def _vpa(arrays: Windows, windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
     assert isinstance(settings, VpaSettings)
     s = settings
     q = (s.target_percentile,)
     history_us = int(s.history_days * 86400) * 1_000_000
     window_us = int(s.memory_aggregation_hours * 3600 * 1_000_000)
+    cpu_t, mem_t, mem = arrays.cpu.t, arrays.mem.t, arrays.mem.values
     rows: dict[str, list[object]] = {E: [], "_cpu": [], "_mem": []}
     for w in windows:
-        newest = max(int(w.arrays.t[sl.stop - 1]) for sl in w.slices)
+        newest = max(int(arrays.all.t[sl.stop - 1]) for sl in w.slices)
+        cut = newest - history_us
         buckets, weights, peaks = [], [], []
-        for sl in w.slices:
-            t = w.arrays.t[sl]
-            recent = t > newest - history_us
-            cpu = w.arrays.cpu[sl]
-            ok = recent & ~np.isnan(cpu)
-            buckets.append(_buckets_of(CPU_BUCKETS, cpu[ok]))
-            weights.append(_decay(t[ok], newest, s.cpu_half_life_hours * 3600))
-            peaks.append(_window_peaks(w, sl, recent, window_us)[1])
+        for sc, sm in zip(w.cpu, w.mem, strict=True):
+            recent = slice(sc.start + int(np.searchsorted(cpu_t[sc], cut, side="right")), sc.stop)
+            buckets.append(arrays.cpu_buckets[recent])
+            weights.append(_decay(cpu_t[recent], newest, s.cpu_half_life_hours * 3600))
+            recent = slice(sm.start + int(np.searchsorted(mem_t[sm], cut, side="right")), sm.stop)
+            peaks.append(_window_peaks(mem_t[recent], mem[recent], window_us)[1])
         rows[E].append(w.entity)
         rows["_cpu"].append(histogram_quantiles(np.concatenate(buckets), np.concatenate(weights), CPU_BUCKETS, q)[0])
-        mem = np.concatenate(peaks)
-        rows["_mem"].append(histogram_quantiles(_buckets_of(MEMORY_BUCKETS, mem), np.ones(mem.size), MEMORY_BUCKETS, q)[0])
+        top = np.concatenate(peaks)
+        rows["_mem"].append(
+            histogram_quantiles(_buckets_of(MEMORY_BUCKETS, top), np.ones(top.size), MEMORY_BUCKETS, q)[0]
+        )
     return pl.DataFrame(rows, schema={E: pl.UInt32(), "_cpu": pl.Float64(), "_mem": pl.Float64()})
 
 
-def _vpa_source(windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
+def _vpa_source(arrays: Windows, windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
     assert isinstance(settings, VpaSourceSettings)
     s = settings
     qs = (s.lower_bound_percentile, s.target_percentile, s.upper_bound_percentile)
@@ -324,30 +353,32 @@ def _vpa_source(windows: list[Window], ctx: Context, settings: StrategySettings)
     kills: dict[int, list[tuple[int, float | None]]] = {}
     for e, ts, limit in ctx.ooms.select(E, pl.col(c.TIMESTAMP).dt.epoch("us"), c.MEMORY_LIMIT_BYTES).iter_rows():
         kills.setdefault(e, []).append((ts, None if limit is None else float(limit)))
+    cpu_t, mem_t, mem = arrays.cpu.t, arrays.mem.t, arrays.mem.values
     rows: dict[str, list[object]] = {E: [], **{f"cpu_{n}": [] for n in names}, **{f"mem_{n}": [] for n in names}}
     for w in windows:
-        cpu = np.concatenate([w.arrays.cpu[sl] for sl in w.slices])
-        t = np.concatenate([w.arrays.t[sl] for sl in w.slices])
-        ok = ~np.isnan(cpu)
-        cpu_q = histogram_quantiles(_buckets_of(CPU_BUCKETS, cpu[ok]), _decay(t[ok], reference, half_life), CPU_BUCKETS, qs)
+        bucket = np.concatenate([arrays.cpu_buckets[sl] for sl in w.cpu])
+        weight = _decay(np.concatenate([cpu_t[sl] for sl in w.cpu]), reference, half_life)
+        cpu_q = histogram_quantiles(bucket, weight, CPU_BUCKETS, qs)
         ends_all, peaks_all = [], []
         request = requests.get(w.entity)
-        for sl in w.slices:
-            starts, peaks = _window_peaks(w, sl, None, window_us)
+        for sl in w.mem:
+            starts, peaks = _window_peaks(mem_t[sl], mem[sl], window_us)
             ends = starts + window_us
             for i, end in enumerate(ends.tolist()):
+                # an OOM kill in the window counts as a peak of max(used + bump, used x ratio)
                 bumped = []
                 for ts, limit in kills.get(w.entity, ()):
                     if end - window_us <= ts < end:
-                        used = max(v for v in (None if request is None else float(request), float(peaks[i]), limit) if v is not None)
+                        known = [float(v) for v in (request, peaks[i], limit) if v is not None]  # type: ignore[arg-type]
+                        used = max(known)
                         bumped.append(max(used + s.oom_min_bump_mib * MIB, used * s.oom_bump_ratio))
                 if bumped:
                     peaks[i] = max(float(peaks[i]), max(bumped))
             ends_all.append(ends)
             peaks_all.append(peaks)
-        mem = np.concatenate(peaks_all)
+        top = np.concatenate(peaks_all)
         mem_q = histogram_quantiles(
-            _buckets_of(MEMORY_BUCKETS, mem), _decay(np.concatenate(ends_all), reference, half_life), MEMORY_BUCKETS, qs
+            _buckets_of(MEMORY_BUCKETS, top), _decay(np.concatenate(ends_all), reference, half_life), MEMORY_BUCKETS, qs
         )
         rows[E].append(w.entity)
         for n, v in zip(names, cpu_q, strict=True):
@@ -357,7 +388,7 @@ def _vpa_source(windows: list[Window], ctx: Context, settings: StrategySettings)
     return pl.DataFrame(rows, schema={E: pl.UInt32(), **dict.fromkeys(list(rows)[1:], pl.Float64())})
 
 
-WindowStatistic = Callable[[list[Window], Context, StrategySettings], pl.DataFrame]
+WindowStatistic = Callable[[Windows, list[Window], Context, StrategySettings], pl.DataFrame]
 
 WINDOW_STATISTICS: dict[str, WindowStatistic] = {
     "tiered": _tiered,
