@@ -27,6 +27,8 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from kubetally.analysis import backtest_windows as bw
+from kubetally.analysis.backtest_windows import WINDOW_STATISTICS, Windows
 from kubetally.analysis.rightsizing import (
     KEYS,
     EvidenceSettings,
@@ -35,8 +37,6 @@ from kubetally.analysis.rightsizing import (
     StrategySettings,
     recommendations,
 )
-from kubetally.analysis import backtest_windows as bw
-from kubetally.analysis.backtest_windows import WINDOW_STATISTICS, Windows
 from kubetally.model import columns as c
 
 CURRENT = "current"

@@ -20,6 +20,7 @@ Strategies without an entry in :data:`WINDOW_STATISTICS` are recounted from samp
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ def _buckets_of(buckets: ExponentialBuckets, x: np.ndarray) -> np.ndarray:
 
 
 def _bucket_start(buckets: ExponentialBuckets, bucket: int) -> float:
-    return buckets.first_bucket_size * (buckets.ratio ** float(bucket) - 1) / (buckets.ratio - 1)
+    return float(buckets.first_bucket_size * (buckets.ratio ** float(bucket) - 1) / (buckets.ratio - 1))
 
 
 def histogram_quantiles(
@@ -125,10 +126,7 @@ class _Track:
         pod = frame.get_column("_g").to_numpy()
         grid = np.arange(periods)
         edges = np.searchsorted(pod, np.arange(pods.height + 1), side="left")
-        bounds = [
-            int(lo) + np.searchsorted(period[lo:hi], grid, side="left")
-            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
-        ]
+        bounds = [int(lo) + np.searchsorted(period[lo:hi], grid, side="left") for lo, hi in itertools.pairwise(edges)]
         return _Track(t, values, bounds)
 
 
@@ -373,7 +371,7 @@ def _vpa_source(arrays: Windows, windows: list[Window], ctx: Context, settings: 
                         used = max(known)
                         bumped.append(max(used + s.oom_min_bump_mib * MIB, used * s.oom_bump_ratio))
                 if bumped:
-                    peaks[i] = max(float(peaks[i]), max(bumped))
+                    peaks[i] = max(float(peaks[i]), *bumped)
             ends_all.append(ends)
             peaks_all.append(peaks)
         top = np.concatenate(peaks_all)
