@@ -72,6 +72,13 @@ def test_rightsize_manifests_dry_run_then_apply(dataset: Path, tmp_path: Path) -
     assert again.returncode == 0, again.stderr
     assert again.stdout == ""  # applying twice changes nothing more
     assert "0 resource values" in again.stderr
+    # and says so per workload, once: the repo holds the recommendation, the cluster not yet
+    said = " ".join(again.stderr.split())
+    assert said.count("unchanged: ") == 11 and "drift:" not in said
+    assert (
+        "auditflow/Deployment/notification-service: the manifest already holds the recommendation (not live yet: "
+        in said
+    )
 
 
 def test_rightsize_manifest_options_need_manifests(dataset: Path) -> None:

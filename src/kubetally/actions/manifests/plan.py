@@ -245,10 +245,17 @@ def _drift(name: str, resources: Any, live: Mapping[Field, str | None]) -> list[
     return [f"drift: container {name}: {'; '.join(fields)}; checked against the manifest (what will run)"]
 
 
-def _unchanged_reason(asked: Mapping[str, Change]) -> str:
+def _unchanged(asked: Mapping[str, Change], notes: list[str]) -> tuple[str, tuple[str, ...]]:
+    """Why nothing changes, and the notes left to tell: the drift of a manifest that already holds
+    the recommendation (applied to the repo, not yet deployed) is said in the reason, as a count."""
     if not asked:
-        return "none of its recommended containers is in the manifest"
-    return "the manifest already holds the recommendation"
+        return "none of its recommended containers is in the manifest", tuple(notes)
+    drift = [n for n in notes if n.startswith("drift: ")]
+    if not drift:
+        return "the manifest already holds the recommendation", tuple(notes)
+    fields = sum(n.count(" live") for n in drift)
+    rest = tuple(n for n in notes if not n.startswith("drift: "))
+    return f"the manifest already holds the recommendation (not live yet: {fields} values differ in the cluster)", rest
 
 
 @dataclass
@@ -291,10 +298,10 @@ def _plan_object(
         notes += _drift(target.container, _plain(container.node.get("resources")), target.live)
         wanted |= bool(_effective(container.node, target.change))
         asked[target.container] = dict(target.change)  # no-op fields too: a request already above its limit
-    report = ObjectReport(workload.ref, parsed.path, workload.line, "unchanged", _unchanged_reason(asked), tuple(notes))
     pod = {c.name: _plain(c.node.get("resources")) for c in workload.containers}
     if not asked or not (wanted or any(requests_over_limits(r) for r in pod.values() if isinstance(r, Mapping))):
-        return report
+        reason, left = _unchanged(asked, notes)
+        return ObjectReport(workload.ref, parsed.path, workload.line, "unchanged", reason, left)
     checked = checked_changes(pod, asked, allow_qos_change=settings.allow_qos_change)
     if checked.refused is not None:
         return ObjectReport(workload.ref, parsed.path, workload.line, "refused", checked.refused, tuple(notes))
@@ -316,7 +323,10 @@ def _plan_object(
         current = container.node.get("resources")
         for fld, after in sorted(change.items()):
             planned.changes.append(FieldChange(workload.ref, name, fld, _text(_values(current, fld)), after))
-    return planned if planned.edits else report
+    if planned.edits:
+        return planned
+    reason, left = _unchanged(asked, notes)
+    return ObjectReport(workload.ref, parsed.path, workload.line, "unchanged", reason, left)
 
 
 def _settle(
@@ -429,7 +439,8 @@ def _plan_rendered(
         wanted |= bool(effective)
         asked[target.container] = dict(target.change)
     if not asked or not (wanted or any(requests_over_limits(r) for r in pod.values())):
-        return [], report("unchanged", _unchanged_reason(asked), notes), {}
+        reason, left = _unchanged(asked, notes)
+        return [], report("unchanged", reason, list(left)), {}
     checked = checked_changes(pod, asked, allow_qos_change=settings.allow_qos_change)
     if checked.refused is not None:
         return [], report("refused", checked.refused, notes), {}
