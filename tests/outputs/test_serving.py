@@ -19,8 +19,8 @@ from kubetally.app.serve import ServeRequest, request_data, serve_config
 from kubetally.app.serving import ServeConfig, Served, WorkerFailed, dataset_fingerprint, run
 from kubetally.dataset import Dataset, save
 from kubetally.outputs.web.bundle import Response, read_bundle, write_bundle
-from kubetally.outputs.web.query import BadRequest, route_key
-from kubetally.outputs.web.views import Application, Views
+from kubetally.outputs.web.query import ROUTES, BadRequest, route_key
+from kubetally.outputs.web.views import Application, Views, openapi
 from kubetally.simulate import ScenarioConfig, simulate
 
 
@@ -103,6 +103,44 @@ def test_answers_equal_the_rendering_app_in_process(live: str, auditflow_ds: Dat
         httpx.get(live + "/api/showback?by=app&window=24h", timeout=60).json()
         == httpx.get(live + "/api/showback?window=1d&by=app", timeout=60).json()
     )
+
+
+def test_every_path_of_the_openapi_file_answers_as_it_says_on_the_real_server(live: str) -> None:
+    from jsonschema import Draft202012Validator
+
+    spec = openapi()
+    checked = []
+    for path, item in spec["paths"].items():
+        if "{" in path:
+            continue  # /api/baselines/{name}: none saved in this store
+        op = item["get"]
+        example = {p["name"]: p["example"] for p in op.get("parameters", []) if "example" in p}
+        for query in ({}, example):
+            response = httpx.get(live + path, params=query, timeout=600)
+            assert response.status_code == 200, (path, query, response.text[:300])
+            content = op["responses"]["200"]["content"]
+            kind = next(iter(content))
+            assert response.headers["content-type"].startswith(kind), path
+            if kind == "application/json":
+                schema = {**content[kind]["schema"], "components": spec["components"]}
+                errors = [e.message for e in Draft202012Validator(schema).iter_errors(response.json())]
+                assert not errors, (path, query, errors[:3])
+            checked.append(path)
+    pages = {"/", "/showback", "/nodes", "/rightsize", "/waste"}
+    assert set(ROUTES) - pages - {"/openapi.json"} <= set(checked)  # every route the server has is in the file
+    assert httpx.get(live + "/openapi.json", timeout=60).json() == spec
+    for page in pages:
+        assert httpx.get(live + page, timeout=60).headers["content-type"].startswith("text/html"), page
+
+
+def test_scale_equals_the_cli(live: str, saved: Path) -> None:
+    cli = subprocess.run([sys.executable, "-m", "kubetally", "scale", "-d", str(saved), "-o", "json"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    got = httpx.get(live + "/api/scale", timeout=600)
+    assert got.status_code == 200, got.text[:300]
+    expected = json.loads(cli.stdout)
+    assert expected["hpa"] and expected["offhours"]
+    _same_money(got.json(), expected, "/api/scale")
 
 
 def test_errors_are_answered_without_a_worker(live: str) -> None:

@@ -4,7 +4,10 @@ Overview of one window, render its routes as bytes, write them to a file, exit.
 ``python -m kubetally.app.serve_worker`` reads one job (JSON) on stdin::
 
     {"request": {...ServeRequest...}, "load": DIR|null, "spill": DIR|null, "window_hours": 168|null,
-     "extra": [[PATH, {QUERY}], ...], "out": FILE}
+     "standard": true, "extra": [[PATH, {QUERY}], ...], "out": FILE}
+
+``standard``: render every standard route of the window (false: only ``extra``, e.g. /api/scale, asked for
+later).
 
 ``load``: read this saved dataset instead of opening the request's source; ``spill``: save the dataset it
 opened there (so a later worker for a shorter window need not ask Prometheus again). Exit 0 when ``out`` is
@@ -50,7 +53,17 @@ def _baseline_names(store: Path | None) -> tuple[list[str], Any]:
         return runs.baselines().get_column("name").to_list(), answer
 
 
+def scale_request(request: ServeRequest) -> Any:
+    """The ``kubetally scale`` request for serve's source and prices (its other options at their defaults)."""
+    from kubetally.app.scale import ScaleRequest
+
+    given = request.model_dump()
+    return ScaleRequest.model_validate({k: given[k] for k in ScaleRequest.model_fields if k in given})
+
+
 def run_job(job: dict[str, Any]) -> Bundle:
+    from kubetally.outputs.registry import render
+
     request = ServeRequest.model_validate(job["request"])
     if job.get("load"):
         opened = Opened(load(Path(job["load"])))
@@ -59,15 +72,28 @@ def run_job(job: dict[str, Any]) -> Bundle:
         if job.get("spill"):
             save(opened.dataset, Path(job["spill"]), overwrite=True)
     window = None if job.get("window_hours") is None else timedelta(hours=float(job["window_hours"]))
+    computed: list[Overview] = []
 
-    overview: Overview = overview_of(request, opened, window=window)[0]
-    views = Views(lambda _: overview, ExpositionSettings(max_workloads=request.max_workloads,
-                                                                max_containers=request.max_containers))  # fmt: skip
-    names, diff = _baseline_names(request.store) if window is None else ([], None)
-    app = Application(views, baseline_diff=None if diff is None else (lambda name: diff(name, views)))
-    views.refresh()
+    def overview(_: timedelta | None) -> Overview:  # computed on first use: a scale-only job needs none
+        if not computed:
+            computed.append(overview_of(request, opened, window=window)[0])
+        return computed[0]
+
+    def scale_json() -> bytes:
+        from kubetally.app.scale import scale
+
+        return str(render(scale(scale_request(request), opened), "json")).encode()
+
+    views = Views(overview, ExpositionSettings(max_workloads=request.max_workloads,
+                                               max_containers=request.max_containers))  # fmt: skip
+    standard = bool(job.get("standard", True))
+    names, diff = _baseline_names(request.store) if window is None and standard else ([], None)
+    app = Application(views, baseline_diff=None if diff is None else (lambda name: diff(name, views)),
+                      more={"/api/scale": scale_json})  # fmt: skip
+    if standard:
+        views.refresh()
     extra = [(str(path), {str(k): str(v) for k, v in query.items()}) for path, query in job.get("extra", [])]
-    return prerender(app, window, extra=extra, baselines=names)
+    return prerender(app, window, extra=extra, baselines=names, standard=standard)
 
 
 def main() -> int:

@@ -111,6 +111,7 @@ class Served:
             "request": self.config.request,
             "window_hours": None if span is None else span.total_seconds() / 3600,
             "extra": extra,
+            "standard": whole or window != WHOLE,  # a whole-window request later: only what was asked
             "out": str(out),
             "load": None,
             "spill": None,

@@ -21,11 +21,13 @@ WINDOWS = ("1d", "7d", "30d", "all")
 LABELS = ("team", "app", "component", "environment", "finops_tier", "namespace", "controller", "node")
 """The showback keys the dashboard offers (any label works too)."""
 DEFAULT_BY = "team"
+ON_DEMAND = ("/api/scale",)
+"""Use cases that are not part of an Overview: computed by a worker on first request (whole window), then kept."""
 ROUTES = ("/metrics", "/openapi.json", "/api/summary", "/api/nodes", "/api/rightsize", "/api/waste",
-          "/api/showback", "/", "/showback", "/nodes", "/rightsize", "/waste")  # fmt: skip
+          "/api/showback", "/", "/showback", "/nodes", "/rightsize", "/waste", *ON_DEMAND)  # fmt: skip
 """Every fixed route (and /api/baselines/NAME)."""
-WHOLE_ONLY = ("/metrics", "/openapi.json")
-"""Routes that take no ``window`` (the exporter always shows the whole window)."""
+WHOLE_ONLY = ("/metrics", "/openapi.json", *ON_DEMAND)
+"""Routes that take no ``window`` (the exporter always shows the whole window; scale replays all the history)."""
 BASELINES = "/api/baselines/"
 
 

@@ -26,7 +26,7 @@ from kubetally.outputs.formats import records
 from kubetally.outputs.overview import Overview
 from kubetally.outputs.summary import summary
 from kubetally.outputs.web.bundle import Bundle, Response, send
-from kubetally.outputs.web.query import KEYS, MAX_KEYS, BadRequest, parse_keys, parse_window, route_key
+from kubetally.outputs.web.query import KEYS, MAX_KEYS, ON_DEMAND, BadRequest, parse_keys, parse_window, route_key
 
 Compute = Callable[[timedelta | None], Overview]
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -118,11 +118,20 @@ def openapi() -> dict[str, Any]:
 
 
 class Application:
-    """The WSGI callable. ``baseline_diff(name)`` (optional) answers /api/baselines/NAME."""
+    """The WSGI callable. ``baseline_diff(name)`` (optional) answers /api/baselines/NAME; ``more`` maps a path to
+    the JSON bytes of a use case that is not part of an Overview (``/api/scale``: what ``kubetally scale -o json``
+    prints), computed when asked."""
 
-    def __init__(self, views: Views, *, baseline_diff: Callable[[str], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        views: Views,
+        *,
+        baseline_diff: Callable[[str], dict[str, Any]] | None = None,
+        more: dict[str, Callable[[], bytes]] | None = None,
+    ) -> None:
         self.views = views
         self.baseline_diff = baseline_diff
+        self.more = more or {}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/") or "/"
@@ -156,6 +165,10 @@ class Application:
             return ok, b"ok\n", "text/plain"
         if path == "/openapi.json":
             return ok, _json(openapi()), js
+        if path in self.more:
+            return ok, self.more[path](), js
+        if path in ON_DEMAND:
+            return "404 Not Found", _json({"error": f"{path} is not served from this source"}), js
         window = parse_window(query.get("window"))
         if path.startswith("/api/baselines/"):
             if self.baseline_diff is None:
@@ -183,18 +196,23 @@ def prerender(
     *,
     extra: Iterable[tuple[str, dict[str, str]]] = (),
     baselines: Iterable[str] = (),
+    standard: bool = True,
 ) -> Bundle:
-    """Every standard route of ``window`` (and ``extra`` requests, and /api/baselines/NAME) as bytes, by route key.
+    """Every standard route of ``window`` (unless not ``standard``), ``extra`` requests and /api/baselines/NAME, as
+    bytes by route key.
 
-    /metrics, /openapi.json and the saved baselines are only for the whole window (they take no ``window``).
-    Every standard route is rendered, so a worker's bundle answers every dashboard link of its window."""
+    /metrics, /openapi.json and the saved baselines are only for the whole window (they take no ``window``);
+    the use cases of :data:`~kubetally.outputs.web.query.ON_DEMAND` only when asked for in ``extra``. Every
+    standard route is rendered, so a worker's bundle answers every dashboard link of its window."""
     from kubetally.outputs.web.query import LABELS, ROUTES, WHOLE_ONLY, window_text
 
     query = {} if window is None else {"window": window_text(window)}
-    wanted = [(p, dict(query)) for p in ROUTES if window is None or p not in WHOLE_ONLY]
-    wanted += [(p, {**query, "by": label}) for p in ("/api/showback", "/showback") for label in LABELS]
-    if window is None:
-        wanted += [(f"/api/baselines/{name}", {}) for name in baselines]
+    wanted: list[tuple[str, dict[str, str]]] = []
+    if standard:
+        wanted += [(p, dict(query)) for p in ROUTES if p not in ON_DEMAND and (window is None or p not in WHOLE_ONLY)]
+        wanted += [(p, {**query, "by": label}) for p in ("/api/showback", "/showback") for label in LABELS]
+        if window is None:
+            wanted += [(f"/api/baselines/{name}", {}) for name in baselines]
     wanted += list(extra)
     bundle: Bundle = {}
     for path, q in wanted:
