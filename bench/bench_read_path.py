@@ -39,7 +39,7 @@ import polars as pl  # noqa: E402
 from bench_prometheus import server_process  # noqa: E402
 
 import servers  # noqa: E402
-from kubetally.dataset import Dataset  # noqa: E402
+from kubetally.dataset import Dataset, load, save  # noqa: E402
 from kubetally.model import columns as c  # noqa: E402
 from kubetally.simulate import ScenarioConfig, simulate  # noqa: E402
 from kubetally.simulate.exposition import write_openmetrics  # noqa: E402
@@ -171,25 +171,18 @@ def main() -> None:
     parser.add_argument("--slice-hours", type=int, default=6, help="remote-read time slice")
     parser.add_argument("--backfill-hours", type=float, default=4.0, help="exposition slice written at a time")
     parser.add_argument("--collect", action="store_true", help="also time today's whole collect")
+    parser.add_argument(
+        "--work", type=Path, help="keep the simulated dataset and the TSDB here and reuse them on the next run"
+    )
+    parser.add_argument("--prepare-only", action="store_true", help="simulate and backfill into --work, then stop")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="kubetally-bench-read-", dir="/tmp"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="kubetally-bench-read-", dir="/tmp"))
     try:
-        config = ScenarioConfig(
-            extra_workloads=args.workloads, nodes=args.nodes, days=args.days, step_seconds=args.step
-        )
-        ds = simulate(config, spill_dir=work / "spill")
-        samples, load_s = backfill_in_slices(ds, work, args.backfill_hours)
-        print(f"backfilled {samples:,} samples in {load_s:.0f} s", file=sys.stderr)
-        start, end = int(ds.info.start.timestamp()), int(ds.info.end.timestamp())
+        samples, load_s, start, end = prepare(args, work)
+        if args.prepare_only:
+            return
         keys = [c.NAMESPACE, c.POD, c.CONTAINER]
-        exact = (
-            ds.usage.group_by(keys)
-            .agg(
-                pl.col(c.CPU_USAGE_CORES).quantile(0.95, interpolation="linear").alias("e_cpu"),
-                pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("e_mem"),
-            )
-            .collect(engine="streaming")
-        )
+        exact = pl.read_parquet(work / "exact.parquet")
         marker = str(work / "tsdb")
         with servers.prometheus(work / "tsdb") as url:
             floor_s = floor(url, start, end)
@@ -210,7 +203,44 @@ def main() -> None:
             }
         print(json.dumps(out, indent=1))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def prepare(args: argparse.Namespace, work: Path) -> tuple[int, float, int, int]:
+    """Simulate, backfill and compute the exact per-container figures once; reuse them when ``work`` holds them."""
+    params = {"workloads": args.workloads, "nodes": args.nodes, "days": args.days, "step": args.step}
+    ready = work / "ready.json"
+    if ready.is_file() and json.loads(ready.read_text())["params"] == params:
+        done = json.loads(ready.read_text())
+        print(f"reusing {work} ({done['samples']:,} samples)", file=sys.stderr)
+        return int(done["samples"]), float(done["backfill_s"]), int(done["start"]), int(done["end"])
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    config = ScenarioConfig(extra_workloads=args.workloads, nodes=args.nodes, days=args.days, step_seconds=args.step)
+    t0 = time.perf_counter()
+    ds = simulate(config, spill_dir=work / "spill")
+    save(ds, work / "dataset")
+    shutil.rmtree(work / "spill", ignore_errors=True)
+    ds = load(work / "dataset")
+    print(f"simulated {args.workloads} workloads x {args.days} d in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    samples, load_s = backfill_in_slices(ds, work, args.backfill_hours)
+    print(f"backfilled {samples:,} samples in {load_s:.0f} s", file=sys.stderr)
+    keys = [c.NAMESPACE, c.POD, c.CONTAINER]
+    (
+        ds.usage.group_by(keys)
+        .agg(
+            pl.col(c.CPU_USAGE_CORES).quantile(0.95, interpolation="linear").alias("e_cpu"),
+            pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("e_mem"),
+        )
+        .collect(engine="streaming")
+        .write_parquet(work / "exact.parquet")
+    )
+    start, end = int(ds.info.start.timestamp()), int(ds.info.end.timestamp())
+    ready.write_text(
+        json.dumps({"params": params, "samples": samples, "backfill_s": round(load_s), "start": start, "end": end})
+    )
+    return samples, load_s, start, end
 
 
 if __name__ == "__main__":
