@@ -208,6 +208,11 @@ class Dataset:
         return self._series[schema.USAGE.name]
 
     @property
+    def usage_hourly(self) -> pl.LazyFrame:
+        """Hourly summaries of usage (:mod:`kubetally.model.hourly`); empty unless the source made them."""
+        return self._series[schema.USAGE_HOURLY.name]
+
+    @property
     def node_usage(self) -> pl.LazyFrame:
         return self._series[schema.NODE_USAGE.name]
 
@@ -317,9 +322,11 @@ def load(directory: Path) -> Dataset:
     for spec in FRAMES:
         path = directory / f"{spec.name}.parquet"
         if not path.is_file():
-            if info.schema_version < SCHEMA_VERSION and spec.name in V2_FRAMES:
+            if info.schema_version < 2 and spec.name in V2_FRAMES:
                 upgraded.append(f"{spec.name} (absent)")
                 continue
+            if info.schema_version < 3 and spec.name in V3_FRAMES:
+                continue  # derived from usage: absent is empty, nothing unknown
             raise DatasetError(f"{directory}: frame file {path.name} is missing")
         try:
             lazy = pl.scan_parquet(path)
@@ -344,6 +351,8 @@ def load(directory: Path) -> Dataset:
 
 V2_FRAMES = frozenset({schema.ANNOTATIONS.name, schema.LOG_SETTINGS.name})
 """Frames that schema v2 added; a v1 dataset has them empty."""
+V3_FRAMES = frozenset({schema.USAGE_HOURLY.name})
+"""Frames that schema v3 added (summaries of usage); an older dataset has them empty."""
 
 
 def _upgraded(lazy: pl.LazyFrame, spec: FrameSpec, found: pl.Schema) -> tuple[pl.LazyFrame, list[str]]:

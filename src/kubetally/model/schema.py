@@ -13,7 +13,7 @@ import polars as pl
 
 from kubetally.model import columns as c
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TIME = pl.Datetime("us", "UTC")
 """Every timestamp in a Dataset: microseconds, UTC."""
@@ -115,6 +115,41 @@ USAGE = FrameSpec(
         ),
     ),
     key=(c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.TIMESTAMP),
+    series=True,
+)
+
+USAGE_HOURLY = FrameSpec(
+    "usage_hourly",
+    "Hourly summaries of container usage, per container, usage column and hour: the exact count, sum, min and "
+    "max of the step samples and their counts in logarithmic buckets (kubetally.model.sketch, relative accuracy "
+    "0.5%), from which percentiles over any window are merged (within 0.5% of the exact ones). A source that "
+    "does not read every sample (Prometheus remote read) fills this frame instead of usage.",
+    (
+        _CLUSTER,
+        _NS,
+        _POD,
+        _CONTAINER,
+        _col(
+            c.METRIC,
+            _S,
+            "the usage column summarised: cpu_usage_cores, memory_working_set_bytes or cpu_throttled_ratio",
+        ),
+        _col(c.HOUR, TIME, "start of the hour (UTC)"),
+        _col(c.COUNT, _I, "step samples in the hour (null values are not counted)"),
+        _col(c.SUM, _F, "sum of the samples"),
+        _col(c.MIN, _F, "lowest sample"),
+        _col(c.MAX, _F, "highest sample"),
+        _col(c.FIRST, TIME, "timestamp of the hour's first sample"),
+        _col(c.LAST, TIME, "timestamp of the hour's last sample"),
+        _col(
+            c.BUCKETS,
+            pl.List(pl.Int32()),
+            "ascending bucket indices i: bucket i holds the values in (g^(i-1), g^i], g = 1.005/0.995; "
+            "-2147483648 holds the values <= 1e-9",
+        ),
+        _col(c.BUCKET_COUNTS, pl.List(pl.UInt32()), "samples in each of those buckets"),
+    ),
+    key=(c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER, c.METRIC, c.HOUR),
     series=True,
 )
 
@@ -382,6 +417,7 @@ DATABASE_USAGE = FrameSpec(
 FRAMES: tuple[FrameSpec, ...] = (
     CONTAINERS,
     USAGE,
+    USAGE_HOURLY,
     POD_NETWORK,
     TERMINATIONS,
     WORKLOADS,

@@ -26,18 +26,25 @@ series, too slow for that); the mapping is the same.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-HOUR = "hour"
+from kubetally.model import columns as c
+
+HOUR = c.HOUR
 """The start of the hour a summary row covers (UTC)."""
-COUNT = "count"
-SUM = "sum"
-MIN = "min"
-MAX = "max"
+COUNT = c.COUNT
+SUM = c.SUM
+MIN = c.MIN
+MAX = c.MAX
+FIRST = c.FIRST
+"""Time of the hour's first sample (so a window's span is exact, not rounded to hours)."""
+LAST = c.LAST
 BUCKET = "bucket"
+BUCKETS = c.BUCKETS
+BUCKET_COUNTS = c.BUCKET_COUNTS
 ZERO_BUCKET = -(2**31)
 """The bucket of values at or below ``zero_below`` (Int32's lowest value)."""
 DEFAULT_ALPHA = 0.005
@@ -91,7 +98,7 @@ SERIES = "series"
 @dataclass(frozen=True)
 class Summary:
     """Hourly summaries of one value column. ``index``: the keys of every series and its integer
-    ``series`` id; ``stats``: series, hour, count, sum, min, max; ``sketch``: series, hour, bucket,
+    ``series`` id; ``stats``: series, hour, count, sum, min, max, first, last; ``sketch``: series, hour, bucket,
     count. Integer ids keep the hourly rows small (no repeated key strings)."""
 
     keys: tuple[str, ...]
@@ -128,7 +135,7 @@ def hourly_summary(
         .select(*keys, pl.col(SERIES).cast(pl.Int32))
     )
     clean = present.join(index.lazy(), on=list(keys), how="inner").select(
-        SERIES, pl.col(time).dt.truncate("1h").alias(HOUR), v.alias("_v")
+        SERIES, pl.col(time).dt.truncate("1h").alias(HOUR), pl.col(time).alias("_t"), v.alias("_v")
     )
     stats = (
         clean.group_by(SERIES, HOUR)
@@ -137,6 +144,8 @@ def hourly_summary(
             pl.col("_v").sum().alias(SUM),
             pl.col("_v").min().alias(MIN),
             pl.col("_v").max().alias(MAX),
+            pl.col("_t").min().alias(FIRST),
+            pl.col("_t").max().alias(LAST),
         )
         .collect(engine="streaming")
         .sort(SERIES, HOUR)
@@ -180,22 +189,83 @@ def merged_quantiles(
     sketch = sketch.group_by(SERIES, BUCKET).agg(pl.col(COUNT).sum().cast(pl.Int64))
     index = summary.index.lazy()
     groups = stats.join(index, on=SERIES).group_by(keys).agg(pl.col("n").sum(), pl.col(MIN).min(), pl.col(MAX).max())
+    hist = sketch.join(index, on=SERIES).group_by(*keys, BUCKET).agg(pl.col(COUNT).sum())
+    return _quantiles(groups.collect(), hist.collect(), keys, quantiles, summary.buckets)
+
+
+def flat(summary: Summary) -> pl.DataFrame:
+    """The summary as one row per series and hour: its keys, hour, count, sum, min, max, first, last,
+    ``buckets`` (ascending bucket indices, List(Int32)) and ``bucket_counts`` (List(UInt32)): the form
+    the Dataset keeps (frame ``usage_hourly``) and :func:`flat_quantiles` reads."""
+    lists = (
+        summary.sketch.sort(SERIES, HOUR, BUCKET)
+        .group_by(SERIES, HOUR, maintain_order=True)
+        .agg(pl.col(BUCKET).alias(BUCKETS), pl.col(COUNT).cast(pl.UInt32).alias(BUCKET_COUNTS))
+    )
+    return (
+        summary.stats.join(lists, on=[SERIES, HOUR], how="left")
+        .join(summary.index, on=SERIES)
+        .select(*summary.keys, HOUR, COUNT, SUM, MIN, MAX, FIRST, LAST, BUCKETS, BUCKET_COUNTS)
+    )
+
+
+def flat_quantiles(
+    rows: pl.LazyFrame,
+    *,
+    keys: Sequence[str],
+    quantiles: dict[str, float | pl.DataFrame],
+    buckets: LogBuckets | None = None,
+) -> pl.DataFrame:
+    """:func:`merged_quantiles` over rows of the :func:`flat` form (any hours, any series: filter
+    ``rows`` first), grouped by ``keys``; streams, so memory grows with the groups, not the rows.
+
+    A quantile is a number, or a frame of some of ``keys`` and ``q`` to use one quantile per group
+    (groups it does not list get null), as :func:`kubetally.model.stats.exact_quantiles` takes."""
+    keys = list(keys)
+    groups = (
+        rows.group_by(keys)
+        .agg(pl.col(COUNT).sum().cast(pl.Int64).alias("n"), pl.col(MIN).min(), pl.col(MAX).max())
+        .collect(engine="streaming")
+    )
     hist = (
-        sketch.join(index, on=SERIES)
-        .group_by(*keys, BUCKET)
-        .agg(pl.col(COUNT).sum())
-        .sort(*keys, BUCKET)
+        rows.select(*keys, BUCKETS, BUCKET_COUNTS)
+        .explode(BUCKETS, BUCKET_COUNTS)
+        .filter(pl.col(BUCKET_COUNTS).is_not_null())
+        .group_by(*keys, pl.col(BUCKETS).alias(BUCKET))
+        .agg(pl.col(BUCKET_COUNTS).sum().cast(pl.Int64).alias(COUNT))
+        .collect(engine="streaming")
+    )
+    return _quantiles(groups, hist, keys, quantiles, buckets or LogBuckets())
+
+
+def _quantiles(
+    groups: pl.DataFrame,
+    hist: pl.DataFrame,
+    keys: list[str],
+    quantiles: Mapping[str, float | pl.DataFrame],
+    buckets: LogBuckets,
+) -> pl.DataFrame:
+    """Per group (``groups``: keys, n, min, max; ``hist``: keys, bucket, count) the linear-interpolation
+    percentiles with each order statistic read from its bucket (clamped to the exact min and max)."""
+    table = (
+        hist.sort(*keys, BUCKET)
         .with_columns(pl.col(COUNT).cum_sum().over(keys).alias("_cum"))
         .with_columns((pl.col("_cum") - pl.col(COUNT)).alias("_before"))
-        .with_columns(summary.buckets.representative_expr(pl.col(BUCKET)).alias("_rep"))
+        .with_columns(buckets.representative_expr(pl.col(BUCKET)).alias("_rep"))
         .select(*keys, "_before", "_cum", "_rep")
     )
-    out = groups.collect()
+    out = groups
     if out.height == 0:
         return out.with_columns([pl.lit(None, pl.Float64).alias(name) for name in quantiles])
-    table = hist.collect()
     for name, q in quantiles.items():
-        ranks = out.select(*keys, "n", MIN, MAX, (pl.lit(q) * (pl.col("n") - 1)).alias("_r")).with_columns(
+        if isinstance(q, pl.DataFrame):
+            on = [k for k in q.columns if k != "q"]
+            ranks = out.join(q.select(*on, pl.col("q").cast(pl.Float64).alias("_q")), on=on, how="left")
+        else:
+            if not 0.0 <= q <= 1.0:
+                raise ValueError(f"quantile {name} must be within [0, 1], got {q}")
+            ranks = out.with_columns(pl.lit(float(q)).alias("_q"))
+        ranks = ranks.select(*keys, "n", MIN, MAX, (pl.col("_q") * (pl.col("n") - 1)).alias("_r")).with_columns(
             pl.col("_r").floor().cast(pl.Int64).alias("_lo")
         )
         ranks = ranks.with_columns(

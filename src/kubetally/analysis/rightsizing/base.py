@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kubetally.analysis.rightsizing.history import KEYS, History
 from kubetally.model import columns as c
+from kubetally.model.sketch import flat_quantiles
 from kubetally.model.stats import exact_quantiles
 
 MIB = 2**20
@@ -92,12 +93,32 @@ class Strategy(Protocol):
         ...
 
 
+def quantiles(history: History, column: str, keys: list[str], q: float | pl.DataFrame) -> pl.DataFrame:
+    """``keys`` + n + ``_q``: the ``q`` quantile of ``column`` per group, exact from the samples or, when
+    the history has hourly summaries, merged from them (within :data:`kubetally.model.hourly.ALPHA`)."""
+    if history.hourly is not None:
+        return flat_quantiles(history.rows(column), keys=keys, quantiles={"_q": q}).drop(c.MIN, c.MAX)
+    return exact_quantiles(history.samples, keys=keys, value=column, quantiles={"_q": q})
+
+
 def per_pod_quantile(history: History, column: str, q: float | pl.DataFrame) -> pl.DataFrame:
-    """KEYS + the highest per-pod ``q`` quantile of ``column`` (exact, streaming); ``q`` may be a
+    """KEYS + the highest per-pod ``q`` quantile of ``column`` (streaming); ``q`` may be a
     frame of KEYS + ``q`` (one quantile per workload container)."""
     keys = list(KEYS)
-    per_pod = exact_quantiles(history.samples, keys=[*keys, c.POD], value=column, quantiles={"_q": q})
+    per_pod = quantiles(history, column, [*keys, c.POD], q)
     return per_pod.group_by(keys).agg(pl.col("_q").max())
+
+
+def daily_peaks(history: History) -> pl.LazyFrame:
+    """Each pod's highest working set per UTC day (KEYS, pod, _day, memory_working_set_bytes): exact
+    from the samples and from hourly summaries alike (a day's max is the max of its hours')."""
+    day = pl.col(c.TIMESTAMP).dt.truncate("1d").alias("_day")
+    if history.hourly is not None:
+        rows = history.rows(c.MEMORY_WORKING_SET_BYTES)
+        return rows.group_by(*KEYS, c.POD, pl.col(c.HOUR).dt.truncate("1d").alias("_day")).agg(
+            pl.col(c.MAX).max().alias(c.MEMORY_WORKING_SET_BYTES)
+        )
+    return history.samples.group_by(*KEYS, c.POD, day).agg(pl.col(c.MEMORY_WORKING_SET_BYTES).max())
 
 
 def usage_summary(history: History) -> pl.DataFrame:
@@ -105,7 +126,7 @@ def usage_summary(history: History) -> pl.DataFrame:
     mean throttling. Rows exist only for containers with samples. Streams: memory does not grow
     with the number of samples."""
     keys = list(KEYS)
-    per_pod = (
+    per_pod = _per_pod_hourly(history) if history.hourly is not None else (
         history.samples.group_by(*keys, c.POD)
         .agg(
             pl.col(c.CPU_USAGE_CORES).count().alias("_n"),
@@ -116,7 +137,7 @@ def usage_summary(history: History) -> pl.DataFrame:
             pl.col(c.TIMESTAMP).max().alias("_t1"),
         )
         .collect(engine="streaming")
-    )
+    )  # fmt: skip
     summary = (
         per_pod.group_by(keys)
         .agg(
@@ -138,6 +159,25 @@ def usage_summary(history: History) -> pl.DataFrame:
     )
     p95 = per_pod_quantile(history, c.CPU_USAGE_CORES, 0.95).rename({"_q": c.CPU_USAGE_P95_CORES})
     return summary.join(p95, on=keys, how="left")
+
+
+def _per_pod_hourly(history: History) -> pl.DataFrame:
+    """:func:`usage_summary`'s per-pod figures from hourly summaries (all exact: counts, max, sums, times)."""
+    assert history.hourly is not None
+    metric = pl.col(c.METRIC)
+    cpu, mem, thr = (metric == m for m in (c.CPU_USAGE_CORES, c.MEMORY_WORKING_SET_BYTES, c.CPU_THROTTLED_RATIO))
+    return (
+        history.hourly.group_by(*KEYS, c.POD)
+        .agg(
+            pl.col(c.COUNT).filter(cpu).sum().alias("_n"),
+            pl.col(c.MAX).filter(mem).max().alias("_mem"),
+            pl.col(c.SUM).filter(thr).sum().alias("_thr_sum"),
+            pl.col(c.COUNT).filter(thr).sum().alias("_thr_n"),
+            pl.col(c.FIRST).min().alias("_t0"),
+            pl.col(c.LAST).max().alias("_t1"),
+        )
+        .collect(engine="streaming")
+    )
 
 
 def hours(value: float) -> str:

@@ -24,6 +24,7 @@ from kubetally.analysis.rightsizing.base import (
     usage_summary,
 )
 from kubetally.analysis.rightsizing.history import KEYS, History
+from kubetally.errors import ConfigError
 from kubetally.model import columns as c
 from kubetally.model.recommendation import RECOMMENDATIONS, Status
 
@@ -59,6 +60,11 @@ def recommendations(
     ``summary`` (:func:`usage_summary`) and ``stats`` (``strategy.statistics``) are computed from
     ``history.samples`` unless given (the rolling backtest computes them per day its own way)."""
     keys = list(KEYS)
+    if history.hourly is not None and getattr(strategy, "needs_samples", False):
+        raise ConfigError(
+            f"strategy {strategy.name} reads every usage sample (its decaying histogram), and this history has "
+            "hourly summaries only: use exact percentiles, or strategy tiered or simple"
+        )
     summary = usage_summary(history) if summary is None else summary
     stats = strategy.statistics(history, settings) if stats is None else stats
     proposal = strategy.propose(history, summary, stats, settings)

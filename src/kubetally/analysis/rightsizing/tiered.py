@@ -25,8 +25,10 @@ from kubetally.analysis.rightsizing.base import (
     NOTE,
     PROPOSAL_SCHEMA,
     StrategySettings,
+    daily_peaks,
     hours,
     per_pod_quantile,
+    quantiles,
 )
 from kubetally.analysis.rightsizing.history import KEYS, History
 from kubetally.model import columns as c
@@ -135,24 +137,21 @@ class TieredStrategy:
         # One streaming pass for all tiers: each workload container's quantiles come from its tier.
         cpu_q = per_pod_quantile(history, c.CPU_USAGE_CORES, q_cpu).rename({"_q": "_cpu"})
         basis = info.select(*keys, _daily_peaks_basis(settings))
-        mem_q = (
-            pl.concat(
-                [
-                    exact_quantiles(
-                        samples,
-                        keys=keys,
-                        value=c.MEMORY_WORKING_SET_BYTES,
-                        quantiles={"_mem": q_mem.join(members, on=keys)},
-                    ).drop("n")
-                    for samples, members in (
-                        (history.samples, basis.filter(~pl.col("_peaks")).select(keys)),
-                        (_daily_peaks(history.samples), basis.filter(pl.col("_peaks")).select(keys)),
-                    )
-                    if members.height
-                ],
-                how="diagonal_relaxed",
+        parts: list[pl.DataFrame] = []
+        samples_q = q_mem.join(basis.filter(~pl.col("_peaks")).select(keys), on=keys)
+        if samples_q.height:
+            got = quantiles(history, c.MEMORY_WORKING_SET_BYTES, keys, samples_q)
+            parts.append(got.join(samples_q.select(keys), on=keys, how="semi"))
+        peaks_q = q_mem.join(basis.filter(pl.col("_peaks")).select(keys), on=keys)
+        if peaks_q.height:
+            parts.append(
+                exact_quantiles(
+                    daily_peaks(history), keys=keys, value=c.MEMORY_WORKING_SET_BYTES, quantiles={"_q": peaks_q}
+                )
             )
-            if basis.height
+        mem_q = (
+            pl.concat([p.select(*keys, pl.col("_q").alias("_mem")) for p in parts])
+            if parts
             else pl.DataFrame(schema={**{k: pl.String() for k in keys}, "_mem": pl.Float64()})
         )
         return info.select(keys).join(cpu_q, on=keys, how="left").join(mem_q, on=keys, how="left")
@@ -200,12 +199,6 @@ def _daily_peaks_basis(settings: TieredSettings) -> pl.Expr:
         .cast(pl.Boolean)
         .alias("_peaks")
     )
-
-
-def _daily_peaks(samples: pl.LazyFrame) -> pl.LazyFrame:
-    """Each pod's highest working set per UTC day."""
-    day = pl.col(c.TIMESTAMP).dt.truncate("1d").alias("_day")
-    return samples.group_by(*KEYS, c.POD, day).agg(pl.col(c.MEMORY_WORKING_SET_BYTES).max())
 
 
 def _propose_tier(frame: pl.DataFrame, name: str, p: TierPolicy) -> pl.DataFrame:

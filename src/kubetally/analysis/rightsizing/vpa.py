@@ -58,6 +58,8 @@ class VpaSettings(StrategySettings):
 
 class VpaStrategy:
     name: ClassVar[str] = "vpa"
+    needs_samples: ClassVar[bool] = True
+    """It weighs every sample by its age: hourly summaries cannot stand in."""
     settings_model: ClassVar[type[StrategySettings]] = VpaSettings
 
     def statistics(self, history: History, settings: StrategySettings) -> pl.DataFrame:

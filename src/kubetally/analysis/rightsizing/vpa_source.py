@@ -73,6 +73,8 @@ class VpaSourceSettings(StrategySettings):
 
 class VpaSourceStrategy:
     name: ClassVar[str] = "vpa-source"
+    needs_samples: ClassVar[bool] = True
+    """It weighs every sample by its age: hourly summaries cannot stand in."""
     settings_model: ClassVar[type[StrategySettings]] = VpaSourceSettings
 
     def statistics(self, history: History, settings: StrategySettings) -> pl.DataFrame:
