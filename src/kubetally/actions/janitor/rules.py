@@ -19,7 +19,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kubetally.errors import ConfigError
 from kubetally.model.config import validated, yaml_mapping
 
 TTL_ANNOTATION = "janitor/ttl"
@@ -155,10 +154,3 @@ class JanitorRules(_Strict):
 def rules_from_text(text: str, *, where: str = "janitor rules") -> JanitorRules:
     data = yaml_mapping(text, where=where, shape="janitor rules are a YAML mapping")
     return validated(JanitorRules, data, where=where)
-
-
-def selector_option(text: str) -> dict[str, str]:
-    try:
-        return parse_selector(text)
-    except ValueError as exc:
-        raise ConfigError(f"--selector: {exc}") from None
