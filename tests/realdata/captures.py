@@ -89,3 +89,15 @@ def node_exporter(**labels: str) -> Target:
         CAPTURES / "node-exporter-1.5.0-vm.prom", {**NODE_EXPORTER_LABELS, **labels}, honor_labels=False,
         captured_at=KIND_CAPTURED_AT, counter_born=KIND_CAPTURED_AT - NODE_UPTIME,
     )  # fmt: skip
+
+KUBELET_VOLUME_STATS = Target(
+    CAPTURES / "kubelet-volume-stats-alibaba-csi.prom",
+    {
+        "job": "kubelet", "instance": "172.20.0.2:10250", "endpoint": "https-metrics", "metrics_path": "/metrics",
+        "node": "kind-control-plane", "service": "kube-prometheus-stack-kubelet",
+    },
+    captured_at=KIND_CAPTURED_AT,
+)  # fmt: skip
+"""A kubelet's ``/metrics`` volume stats of one mounted claim (default/disk-pvc, an Alibaba Cloud disk), scraped as
+kube-prometheus-stack scrapes the kubelet's own endpoint, on the KSM capture's time axis. It comes from another
+cluster, so kube-state-metrics does not list the claim: its size is known only from the kubelet."""

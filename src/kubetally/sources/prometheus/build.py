@@ -399,6 +399,24 @@ def volumes(r: dict[str, Instant], ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame
                 c.CREATED_AT: to_time(pvc_created.get(key)),
             }
         )  # fmt: skip
+    fs_only = 0
+    for key, (capacity, _) in _latest(r["pvc_fs_capacity"], ctx, "namespace", "persistentvolumeclaim").items():
+        if key in pvc_info:
+            continue
+        # mounted (the kubelet reports only mounted claims), so Bound; its size is its filesystem's
+        fs_only += 1
+        rows.append(
+            {
+                c.CLUSTER: key[0], c.NAMESPACE: key[1], c.PVC: key[2], c.PV: "", c.STORAGE_CLASS: "",
+                c.CAPACITY_BYTES: round(capacity), c.PVC_PHASE: "Bound", c.PV_PHASE: "", c.RECLAIM_POLICY: "",
+                c.CREATED_AT: None,
+            }
+        )  # fmt: skip
+    if fs_only:
+        ctx.notes.append(
+            f"{fs_only} claim(s) known only from kubelet volume stats (kube-state-metrics does not list them): "
+            "their size is their filesystem's (kubelet_volume_stats_capacity_bytes), priced at the default storage price"
+        )
     for key, (_, lab) in pv_info.items():
         if key in claimed:
             continue

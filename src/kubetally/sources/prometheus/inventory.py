@@ -120,6 +120,9 @@ def texts(p: PromQL) -> Texts:
             ("namespace", "persistentvolumeclaim", "storageclass", "volumename"),
         ),
         "pvc_request": _over(p, last, k("kube_persistentvolumeclaim_resource_requests_storage_bytes"), "max", PVC),
+        # the filesystem a mounted claim has (kubelet volume stats): the claim's size when kube-state-metrics
+        # does not list it (not scraped, or another job)
+        "pvc_fs_capacity": _over(p, last, p.kubelet("kubelet_volume_stats_capacity_bytes"), "max", PVC),
         "pvc_phase": _over(p, last, k("kube_persistentvolumeclaim_status_phase"), "max", (*PVC, "phase")),
         "pvc_created": _over(p, mx, k("kube_persistentvolumeclaim_created"), "max", PVC),
         "pv_info": _over(
