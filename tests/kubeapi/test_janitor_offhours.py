@@ -252,10 +252,13 @@ def test_the_command_dry_run_then_yes(
     assert patches(api) == [] and not (tmp_path / "audit.jsonl").exists()
     done = janitor(config, tmp_path, "--offhours", str(plan_file), "--yes")
     assert done.returncode == 0, done.stderr
-    assert "changed: annotate Deployment auditflow-dev/audit-log-analysis-dev" in done.stderr
+    row = next(line for line in done.stdout.splitlines() if "audit-log-analysis-dev" in line)
+    assert [cell.strip() for cell in row.split("│")][2:4] == ["annotate", "Deployment"] and "changed" in row
+    assert "1 changed; audit log" in done.stderr
     down = janitor(config, tmp_path, "--downscale", "--now", "2026-12-12T11:00:00Z", "--yes", "-o", "json")
     assert down.returncode == 0, down.stderr
-    assert [c["action"] for c in json.loads(down.stdout)["changes"]] == ["scale-down"]
+    out = json.loads(down.stdout)
+    assert [c["action"] for c in out["changes"]] == ["scale-down"] and out["run"]["counts"] == {"changed": 1}
     assert live(config, "auditflow-dev", "audit-log-analysis-dev")[0] == 0
     blocked = janitor(config, tmp_path, "--downscale", "--now", "2026-12-14T09:00:00Z", "--max-deletions", "0", "--yes")
     assert blocked.returncode == 4 and "nothing changed" in blocked.stderr

@@ -232,8 +232,7 @@ def _deletions(request: JanitorRequest, client: kube.Client, journal: Journal, p
     def step_done(item: Any, result: str) -> None:
         results[item.key()] = result
         where = f"{item.namespace}/" if item.namespace else ""
-        lines.append(f"{result}: {item.kind} {where}{item.name}")
-        progress(lines[-1])
+        progress(f"{result}: {item.kind} {where}{item.name}")  # the table's result column says it after
 
     if request.server_dry_run:
         for item in p.items:
@@ -287,8 +286,7 @@ def _changes(request: JanitorRequest, client: kube.Client, journal: Journal, pro
 
     def step_done(change: Any, result: str) -> None:
         results[change.key()] = result
-        lines.append(f"{result}: {change.action} {change.kind} {change.namespace}/{change.name}")
-        progress(lines[-1])
+        progress(f"{result}: {change.action} {change.kind} {change.namespace}/{change.name}")
 
     if resume is None:
         plan_id = start_changes(journal, p.changes, context=client.conn.context)

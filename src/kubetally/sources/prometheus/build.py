@@ -415,7 +415,8 @@ def volumes(r: dict[str, Instant], ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame
     if fs_only:
         ctx.notes.append(
             f"{fs_only} claim(s) known only from kubelet volume stats (kube-state-metrics does not list them): "
-            "their size is their filesystem's (kubelet_volume_stats_capacity_bytes), priced at the default storage price"
+            "their size is their filesystem's (kubelet_volume_stats_capacity_bytes), priced at the default "
+            "storage price"
         )
     for key, (_, lab) in pv_info.items():
         if key in claimed:
