@@ -90,6 +90,7 @@ def node_exporter(**labels: str) -> Target:
         captured_at=KIND_CAPTURED_AT, counter_born=KIND_CAPTURED_AT - NODE_UPTIME,
     )  # fmt: skip
 
+
 KUBELET_VOLUME_STATS = Target(
     CAPTURES / "kubelet-volume-stats-alibaba-csi.prom",
     {
