@@ -77,6 +77,8 @@ def tables(report: WasteReport) -> Group:
             detail = Text(row["evidence"])
             detail.append("\nfix: ", style="bold")
             detail.append(row["remediation"])
+            detail.append("\nsilence: ", style="dim")
+            detail.append(row["silence"], style="dim")
             table.add_row(
                 Text(row["severity"], style=SEVERITY_STYLE.get(row["severity"], "")),
                 row["rule"],
