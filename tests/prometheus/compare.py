@@ -49,8 +49,6 @@ def frame_differences(spec: schema.FrameSpec, truth: pl.DataFrame, got: pl.DataF
 
 
 NOT_FROM_PROMETHEUS = {
-    "objects.owner_kind": "schema v2; the Prometheus source does not read kube_job_owner yet",
-    "objects.owner_name": "schema v2; the Prometheus source does not read kube_job_owner yet",
     "objects.type": "schema v2; the Prometheus source does not read kube_secret_type / kube_service_spec_type yet",
     "objects.selector": "schema v2; kube-state-metrics does not export Service selectors",
 }

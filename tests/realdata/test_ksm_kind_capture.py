@@ -46,6 +46,18 @@ def test_succeeded_pods_end_at_their_completion_time(kind: Dataset) -> None:
     assert pod_rows(kind, "basic-sts-0").get_column(c.END_TIME).to_list() == [None]
 
 
+def test_cronjob_pods_resolve_through_their_job_to_the_cronjob(kind: Dataset) -> None:
+    # kube_pod_owner{pod="hello-29732335-fl66m",owner_kind="Job",owner_name="hello-29732335"} and
+    # kube_job_owner{job_name="hello-29732335",owner_kind="CronJob",owner_name="hello"}
+    for pod in ("hello-29732335-fl66m", "hello-29732336-62jd9", "hello-29732337-9hdhl"):
+        assert pod_rows(kind, pod).select(c.OWNER_KIND, c.OWNER_NAME).unique().rows() == [("CronJob", "hello")]
+    jobs = kind.table(schema.OBJECTS).filter(pl.col(c.KIND) == "Job").sort(c.NAME)
+    assert jobs.select(c.NAME, c.OWNER_KIND, c.OWNER_NAME).rows() == [
+        (f"hello-{n}", "CronJob", "hello") for n in (29732335, 29732336, 29732337)
+    ]
+    assert "hello" in kind.workloads.filter(pl.col(c.KIND) == "CronJob").get_column(c.NAME).to_list()
+
+
 def test_static_pods_are_their_own_workloads(kind: Dataset) -> None:
     # kube_pod_owner{owner_kind="Node",owner_name="kind-control-plane"} for the four control-plane pods
     for name in STATIC:

@@ -475,13 +475,15 @@ def objects(r: dict[str, Instant], ctx: Ctx) -> pl.DataFrame:
     complete = {k for k, (v, _) in _latest(r["job_complete"], ctx, "namespace", "job_name").items() if v > 0}
     failed = {k for k, (v, _) in _latest(r["job_failed"], ctx, "namespace", "job_name").items() if v > 0}
     finished = _agg(r["job_completion"], ctx, "max", "namespace", "job_name")
+    job_owners = _latest(r["job_owner"], ctx, "namespace", "job_name")  # CronJob -> Job (kube_job_owner)
     rows = []
     for kind, (_, name_label, _) in OBJECT_FAMILIES.items():
         created = _agg(r[f"object_created_{kind}"], ctx, "max", "namespace", name_label)
         for key in _latest(r[f"object_{kind}"], ctx, "namespace", name_label):
-            status = ""
+            status, owner = "", ("", "")
             if kind == "Job":
                 status = "Complete" if key in complete else ("Failed" if key in failed else "Active")
+                owner = _owner(job_owners.get(key, (0.0, {}))[1], "owner_kind", "owner_name")
             ep = endpoints.get(key) if kind == "Service" else None
             ep = (0.0, {}) if ep is None and kind == "Service" and endpoints else ep
             rows.append(
@@ -489,7 +491,7 @@ def objects(r: dict[str, Instant], ctx: Ctx) -> pl.DataFrame:
                     c.CLUSTER: key[0], c.KIND: kind, c.NAMESPACE: key[1], c.NAME: key[2],
                     c.CREATED_AT: to_time(created.get(key)), c.ENDPOINTS: None if ep is None else round(ep[0]),
                     c.STATUS: status, c.FINISHED_AT: to_time(finished.get(key)) if kind == "Job" else None,
-                    c.OWNER_KIND: "", c.OWNER_NAME: "", c.TYPE: "", c.SELECTOR: "",
+                    c.OWNER_KIND: owner[0], c.OWNER_NAME: owner[1], c.TYPE: "", c.SELECTOR: "",
                     c.REPLICAS: None, c.REVISION: None, c.TTL_SECONDS_AFTER_FINISHED: None,
                 }
             )  # fmt: skip
