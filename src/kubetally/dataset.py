@@ -78,6 +78,12 @@ class DatasetInfo:
     def steps(self) -> int:
         return int(self.window.total_seconds()) // self.step_seconds
 
+    @property
+    def snapshot(self) -> bool:
+        """Objects at one point in time (a Kubernetes API read or a dump without history): no window,
+        no usage; what is known is what runs at ``end`` and what it requests."""
+        return self.start == self.end
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,

@@ -82,3 +82,52 @@ def test_bad_kubernetes_source_options_are_one_line(command: str, args: list[str
     assert result.returncode == 2 and result.stdout == ""
     err = result.stderr
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _quantity(text: str) -> float:
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+
+
+def test_nodes_on_a_snapshot_show_what_the_running_pods_request(api: KubeAPIServer, tmp_path: Path) -> None:
+    """One point in time (a dump, no usage): requested per node is the sum of the requests of the app
+    containers of the pods Running at that point, counted here straight from the objects kubectl saved."""
+    dump = tmp_path / "cluster.json"
+    dump.write_text(kubectl(api, "get", DUMP_KINDS, "-A", "-o", "json"))
+    expected: dict[str, list[float]] = {}
+    for pod in json.loads(dump.read_text())["items"]:
+        if pod["kind"] != "Pod" or pod["status"].get("phase") != "Running":
+            continue
+        sums = expected.setdefault(pod["spec"]["nodeName"], [0.0, 0.0])
+        for container in pod["spec"]["containers"]:
+            requests = container.get("resources", {}).get("requests", {})
+            sums[0] += _quantity(requests.get("cpu", "0"))
+            sums[1] += _quantity(requests.get("memory", "0"))
+    assert len(expected) == 4 and all(cpu > 0 for cpu, _ in expected.values())
+    code, out, err = run("nodes", "--kube-dump", str(dump), "-o", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    for row in rows:
+        cpu, mem = expected[row["node"]]
+        assert row["cpu_requested_mean_cores"] == pytest.approx(cpu) == row["cpu_requested_p95_cores"]
+        assert row["memory_requested_mean_bytes"] == pytest.approx(mem)
+        assert row["cpu_used_mean_cores"] is None and row["memory_used_mean_bytes"] is None  # unknown, not 0
+    assert "one point in time" in err and "requested is what the pods running at that point request" in " ".join(
+        err.split()
+    )
+    code, table, err = run("nodes", "--kube-dump", str(dump))
+    assert code == 0, err
+    assert "current requests" in table and "usage-based sizes" not in table  # no usage to size pods by
+
+
+def test_showback_on_a_snapshot_says_it_needs_history(api: KubeAPIServer, tmp_path: Path) -> None:
+    dump = tmp_path / "cluster.json"
+    dump.write_text(kubectl(api, "get", DUMP_KINDS, "-A", "-o", "json"))
+    code, _, err = run("showback", "--kube-dump", str(dump))
+    assert code == 0, err
+    said = " ".join(err.split())
+    assert "one point in time: cost accrues over a window, and these objects have none (0 hours)" in said
+    assert "`kubetally nodes` shows what the running pods request now" in said

@@ -73,6 +73,32 @@ def _inventory(ds: Dataset) -> pl.DataFrame:
     )  # fmt: skip
 
 
+def _running_at_end(ds: Dataset, inv: pl.DataFrame) -> pl.DataFrame:
+    """The app containers of the pods running at the dataset's end (a snapshot's only point in time)."""
+    end = ds.info.end
+    keys = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER]
+    alive = ds.containers.filter(
+        (pl.col(c.START_TIME).is_null() | (pl.col(c.START_TIME) <= end))
+        & (pl.col(c.END_TIME).is_null() | (pl.col(c.END_TIME) > end))
+    ).select(keys)
+    return inv.filter(~pl.col(c.INIT_CONTAINER)).join(alive, on=keys, how="semi")
+
+
+def _snapshot_utilization(ds: Dataset, inv: pl.DataFrame) -> pl.DataFrame:
+    """Requested per node at the snapshot (mean = pN: one point); used is unknown (null)."""
+    running = _running_at_end(ds, inv)
+    return running.group_by(c.CLUSTER, c.NODE).agg(
+        pl.col(c.CPU_REQUEST_CORES).sum().alias(REQ_CPU_MEAN),
+        pl.col(c.CPU_REQUEST_CORES).sum().alias(REQ_CPU_P95),
+        pl.col(c.MEMORY_REQUEST_BYTES).sum().alias(REQ_MEM_MEAN),
+        pl.col(c.MEMORY_REQUEST_BYTES).sum().alias(REQ_MEM_P95),
+        pl.lit(None, pl.Float64).alias(USE_CPU_MEAN),
+        pl.lit(None, pl.Float64).alias(USE_CPU_P95),
+        pl.lit(None, pl.Float64).alias(USE_MEM_MEAN),
+        pl.lit(None, pl.Float64).alias(USE_MEM_P95),
+    )
+
+
 def _steps(ds: Dataset, inv: pl.DataFrame) -> pl.LazyFrame:
     keys = [c.CLUSTER, c.NAMESPACE, c.POD, c.CONTAINER]
     return (
@@ -86,6 +112,8 @@ def _steps(ds: Dataset, inv: pl.DataFrame) -> pl.LazyFrame:
 def node_utilization(ds: Dataset, *, settings: NodeSettings) -> pl.DataFrame:
     """One row per node: capacity, allocatable, requested / used mean and pN, stranded, fragmented."""
     q = settings.percentile
+    if ds.info.snapshot:
+        return _stranded(ds.nodes.join(_snapshot_utilization(ds, _inventory(ds)), on=[c.CLUSTER, c.NODE], how="left"))
     node_ids = ds.nodes.select(c.CLUSTER, c.NODE).with_row_index("nid")
     per_step = (
         _steps(ds, _inventory(ds))
@@ -120,9 +148,12 @@ def node_utilization(ds: Dataset, *, settings: NodeSettings) -> pl.DataFrame:
         pl.col("use_mem").mean().alias(USE_MEM_MEAN),
         pl.col("use_mem").quantile(q, interpolation="linear").alias(USE_MEM_P95),
     )
-    nodes = ds.nodes.join(stats, on=[c.CLUSTER, c.NODE], how="left").with_columns(
-        pl.col(REQ_CPU_MEAN, REQ_CPU_P95, REQ_MEM_MEAN, REQ_MEM_P95).fill_null(0.0)
-    )
+    return _stranded(ds.nodes.join(stats, on=[c.CLUSTER, c.NODE], how="left"))
+
+
+def _stranded(nodes: pl.DataFrame) -> pl.DataFrame:
+    """Stranded (allocatable not requested) and fragmented capacity from the mean requests."""
+    nodes = nodes.with_columns(pl.col(REQ_CPU_MEAN, REQ_CPU_P95, REQ_MEM_MEAN, REQ_MEM_P95).fill_null(0.0))
     total_cpu_req = float(nodes[REQ_CPU_MEAN].sum())
     total_mem_req = float(nodes[REQ_MEM_MEAN].sum())
     ratio = total_cpu_req / total_mem_req if total_mem_req > 0 else None  # cores per byte of a typical pod
@@ -145,7 +176,9 @@ def cluster_totals(nodes: pl.DataFrame) -> pl.DataFrame:
         c.CPU_CAPACITY_CORES, c.CPU_ALLOCATABLE_CORES, c.MEMORY_CAPACITY_BYTES, c.MEMORY_ALLOCATABLE_BYTES,
         REQ_CPU_MEAN, REQ_MEM_MEAN, USE_CPU_MEAN, USE_MEM_MEAN, STRANDED_CPU, STRANDED_MEM, FRAG_CPU, FRAG_MEM,
     ]  # fmt: skip
-    return nodes.group_by(c.CLUSTER).agg(pl.len().alias("nodes"), *[pl.col(k).sum() for k in summed]).sort(c.CLUSTER)
+    # a column no node has a value for (used, on a snapshot without usage) stays unknown, not 0
+    sums = [pl.when(pl.col(k).is_not_null().any()).then(pl.col(k).sum()).alias(k) for k in summed]
+    return nodes.group_by(c.CLUSTER).agg(pl.len().alias("nodes"), *sums).sort(c.CLUSTER)
 
 
 def pods_at_end(ds: Dataset, *, settings: NodeSettings, recommended: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -153,6 +186,11 @@ def pods_at_end(ds: Dataset, *, settings: NodeSettings, recommended: pl.DataFram
     with ``recommended`` (a right-sizing recommendation frame), the recommended requests (``rec_*``;
     the current request where a container has no recommendation)."""
     inv = _inventory(ds).filter(~pl.col(c.INIT_CONTAINER))
+    if ds.info.snapshot:  # the pods running at that point; no usage to size them by
+        per_container = _running_at_end(ds, inv).with_columns(
+            pl.lit(None, pl.Float64).alias("use_cpu"), pl.lit(None, pl.Float64).alias("use_mem")
+        )
+        return _per_pod(per_container, recommended)
     steps = _steps(ds, inv)
     last = steps.select(pl.col(c.TIMESTAMP).max()).collect().item()
     if last is None:
@@ -173,6 +211,10 @@ def pods_at_end(ds: Dataset, *, settings: NodeSettings, recommended: pl.DataFram
         .collect(engine="streaming")
         .join(inv, on="cid")
     )
+    return _per_pod(per_container, recommended)
+
+
+def _per_pod(per_container: pl.DataFrame, recommended: pl.DataFrame | None) -> pl.DataFrame:
     keys = [c.CLUSTER, c.NAMESPACE, c.OWNER_KIND, c.OWNER_NAME, c.CONTAINER]
     if recommended is not None and recommended.height:
         rec = recommended.select(
@@ -278,7 +320,9 @@ def packing_estimates(
     others = pods.filter(pl.col(c.OWNER_KIND) != "DaemonSet")
     n_nodes = max(ds.nodes.height, 1)
     out = []
-    scenarios = [("current requests", "req_cpu", "req_mem"), ("usage-based sizes", "use_cpu", "use_mem")]
+    scenarios = [("current requests", "req_cpu", "req_mem")]
+    if not ds.info.snapshot:  # a snapshot has no usage to size the pods by
+        scenarios.append(("usage-based sizes", "use_cpu", "use_mem"))
     if recommended is not None:
         scenarios.append(("recommended requests", "rec_cpu", "rec_mem"))
     for scenario, cpu, mem in scenarios:

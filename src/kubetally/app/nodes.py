@@ -78,7 +78,8 @@ def nodes(request: NodesRequest, opened: Opened | None = None, progress: Progres
     report = node_report(
         ds,
         settings=settings,
-        node_monthly_cost=monthly_node_costs(ds, book),
+        # a snapshot has no window to price a node's month over (power follows usage): no money for freed nodes
+        node_monthly_cost=None if ds.info.snapshot else monthly_node_costs(ds, book),
         recommended=recs,
         node_monthly_book=monthly_node_book(ds, book),
     )

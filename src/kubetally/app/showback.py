@@ -138,6 +138,12 @@ def showback(
     owners = owners_of(request.owners, opened)
     alloc = allocate(ds, prices=price_book(request.prices, request.cloud), settings=settings)
     warnings: list[str] = []
+    if ds.info.snapshot:
+        warnings.append(
+            "one point in time: cost accrues over a window, and these objects have none (0 hours): showback needs "
+            "history (--prometheus URL beside the Kubernetes source, or a directory `kubetally record` builds); "
+            "`kubetally nodes` shows what the running pods request now"
+        )
     matched = set(alloc.shared_sources.get_column("name").to_list())
     for rule in settings.shared:
         if rule.name not in matched:

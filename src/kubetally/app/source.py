@@ -164,8 +164,9 @@ def _kube(request: SourceRequest, progress: Progress) -> Opened:
         objects = dataset_from_api(settings, cluster_name=cluster, progress=progress)
     if request.prometheus is None:
         alone = (
-            "the objects alone have no usage samples: figures over time (requested and used per node, cost per "
-            "owner, efficiency) read 0 or '-'; give --prometheus URL beside the Kubernetes source for them"
+            "the objects alone have no usage samples: requested is what the pods running at that point request; "
+            "used, cost over time and efficiency read '-' or 0: give --prometheus URL beside the Kubernetes source, "
+            "or build a history with `kubetally record`"
         )
         return Opened(objects, notes=(*objects.info.notes, alone))
     history = _prometheus(request, progress).dataset
