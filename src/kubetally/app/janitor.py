@@ -13,7 +13,13 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kubetally.actions.janitor import client as kube
-from kubetally.actions.janitor.downscale import ChangePlan, annotate_plan, downscale_plan, plans_from_scale_json
+from kubetally.actions.janitor.downscale import (
+    ChangePlan,
+    OffHoursPlan,
+    annotate_plan,
+    downscale_plan,
+    plans_from_scale_json,
+)
 from kubetally.actions.janitor.execute import (
     Journal,
     run,
@@ -250,15 +256,20 @@ def _deletions(request: JanitorRequest, client: kube.Client, journal: Journal, p
                          server_dry_run=request.server_dry_run)  # fmt: skip
 
 
+def offhours_plans(request: JanitorRequest) -> list[OffHoursPlan] | None:
+    """The recommended plans of the ``--offhours`` file (None without one)."""
+    if request.offhours is None:
+        return None
+    try:
+        text = request.offhours.read_text()
+    except OSError as exc:
+        raise ConfigError(f"--offhours {request.offhours}: cannot read it: {exc.strerror}") from None
+    return plans_from_scale_json(text, source=f"--offhours {request.offhours}")
+
+
 def _changes(request: JanitorRequest, client: kube.Client, journal: Journal, progress: Progress) -> JanitorResult:
     rules = janitor_rules(request)
-    plans = None
-    if request.offhours is not None:
-        try:
-            text = request.offhours.read_text()
-        except OSError as exc:
-            raise ConfigError(f"--offhours {request.offhours}: cannot read it: {exc.strerror}") from None
-        plans = plans_from_scale_json(text, source=f"--offhours {request.offhours}")
+    plans = offhours_plans(request)
     resume = unfinished_changes(journal) if request.yes else None
     notes: list[str] = []
     if resume is not None:
@@ -301,7 +312,8 @@ def _changes(request: JanitorRequest, client: kube.Client, journal: Journal, pro
 
 def janitor(request: JanitorRequest, progress: Progress = no_progress) -> JanitorResult:
     """Plan (and with ``--yes`` carry out) the deletions, or the off-hours changes, ``request`` asks for."""
-    janitor_rules(request)  # a bad rules file fails before the cluster is contacted
+    janitor_rules(request)  # a bad rules or off-hours file fails before the cluster is contacted
+    offhours_plans(request)
     journal = Journal(request.audit_log)
     progress("connecting to the API server...")
     client = kube.Client(request.connection())
