@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from test_prometheus_e2e import read_back
 
-from kubetally.cli.storage import build_report
+from kubetally.app.storage import build_report
 from kubetally.dataset import Dataset
 from kubetally.model.pricing import default_price_book
 from kubetally.model.retention import parse_policy_text
@@ -24,8 +24,7 @@ RULES = parse_policy_text(
 
 
 def _report(ds: Dataset):  # type: ignore[no-untyped-def]
-    return build_report(dataset=ds, dsn=None, book=default_price_book(), time_columns=[], policy=None,
-                        capacity=None, storage_class=None, rules=RULES)  # fmt: skip
+    return build_report(dataset=ds, dsn=None, book=default_price_book(), rules=RULES)
 
 
 def test_storage_from_prometheus_equals_the_ground_truth(serve: Serve, auditflow: Dataset) -> None:

@@ -8,7 +8,7 @@ import pytest
 from captures import PG_V018_TABLES, Loader
 from test_postgres_exporter import TOTAL_RELATION_SIZE, read
 
-from kubetally.cli.storage import build_report
+from kubetally.app.storage import build_report
 from kubetally.model.pricing import default_price_book
 from kubetally.model.retention import parse_policy_text
 
@@ -18,8 +18,7 @@ pytestmark = pytest.mark.services
 def test_storage_tables_from_a_real_exporter_capture(load_replay: Loader) -> None:
     ds = read(load_replay, "pg-v018", PG_V018_TABLES)
     rules = parse_policy_text("tables:\n  - {table: audit.events, time_column: created_at, keep: 30d}\n").tables
-    report = build_report(dataset=ds, dsn=None, book=default_price_book(), time_columns=[], policy=None,
-                          capacity=None, storage_class=None, rules=rules)  # fmt: skip
+    report = build_report(dataset=ds, dsn=None, book=default_price_book(), rules=rules)
     sizes = {r["table"]: r["total_bytes"] for r in report.tables.iter_rows(named=True)}
     assert sizes == TOTAL_RELATION_SIZE
     # the replay spans less than the 6 hours a growth rate needs: no invented growth, and the outlook

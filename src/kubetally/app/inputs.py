@@ -16,11 +16,12 @@ from kubetally.analysis.allocation.settings import AllocationSettings, allocatio
 from kubetally.app.base import Request, cli
 from kubetally.app.source import Opened
 from kubetally.dataset import Dataset
-from kubetally.errors import ConfigError
+from kubetally.errors import ConfigError, KubetallyError
 from kubetally.model.duration import Span, format_duration
 from kubetally.model.owners import Owners, parse_owners_text
 from kubetally.model.price_catalog import CLOUD_CATALOG
 from kubetally.model.pricing import PriceBook, cloud_what_if, default_price_book, parse_price_text
+from kubetally.model.retention import RetentionPolicy, parse_policy_text
 
 
 class PricesRequest(Request):
@@ -102,6 +103,23 @@ def allocation_of(path: Path | None, opened: Opened) -> AllocationSettings:
     if text is None:
         return AllocationSettings()
     return allocation_settings_from_text(text, where="allocation settings recorded with the dataset")
+
+
+def policy_of(path: Path, tables: tuple[str, ...] = ()) -> RetentionPolicy:
+    """The retention policy file, validated; ``tables`` (``--table``) narrows it to the named rules."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"--policy {path}: {exc.strerror}") from None
+    policy = parse_policy_text(text, where=str(path))
+    if not tables:
+        return policy
+    chosen = [rule for rule in policy.tables if rule.table in tables or rule.qualified in tables]
+    unknown = [t for t in tables if not any(t in (r.table, r.qualified) for r in policy.tables)]
+    if unknown:
+        names = ", ".join(r.table for r in policy.tables)
+        raise KubetallyError(f"--table {', '.join(unknown)}: not in {path} (it has {names})")
+    return RetentionPolicy(tables=tuple(chosen))
 
 
 def recorded_inputs_note(opened: Opened, **given: Path | None) -> str | None:

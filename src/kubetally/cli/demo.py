@@ -170,6 +170,29 @@ def _rightsize(ctx: DemoContext) -> None:
     ctx.console.print(f"all recommendations: {target}")
 
 
+@demo_section(order=32, title="Storage: the growing audit_event table, when its volume fills, what retention does")
+def _storage(ctx: DemoContext) -> None:
+    from kubetally.app.inputs import price_book
+    from kubetally.app.storage import build_report
+    from kubetally.data import demo_text
+    from kubetally.model.retention import parse_policy_text
+    from kubetally.outputs.storage import outlook_table, tables_table, volumes_table, what_if_table
+
+    book = price_book(None)
+    policy = parse_policy_text(demo_text("retention.yaml"), where="the demo's retention policy")
+    result = build_report(dataset=ctx.dataset, dsn=None, book=book, rules=policy.tables)
+    ctx.console.print(tables_table(result.tables))
+    ctx.console.print(volumes_table(result.volumes, book.currency))
+    ctx.console.print(what_if_table(result.what_if, book.currency))
+    ctx.console.print(outlook_table(result.outlook, book.currency))
+    ctx.console.print(
+        "The demo's policy (keep: 30d, `kubetally retention plan --policy` on a real database counts the rows; "
+        "`kubetally retention cronjob` runs it nightly):\n" + demo_text("retention.yaml").split("\n", 2)[2],
+        highlight=False,
+        markup=False,
+    )
+
+
 def _repository_k8s() -> Path | None:
     """The AuditFlow manifests of a source checkout (``k8s/`` next to ``src/``), if present."""
     candidate = Path(__file__).resolve().parents[3] / "k8s"

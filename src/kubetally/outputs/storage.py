@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar, Literal, get_args
 
 import polars as pl
+from rich.console import RenderableType
 from rich.table import Table
 
 from kubetally.model import columns as c
+from kubetally.outputs.registry import Result, register
+
+Report = Literal["volumes", "tables", "databases", "ages", "what-if", "outlook"]
+REPORTS: tuple[str, ...] = get_args(Report)
+"""The frames of a storage report (``--report``)."""
+
+
+@dataclass(frozen=True)
+class StorageReport:
+    databases: pl.DataFrame
+    tables: pl.DataFrame
+    ages: pl.DataFrame
+    volumes: pl.DataFrame
+    what_if: pl.DataFrame
+    notes: tuple[str, ...]
+    outlook: pl.DataFrame
+    """A policy's retention outlook from size history (empty without --policy, or with --dsn: then run
+    `retention plan` for the real rows)."""
+
+    def frame(self, name: str) -> pl.DataFrame:
+        return {"volumes": self.volumes, "tables": self.tables, "databases": self.databases, "ages": self.ages,
+                "what-if": self.what_if, "outlook": self.outlook}[name]  # fmt: skip
 
 
 def size(n: float | None) -> str:
@@ -156,3 +181,35 @@ def outlook_table(frame: pl.DataFrame, currency: str) -> Table:
             to_archive, size(row["steady_bytes"]), month, fills, "" if fits is None else f"{fits:,.0f} d",
         )  # fmt: skip
     return table
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageResult(Result):
+    report: StorageReport
+    currency: str
+    frame: str = "volumes"
+    """The frame json/csv/yaml print (``--report``)."""
+    kind: ClassVar[str] = "storage"
+
+    def data(self) -> pl.DataFrame:
+        return self.report.frame(self.frame)
+
+
+@register("table", StorageResult)
+def storage_tables(result: StorageResult) -> list[RenderableType]:
+    """Every non-empty frame of the report as a table."""
+    report, currency = result.report, result.currency
+    out: list[RenderableType] = []
+    if report.databases.height:
+        out.append(databases_table(report.databases))
+    if report.tables.height:
+        out.append(tables_table(report.tables))
+    for (table, column), frame in report.ages.group_by(["table", "time_column"], maintain_order=True):
+        out.append(ages_table(frame, f"Rows of {table} by age of {column}"))
+    if report.volumes.height:
+        out.append(volumes_table(report.volumes, currency))
+    if report.what_if.height and report.volumes.height:
+        out.append(what_if_table(report.what_if, currency))
+    if report.outlook.height:
+        out.append(outlook_table(report.outlook, currency))
+    return out
