@@ -101,6 +101,8 @@ def _bounds(info: FieldInfo) -> str:
 def _shown_default(info: FieldInfo, meta: dict[str, Any]) -> str | None:
     if "show_default" in meta:
         return str(meta["show_default"])
+    if info.is_required():
+        return None
     default = info.get_default(call_default_factory=True)
     if default is None or default is False or default in ((), ""):
         return None

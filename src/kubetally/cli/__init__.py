@@ -77,6 +77,8 @@ app = group(
     groups={
         "export": "Export cost data in standard formats.",
         "baseline": "Save a summary of a stable period and compare later windows with it.",
+        "retention": "Archive rows older than a policy's `keep` to verified Parquet files, then delete them (dry run "
+        "unless --yes); restore them; run it as a CronJob. See docs/retention.md.",
     },
 )
 
