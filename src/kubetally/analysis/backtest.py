@@ -28,7 +28,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from kubetally.analysis import backtest_windows as bw
-from kubetally.analysis.backtest_windows import WINDOW_STATISTICS, Windows
+from kubetally.analysis.backtest_windows import OOM_REACTIVE, WINDOW_STATISTICS, Windows
 from kubetally.analysis.rightsizing import (
     KEYS,
     EvidenceSettings,
@@ -224,6 +224,18 @@ def replay_many(
     size = backtest.batch_entities
     batches = [eligible.slice(i, size) for i in range(0, eligible.height, size)]
     sums: dict[str, list[pl.DataFrame]] = {name: [] for name in strategies}
+    # rolling strategies with window statistics replay all batches in lockstep (one recommendation a
+    # day for every entity at once); the others batch by batch
+    lockstep = {
+        name: (strategy, settings)
+        for name, (strategy, settings) in strategies.items()
+        if arrays
+        and backtest.mode == "rolling"
+        and strategy is not None
+        and settings is not None
+        and strategy.name in WINDOW_STATISTICS
+    }
+    parts: list[_Lockstep] = []
     for done, batch in enumerate(batches, start=1):
         data = (
             lf.filter(pl.col(c.OWNER_NAME).is_in(batch.get_column(c.OWNER_NAME).unique().implode()))
@@ -233,11 +245,21 @@ def replay_many(
         prepared = _prepare(data, backtest)
         del data  # the batch's samples are held once, sorted, from here on
         for name, (strategy, settings) in strategies.items():
-            per_e = _replay_batch(prepared, batch, strategy, settings, evidence, backtest, step_seconds, arrays)
-            sums[name].append(batch.join(per_e, on=_E, how="inner").drop(_E))
+            if name not in lockstep:
+                per_e = _replay_batch(prepared, batch, strategy, settings, evidence, backtest, step_seconds, arrays)
+                sums[name].append(batch.join(per_e, on=_E, how="inner").drop(_E))
+        if lockstep:
+            parts.append(_Lockstep.of(prepared, batch, lockstep, backtest, step_seconds))
         del prepared
         if on_batch is not None:
             on_batch(done, len(batches))
+    if lockstep:
+        recs = _replay_lockstep(parts, lockstep, evidence, backtest, step_seconds)
+        for name in lockstep:
+            for i, part in enumerate(parts):
+                rec = recs[name].filter(pl.col("_b") == i).drop("_b")
+                applied = part.scored.join(rec, on=[_E, "_p"], how="left", maintain_order="left")
+                sums[name].append(part.entities.join(_entity_sums(applied), on=_E, how="inner").drop(_E))
     results = []
     for name in strategies:
         parts = sums[name]
@@ -417,6 +439,186 @@ def _rolling(
     if not recs:
         return pl.DataFrame(schema=schema)
     return pl.concat(recs, how="diagonal_relaxed").select([pl.col(k).cast(t) for k, t in schema.items()])
+
+
+@dataclass(frozen=True)
+class _Lockstep:
+    """One batch's part of a lockstep rolling replay, computed once from its samples: the periods it is
+    re-recommended on, the operators' sizes at the end of training, each period's usage summary and
+    strategy statistics (``_e`` + columns), what OOM-reactive statistics need to redo them, and the
+    scored samples (for the kills of each day and the final sums)."""
+
+    entities: pl.DataFrame
+    scored: pl.DataFrame
+    days: dict[int, pl.DataFrame]
+    active: frozenset[int]
+    current: pl.DataFrame
+    summaries: dict[int, pl.DataFrame]
+    stats: dict[str, dict[int, pl.DataFrame]]
+    peaks: dict[str, dict[int, dict[int, bw.Peaks]]]
+    newest: dict[int, int | None]
+
+    @staticmethod
+    def of(
+        batch: _Batch,
+        entities: pl.DataFrame,
+        strategies: dict[str, Candidate],
+        backtest: BacktestSettings,
+        step: int,
+    ) -> _Lockstep:
+        data = batch.data
+        first = int(backtest.train_days * 86400 // (backtest.refresh_hours * 3600))
+        window = max(1, int(backtest.window_days * 86400 // (backtest.refresh_hours * 3600)))
+        has_samples = set(data.get_column("_p").unique().to_list())
+        scored_periods = set(data.filter(~pl.col("_train")).get_column("_p").unique().to_list())
+        last = max(scored_periods, default=0)
+        active = frozenset(
+            p
+            for p in range(first, last + 1)
+            if p in scored_periods and any(q in has_samples for q in range(p - window, p))
+        )
+        current = _current_from(data.filter(pl.col("_p") < first))
+        with_e = entities.select(*KEYS, pl.col(_E).cast(pl.UInt32))
+        info = _history(pl.DataFrame(schema=_SAMPLES_SCHEMA), current, _empty_ooms(), step).info.join(
+            with_e, on=list(KEYS), how="inner"
+        )
+        no_kills = _empty_ooms().with_columns(pl.lit(None, pl.UInt32).alias(_E))
+        windows = batch.windows
+        summaries: dict[int, pl.DataFrame] = {}
+        stats: dict[str, dict[int, pl.DataFrame]] = {name: {} for name in strategies}
+        peaks: dict[str, dict[int, dict[int, bw.Peaks]]] = {name: {} for name in strategies}
+        newest: dict[int, int | None] = {}
+        for p in sorted(active):
+            day = windows.windows(p, window)
+            newest[p] = windows.newest(day)
+            summaries[p] = windows.summary(p, window, step)
+            for name, (strategy, settings) in strategies.items():
+                assert strategy is not None and settings is not None
+                kept: dict[int, bw.Peaks] | None = {} if strategy.name in OOM_REACTIVE else None
+                context = bw.Context(info=info, ooms=no_kills, newest=newest[p], peaks=kept)
+                stats[name][p] = WINDOW_STATISTICS[strategy.name](windows, day, context, settings)
+                if kept is not None:
+                    peaks[name][p] = kept
+        scored = batch.scored(c.TIMESTAMP)
+        days = {
+            int(k[0]): v  # type: ignore[call-overload]
+            for k, v in scored.select(_E, "_seg", "_p", c.TIMESTAMP, c.MEMORY_WORKING_SET_BYTES)
+            .partition_by("_p", as_dict=True)
+            .items()
+            if k[0] in active
+        }
+        return _Lockstep(entities, scored.drop(c.TIMESTAMP), days, active, current, summaries, stats, peaks, newest)
+
+
+def _replay_lockstep(
+    parts: list[_Lockstep],
+    strategies: dict[str, Candidate],
+    evidence: EvidenceSettings,
+    backtest: BacktestSettings,
+    step: int,
+) -> dict[str, pl.DataFrame]:
+    """Per strategy: the recommendation applied on each refresh period (``_e``, ``_p``, batch ``_b``,
+    recommended columns), every batch's entities recommended together each day; what each batch
+    would have done alone (its periods, the kills it keeps) is kept batch by batch."""
+    keys = list(KEYS)
+    entities = pl.concat(
+        [
+            p.entities.select(*keys, pl.col(_E).cast(pl.UInt32), pl.lit(i, pl.Int64).alias("_b"))
+            for i, p in enumerate(parts)
+        ]
+    )
+    periods = sorted(set().union(*(p.active for p in parts)))
+    out: dict[str, pl.DataFrame] = {}
+    for name, (strategy, settings) in strategies.items():
+        assert strategy is not None and settings is not None
+        current = pl.concat([p.current.with_columns(pl.lit(i, pl.Int64).alias("_b")) for i, p in enumerate(parts)])
+        ooms = _empty_ooms().with_columns(pl.lit(None, pl.Int64).alias("_b"))
+        recs: list[pl.DataFrame] = []
+        for period in periods:
+            act = [i for i, p in enumerate(parts) if period in p.active]
+            cur = current.filter(pl.col("_b").is_in(act))
+            history = _history(pl.DataFrame(schema=_SAMPLES_SCHEMA), cur.drop("_b"), ooms.drop("_b"), step)
+            stats = pl.concat([parts[i].stats[name][period] for i in act])
+            if strategy.name in OOM_REACTIVE and ooms.height:
+                redo = OOM_REACTIVE[strategy.name]
+                info = history.info.join(entities, on=keys, how="inner")
+                with_e = ooms.join(entities.drop("_b"), on=keys, how="inner")
+                redone = [
+                    redo(
+                        parts[i].peaks[name][period],
+                        bw.Context(
+                            info=info.filter(pl.col("_b") == i),
+                            ooms=with_e.filter(pl.col("_b") == i),
+                            newest=parts[i].newest[period],
+                        ),
+                        settings,
+                    )
+                    for i in act
+                    if with_e.filter(pl.col("_b") == i).height
+                ]
+                if redone:
+                    stats = stats.update(pl.concat(redone), on=_E, how="left", include_nulls=True)
+            summary = entities.join(pl.concat([parts[i].summaries[period] for i in act]), on=_E, how="inner")
+            stats_k = entities.join(stats, on=_E, how="inner")
+            rec = recommendations(
+                history,
+                strategy=strategy,
+                settings=settings,
+                evidence=evidence,
+                summary=summary.drop(_E, "_b"),
+                stats=stats_k.drop(_E, "_b"),
+            ).select(*keys, *_REC.values())
+            recs.append(
+                rec.join(entities, on=keys, how="inner").drop(keys).with_columns(pl.lit(period, pl.Int64).alias("_p"))
+            )
+            # what was applied becomes "current"; would-be OOM kills become recorded OOM kills
+            updated = cur.join(rec, on=keys, how="left").select(
+                *keys,
+                pl.coalesce(c.RECOMMENDED_CPU_REQUEST_CORES, c.CURRENT_CPU_REQUEST_CORES).alias(
+                    c.CURRENT_CPU_REQUEST_CORES
+                ),
+                pl.col(c.RECOMMENDED_CPU_LIMIT_CORES).alias(c.CURRENT_CPU_LIMIT_CORES),
+                pl.coalesce(c.RECOMMENDED_MEMORY_REQUEST_BYTES, c.CURRENT_MEMORY_REQUEST_BYTES).alias(
+                    c.CURRENT_MEMORY_REQUEST_BYTES
+                ),
+                pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.CURRENT_MEMORY_LIMIT_BYTES),
+                "_b",
+            )
+            current = pl.concat([current.filter(~pl.col("_b").is_in(act)), updated])
+            days = [parts[i].days[period].with_columns(pl.lit(i, pl.Int64).alias("_b")) for i in act]
+            day = pl.concat(days).join(recs[-1].drop("_b"), on=[_E, "_p"], how="left", maintain_order="left")
+            kills = (
+                _run_starts(day, by=[_E])
+                .filter(pl.col("_run_start"))
+                .join(entities.drop("_b"), on=_E, how="inner")
+                .select(
+                    *keys,
+                    c.TIMESTAMP,
+                    pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.MEMORY_LIMIT_BYTES),
+                    "_b",
+                )
+            )
+            # each batch keeps the kills of its trailing window, counted from its day's first sample
+            cuts = pl.DataFrame(
+                {"_b": act, "_cut": [d.get_column(c.TIMESTAMP).min() for d in days]},
+                schema={"_b": pl.Int64(), "_cut": pl.Datetime("us", "UTC")},
+            )
+            ooms = (
+                pl.concat([ooms, kills])
+                .join(cuts, on="_b", how="left", maintain_order="left")
+                .filter(
+                    pl.col("_cut").is_null()
+                    | (pl.col(c.TIMESTAMP) >= pl.col("_cut") - pl.duration(days=backtest.window_days))
+                )
+                .drop("_cut")
+            )
+        schema = {_E: pl.UInt32(), **{r: pl.Float64() for r in _REC.values()}, "_p": pl.Int32(), "_b": pl.Int64()}
+        out[name] = (
+            pl.concat(recs, how="diagonal_relaxed").select([pl.col(k).cast(t) for k, t in schema.items()])
+            if recs
+            else pl.DataFrame(schema=schema)
+        )
+    return out
 
 
 def _recommend_from_windows(

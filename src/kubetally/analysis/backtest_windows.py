@@ -251,6 +251,8 @@ class Context:
     info: pl.DataFrame
     ooms: pl.DataFrame
     newest: int | None
+    peaks: dict[int, Peaks] | None = None
+    """When given, statistics that react to OOM kills keep here what they need to redo it."""
 
 
 def _max(values: list[float | None]) -> float | None:
@@ -339,49 +341,107 @@ def _vpa(arrays: Windows, windows: list[Window], ctx: Context, settings: Strateg
     return pl.DataFrame(rows, schema={E: pl.UInt32(), "_cpu": pl.Float64(), "_mem": pl.Float64()})
 
 
+Peaks = list[tuple[np.ndarray, np.ndarray]]
+"""Per pod: (end, peak) of each memory aggregation window, as the OOM bump needs them."""
+
+
+def _kills(ctx: Context) -> dict[int, list[tuple[int, float | None]]]:
+    kills: dict[int, list[tuple[int, float | None]]] = {}
+    for e, ts, limit in ctx.ooms.select(E, pl.col(c.TIMESTAMP).dt.epoch("us"), c.MEMORY_LIMIT_BYTES).iter_rows():
+        kills.setdefault(e, []).append((ts, None if limit is None else float(limit)))
+    return kills
+
+
+def _vpa_source_memory(
+    peaks: Peaks,
+    kills: list[tuple[int, float | None]],
+    request: float | None,
+    s: VpaSourceSettings,
+    reference: int,
+) -> list[float | None]:
+    """The decayed memory-peak histogram's percentiles, each OOM kill counted as a peak of
+    ``max(used + bump, used x ratio)`` in its window (``used = max(request, peak, limit at the kill)``)."""
+    window_us = int(s.memory_aggregation_hours * 3600 * 1_000_000)
+    ends_all, peaks_all = [], []
+    for ends, raw in peaks:
+        top = raw
+        if kills:
+            top = raw.copy()
+            for i, end in enumerate(ends.tolist()):
+                bumped = []
+                for ts, limit in kills:
+                    if end - window_us <= ts < end:
+                        used = max(float(v) for v in (request, top[i], limit) if v is not None)
+                        bumped.append(max(used + s.oom_min_bump_mib * MIB, used * s.oom_bump_ratio))
+                if bumped:
+                    top[i] = max(float(top[i]), *bumped)
+        ends_all.append(ends)
+        peaks_all.append(top)
+    values = np.concatenate(peaks_all) if peaks_all else np.empty(0)
+    weights = _decay(np.concatenate(ends_all), reference, s.half_life_hours * 3600) if ends_all else np.empty(0)
+    qs = (s.lower_bound_percentile, s.target_percentile, s.upper_bound_percentile)
+    return histogram_quantiles(_buckets_of(MEMORY_BUCKETS, values), weights, MEMORY_BUCKETS, qs)
+
+
+_BOUNDS = ("lower", "target", "upper")
+
+
 def _vpa_source(arrays: Windows, windows: list[Window], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
     assert isinstance(settings, VpaSourceSettings)
     s = settings
     qs = (s.lower_bound_percentile, s.target_percentile, s.upper_bound_percentile)
-    names = ("lower", "target", "upper")
     half_life = s.half_life_hours * 3600
     window_us = int(s.memory_aggregation_hours * 3600 * 1_000_000)
     reference = ctx.newest if ctx.newest is not None else 0
     requests = _per_entity(ctx.info, c.CURRENT_MEMORY_REQUEST_BYTES)
-    kills: dict[int, list[tuple[int, float | None]]] = {}
-    for e, ts, limit in ctx.ooms.select(E, pl.col(c.TIMESTAMP).dt.epoch("us"), c.MEMORY_LIMIT_BYTES).iter_rows():
-        kills.setdefault(e, []).append((ts, None if limit is None else float(limit)))
+    kills = _kills(ctx)
     cpu_t, mem_t, mem = arrays.cpu.t, arrays.mem.t, arrays.mem.values
-    rows: dict[str, list[object]] = {E: [], **{f"cpu_{n}": [] for n in names}, **{f"mem_{n}": [] for n in names}}
+    rows: dict[str, list[object]] = {E: [], **{f"cpu_{n}": [] for n in _BOUNDS}, **{f"mem_{n}": [] for n in _BOUNDS}}
     for w in windows:
         bucket = np.concatenate([arrays.cpu_buckets[sl] for sl in w.cpu])
         weight = _decay(np.concatenate([cpu_t[sl] for sl in w.cpu]), reference, half_life)
         cpu_q = histogram_quantiles(bucket, weight, CPU_BUCKETS, qs)
-        ends_all, peaks_all = [], []
-        request = requests.get(w.entity)
+        peaks: Peaks = []
         for sl in w.mem:
-            starts, peaks = _window_peaks(mem_t[sl], mem[sl], window_us)
-            ends = starts + window_us
-            for i, end in enumerate(ends.tolist()):
-                # an OOM kill in the window counts as a peak of max(used + bump, used x ratio)
-                bumped = []
-                for ts, limit in kills.get(w.entity, ()):
-                    if end - window_us <= ts < end:
-                        known = [float(v) for v in (request, peaks[i], limit) if v is not None]  # type: ignore[arg-type]
-                        used = max(known)
-                        bumped.append(max(used + s.oom_min_bump_mib * MIB, used * s.oom_bump_ratio))
-                if bumped:
-                    peaks[i] = max(float(peaks[i]), *bumped)
-            ends_all.append(ends)
-            peaks_all.append(peaks)
-        top = np.concatenate(peaks_all)
-        mem_q = histogram_quantiles(
-            _buckets_of(MEMORY_BUCKETS, top), _decay(np.concatenate(ends_all), reference, half_life), MEMORY_BUCKETS, qs
+            starts, top = _window_peaks(mem_t[sl], mem[sl], window_us)
+            peaks.append((starts + window_us, top))
+        if ctx.peaks is not None:
+            ctx.peaks[w.entity] = peaks
+        request = requests.get(w.entity)
+        mem_q = _vpa_source_memory(
+            peaks,
+            kills.get(w.entity, []),
+            None if request is None else float(request),
+            s,
+            reference,  # type: ignore[arg-type]
         )
         rows[E].append(w.entity)
-        for n, v in zip(names, cpu_q, strict=True):
+        for n, v in zip(_BOUNDS, cpu_q, strict=True):
             rows[f"cpu_{n}"].append(v)
-        for n, v in zip(names, mem_q, strict=True):
+        for n, v in zip(_BOUNDS, mem_q, strict=True):
+            rows[f"mem_{n}"].append(v)
+    return pl.DataFrame(rows, schema={E: pl.UInt32(), **dict.fromkeys(list(rows)[1:], pl.Float64())})
+
+
+def _vpa_source_rekilled(peaks: dict[int, Peaks], ctx: Context, settings: StrategySettings) -> pl.DataFrame:
+    """``_e`` + ``mem_lower|target|upper`` of the entities with OOM kills in ``ctx.ooms``, from the peaks
+    :func:`_vpa_source` kept (the CPU percentiles do not depend on kills)."""
+    assert isinstance(settings, VpaSourceSettings)
+    requests = _per_entity(ctx.info, c.CURRENT_MEMORY_REQUEST_BYTES)
+    rows: dict[str, list[object]] = {E: [], **{f"mem_{n}": [] for n in _BOUNDS}}
+    for e, kills in _kills(ctx).items():
+        if e not in peaks:
+            continue
+        request = requests.get(e)
+        mem_q = _vpa_source_memory(
+            peaks[e],
+            kills,
+            None if request is None else float(request),
+            settings,
+            ctx.newest or 0,  # type: ignore[arg-type]
+        )
+        rows[E].append(e)
+        for n, v in zip(_BOUNDS, mem_q, strict=True):
             rows[f"mem_{n}"].append(v)
     return pl.DataFrame(rows, schema={E: pl.UInt32(), **dict.fromkeys(list(rows)[1:], pl.Float64())})
 
@@ -395,5 +455,11 @@ WINDOW_STATISTICS: dict[str, WindowStatistic] = {
     "vpa-source": _vpa_source,
 }
 """Strategy name -> its ``statistics`` from a day's windows (``_e`` + the same columns)."""
+
+OOM_REACTIVE: dict[str, Callable[[dict[int, Peaks], Context, StrategySettings], pl.DataFrame]] = {
+    "vpa-source": _vpa_source_rekilled,
+}
+"""Strategies whose statistics change with the OOM kills recorded so far: name -> a function giving the
+changed columns of the entities with kills, from what the statistic kept in ``Context.peaks``."""
 
 __all__ = ["KEYS", "WINDOW_STATISTICS", "Context", "Window", "Windows", "histogram_quantiles", "quantile", "summary"]
