@@ -86,9 +86,15 @@ def histogram_quantiles(
     last = buckets.num_buckets - 1
     out: list[float | None] = []
     for q in qs:
-        b = int(np.argmax(cum >= total * q - 1e-12 * total))
+        # cum never decreases: the first bucket with cum >= threshold
+        b = min(int(np.searchsorted(cum, total * q - 1e-12 * total, side="left")), last)
         out.append(_bucket_start(buckets, b + 1 if b < last else b))
     return out
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    """``np.concatenate`` without the copy for one part (one pod)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _decay(t: np.ndarray, reference: int, half_life_seconds: float) -> np.ndarray:
@@ -164,6 +170,8 @@ class Windows:
                 self.entities.append(int(e))
                 self._pods.append([])
             self._pods[-1].append(g)
+        self._whole_seconds = bool((self.cpu.t % 1_000_000 == 0).all())
+        self._tables: dict[float, np.ndarray] = {}
         self._windows_of: dict[tuple[int, int], list[Window]] = {}
         self._summaries: dict[tuple[int, int, int], pl.DataFrame] = {}
 
@@ -201,6 +209,23 @@ class Windows:
                     )
                 )
         return out
+
+    def decay(self, t: np.ndarray, reference: int, half_life_seconds: float) -> np.ndarray:
+        """:func:`_decay` of CPU sample times; when every timestamp is a whole second (as in the traces)
+        the weights are read from a table of :func:`_decay` of each age in seconds (the same numbers,
+        one power per distinct age instead of one per sample and day)."""
+        if not self._whole_seconds or reference % 1_000_000:
+            return _decay(t, reference, half_life_seconds)
+        ages = (reference - t) // 1_000_000
+        if ages.size == 0 or ages.min() < 0:
+            return _decay(t, reference, half_life_seconds)
+        table = self._tables.get(half_life_seconds)
+        need = int(ages.max()) + 1
+        if table is None or table.size < need:
+            size = max(need, 2 * (0 if table is None else table.size))
+            table = _decay(-np.arange(size, dtype=np.int64) * 1_000_000, 0, half_life_seconds)
+            self._tables[half_life_seconds] = table
+        return table[ages]
 
     def newest(self, windows: list[Window]) -> int | None:
         """The newest timestamp of all ``windows`` (µs)."""
@@ -288,9 +313,9 @@ def _tiered(arrays: Windows, windows: list[Window], ctx: Context, settings: Stra
                 if s.stop > s.start:
                     days = t_mem[s] // _DAY_US
                     parts.append(np.maximum.reduceat(mem[s], np.flatnonzero(np.diff(days, prepend=days[0] - 1))))
-            rows["_mem"].append(quantile(np.concatenate(parts), qm) if parts else None)
+            rows["_mem"].append(quantile(_join(parts), qm) if parts else None)
         else:
-            rows["_mem"].append(quantile(np.concatenate([mem[s] for s in w.mem]), qm))
+            rows["_mem"].append(quantile(_join([mem[s] for s in w.mem]), qm))
     return pl.DataFrame(rows, schema={E: pl.UInt32(), "_cpu": pl.Float64(), "_mem": pl.Float64()})
 
 
@@ -329,12 +354,12 @@ def _vpa(arrays: Windows, windows: list[Window], ctx: Context, settings: Strateg
         for sc, sm in zip(w.cpu, w.mem, strict=True):
             recent = slice(sc.start + int(np.searchsorted(cpu_t[sc], cut, side="right")), sc.stop)
             buckets.append(arrays.cpu_buckets[recent])
-            weights.append(_decay(cpu_t[recent], newest, s.cpu_half_life_hours * 3600))
+            weights.append(arrays.decay(cpu_t[recent], newest, s.cpu_half_life_hours * 3600))
             recent = slice(sm.start + int(np.searchsorted(mem_t[sm], cut, side="right")), sm.stop)
             peaks.append(_window_peaks(mem_t[recent], mem[recent], window_us)[1])
         rows[E].append(w.entity)
-        rows["_cpu"].append(histogram_quantiles(np.concatenate(buckets), np.concatenate(weights), CPU_BUCKETS, q)[0])
-        top = np.concatenate(peaks)
+        rows["_cpu"].append(histogram_quantiles(_join(buckets), _join(weights), CPU_BUCKETS, q)[0])
+        top = _join(peaks)
         rows["_mem"].append(
             histogram_quantiles(_buckets_of(MEMORY_BUCKETS, top), np.ones(top.size), MEMORY_BUCKETS, q)[0]
         )
@@ -377,8 +402,8 @@ def _vpa_source_memory(
                     top[i] = max(float(top[i]), *bumped)
         ends_all.append(ends)
         peaks_all.append(top)
-    values = np.concatenate(peaks_all) if peaks_all else np.empty(0)
-    weights = _decay(np.concatenate(ends_all), reference, s.half_life_hours * 3600) if ends_all else np.empty(0)
+    values = _join(peaks_all) if peaks_all else np.empty(0)
+    weights = _decay(_join(ends_all), reference, s.half_life_hours * 3600) if ends_all else np.empty(0)
     qs = (s.lower_bound_percentile, s.target_percentile, s.upper_bound_percentile)
     return histogram_quantiles(_buckets_of(MEMORY_BUCKETS, values), weights, MEMORY_BUCKETS, qs)
 
@@ -398,8 +423,8 @@ def _vpa_source(arrays: Windows, windows: list[Window], ctx: Context, settings: 
     cpu_t, mem_t, mem = arrays.cpu.t, arrays.mem.t, arrays.mem.values
     rows: dict[str, list[object]] = {E: [], **{f"cpu_{n}": [] for n in _BOUNDS}, **{f"mem_{n}": [] for n in _BOUNDS}}
     for w in windows:
-        bucket = np.concatenate([arrays.cpu_buckets[sl] for sl in w.cpu])
-        weight = _decay(np.concatenate([cpu_t[sl] for sl in w.cpu]), reference, half_life)
+        bucket = _join([arrays.cpu_buckets[sl] for sl in w.cpu])
+        weight = arrays.decay(_join([cpu_t[sl] for sl in w.cpu]), reference, half_life)
         cpu_q = histogram_quantiles(bucket, weight, CPU_BUCKETS, qs)
         peaks: Peaks = []
         for sl in w.mem:
