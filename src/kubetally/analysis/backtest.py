@@ -226,7 +226,7 @@ def replay_many(
     sums: dict[str, list[pl.DataFrame]] = {name: [] for name in strategies}
     # rolling strategies with window statistics replay all batches in lockstep (one recommendation a
     # day for every entity at once); the others batch by batch
-    lockstep = {
+    lockstep: dict[str, tuple[Strategy, StrategySettings]] = {
         name: (strategy, settings)
         for name, (strategy, settings) in strategies.items()
         if arrays
@@ -235,7 +235,7 @@ def replay_many(
         and settings is not None
         and strategy.name in WINDOW_STATISTICS
     }
-    parts: list[_Lockstep] = []
+    stepped: list[_Lockstep] = []
     for done, batch in enumerate(batches, start=1):
         data = (
             lf.filter(pl.col(c.OWNER_NAME).is_in(batch.get_column(c.OWNER_NAME).unique().implode()))
@@ -249,14 +249,14 @@ def replay_many(
                 per_e = _replay_batch(prepared, batch, strategy, settings, evidence, backtest, step_seconds, arrays)
                 sums[name].append(batch.join(per_e, on=_E, how="inner").drop(_E))
         if lockstep:
-            parts.append(_Lockstep.of(prepared, batch, lockstep, backtest, step_seconds))
+            stepped.append(_Lockstep.of(prepared, batch, lockstep, backtest, step_seconds))
         del prepared
         if on_batch is not None:
             on_batch(done, len(batches))
     if lockstep:
-        recs = _replay_lockstep(parts, lockstep, evidence, backtest, step_seconds)
+        recs = _replay_lockstep(stepped, lockstep, evidence, backtest, step_seconds)
         for name in lockstep:
-            for i, part in enumerate(parts):
+            for i, part in enumerate(stepped):
                 rec = recs[name].filter(pl.col("_b") == i).drop("_b")
                 applied = part.scored.join(rec, on=[_E, "_p"], how="left", maintain_order="left")
                 sums[name].append(part.entities.join(_entity_sums(applied), on=_E, how="inner").drop(_E))
@@ -462,7 +462,7 @@ class _Lockstep:
     def of(
         batch: _Batch,
         entities: pl.DataFrame,
-        strategies: dict[str, Candidate],
+        strategies: dict[str, tuple[Strategy, StrategySettings]],
         backtest: BacktestSettings,
         step: int,
     ) -> _Lockstep:
@@ -493,7 +493,6 @@ class _Lockstep:
             newest[p] = windows.newest(day)
             summaries[p] = windows.summary(p, window, step)
             for name, (strategy, settings) in strategies.items():
-                assert strategy is not None and settings is not None
                 kept: dict[int, bw.Peaks] | None = {} if strategy.name in OOM_REACTIVE else None
                 context = bw.Context(info=info, ooms=no_kills, newest=newest[p], peaks=kept)
                 stats[name][p] = WINDOW_STATISTICS[strategy.name](windows, day, context, settings)
@@ -501,7 +500,7 @@ class _Lockstep:
                     peaks[name][p] = kept
         scored = batch.scored(c.TIMESTAMP)
         days = {
-            int(k[0]): v  # type: ignore[call-overload]
+            int(k[0]): v
             for k, v in scored.select(_E, "_seg", "_p", c.TIMESTAMP, c.MEMORY_WORKING_SET_BYTES)
             .partition_by("_p", as_dict=True)
             .items()
@@ -512,7 +511,7 @@ class _Lockstep:
 
 def _replay_lockstep(
     parts: list[_Lockstep],
-    strategies: dict[str, Candidate],
+    strategies: dict[str, tuple[Strategy, StrategySettings]],
     evidence: EvidenceSettings,
     backtest: BacktestSettings,
     step: int,
@@ -530,7 +529,6 @@ def _replay_lockstep(
     periods = sorted(set().union(*(p.active for p in parts)))
     out: dict[str, pl.DataFrame] = {}
     for name, (strategy, settings) in strategies.items():
-        assert strategy is not None and settings is not None
         current = pl.concat([p.current.with_columns(pl.lit(i, pl.Int64).alias("_b")) for i, p in enumerate(parts)])
         ooms = _empty_ooms().with_columns(pl.lit(None, pl.Int64).alias("_b"))
         recs: list[pl.DataFrame] = []

@@ -24,6 +24,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -94,7 +95,10 @@ def histogram_quantiles(
 
 def _join(parts: list[np.ndarray]) -> np.ndarray:
     """``np.concatenate`` without the copy for one part (one pod)."""
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if len(parts) == 1:
+        return parts[0]
+    joined: np.ndarray = np.concatenate(parts)
+    return joined
 
 
 def _decay(t: np.ndarray, reference: int, half_life_seconds: float) -> np.ndarray:
@@ -152,7 +156,7 @@ class Windows:
         ).sort(E, c.POD, "_t")
         pods = ordered.select(E, c.POD).unique(maintain_order=True).with_row_index("_g")
         ordered = ordered.join(pods, on=[E, c.POD], how="left", maintain_order="left")
-        self.periods = int(ordered.get_column("_p").max() or 0) + 2  # type: ignore[arg-type]
+        self.periods = int(ordered.get_column("_p").cast(pl.Int64).fill_null(0).max() or 0) + 2  # type: ignore[arg-type]
         self.all = _Track.of(ordered, None, pods, self.periods)
         cpu = ordered.filter(pl.col(c.CPU_USAGE_CORES).is_not_null())
         self.cpu = _Track.of(cpu, c.CPU_USAGE_CORES, pods, self.periods)
@@ -225,7 +229,8 @@ class Windows:
             size = max(need, 2 * (0 if table is None else table.size))
             table = _decay(-np.arange(size, dtype=np.int64) * 1_000_000, 0, half_life_seconds)
             self._tables[half_life_seconds] = table
-        return table[ages]
+        weights: np.ndarray = table[ages]
+        return weights
 
     def newest(self, windows: list[Window]) -> int | None:
         """The newest timestamp of all ``windows`` (µs)."""
@@ -285,7 +290,7 @@ def _max(values: list[float | None]) -> float | None:
     return max(known) if known else None
 
 
-def _per_entity(info: pl.DataFrame, column: str) -> dict[int, object]:
+def _per_entity(info: pl.DataFrame, column: str) -> dict[int, Any]:
     return dict(zip(info.get_column(E).to_list(), info.get_column(column).to_list(), strict=True))
 
 
@@ -303,7 +308,7 @@ def _tiered(arrays: Windows, windows: list[Window], ctx: Context, settings: Stra
     cpu, mem, t_mem = arrays.cpu.values, arrays.mem.values, arrays.mem.t
     rows: dict[str, list[object]] = {E: [], "_cpu": [], "_mem": []}
     for w in windows:
-        qc, qm = float(q_cpu[w.entity]), float(q_mem[w.entity])  # type: ignore[arg-type]
+        qc, qm = float(q_cpu[w.entity]), float(q_mem[w.entity])
         rows[E].append(w.entity)
         rows["_cpu"].append(_max([quantile(cpu[s], qc) for s in w.cpu]))
         if peaks[w.entity]:
@@ -438,7 +443,7 @@ def _vpa_source(arrays: Windows, windows: list[Window], ctx: Context, settings: 
             kills.get(w.entity, []),
             None if request is None else float(request),
             s,
-            reference,  # type: ignore[arg-type]
+            reference,
         )
         rows[E].append(w.entity)
         for n, v in zip(_BOUNDS, cpu_q, strict=True):
@@ -463,7 +468,7 @@ def _vpa_source_rekilled(peaks: dict[int, Peaks], ctx: Context, settings: Strate
             kills,
             None if request is None else float(request),
             settings,
-            ctx.newest or 0,  # type: ignore[arg-type]
+            ctx.newest or 0,
         )
         rows[E].append(e)
         for n, v in zip(_BOUNDS, mem_q, strict=True):
