@@ -92,10 +92,15 @@ def unfinished_plan(
     return None
 
 
-def start(journal: Journal, items: list[Item], *, context: str) -> str:
+def start_plan(journal: Journal, plan_event: str, key: str, steps: list[S], *, context: str) -> str:
+    """Journal a new plan (``plan_event`` record, its steps under ``key``) before its first step; its id."""
     plan_id = uuid.uuid4().hex[:12]
-    journal.write({"event": "plan", "plan_id": plan_id, "context": context, "items": [asdict(i) for i in items]})
+    journal.write({"event": plan_event, "plan_id": plan_id, "context": context, key: [asdict(s) for s in steps]})
     return plan_id
+
+
+def start(journal: Journal, items: list[Item], *, context: str) -> str:
+    return start_plan(journal, "plan", "items", items, context=context)
 
 
 def run(
@@ -170,10 +175,7 @@ CHANGE_REASON = {
 
 
 def start_changes(journal: Journal, changes: list[Change], *, context: str) -> str:
-    plan_id = uuid.uuid4().hex[:12]
-    journal.write({"event": "change-plan", "plan_id": plan_id, "context": context,
-                   "changes": [asdict(c) for c in changes]})  # fmt: skip
-    return plan_id
+    return start_plan(journal, "change-plan", "changes", changes, context=context)
 
 
 def unfinished_changes(journal: Journal) -> tuple[str, list[Change], set[Key]] | None:
