@@ -19,10 +19,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parents[1]))
 import servers
 from kubetally.analysis.allocation.settings import allocation_settings_from_text
+from kubetally.app.insights import build_overview
 from kubetally.data import demo_text
 from kubetally.model.owners import parse_owners_text
 from kubetally.model.pricing import default_price_book
-from kubetally.outputs.overview import build_overview
 from kubetally.outputs.web.server import start
 from kubetally.outputs.web.views import Application, Views
 from kubetally.simulate import ScenarioConfig, simulate

@@ -18,11 +18,12 @@ from alloc_handmade import dataset as handmade_dataset  # noqa: E402
 
 from kubetally.analysis.allocation import AllocationSettings  # noqa: E402
 from kubetally.analysis.allocation.settings import allocation_settings_from_text  # noqa: E402
+from kubetally.app.insights import build_overview  # noqa: E402
 from kubetally.data import demo_inputs, demo_text  # noqa: E402
 from kubetally.dataset import Dataset  # noqa: E402
 from kubetally.model.owners import parse_owners_text  # noqa: E402
 from kubetally.model.pricing import default_price_book, parse_price_text  # noqa: E402
-from kubetally.outputs.overview import Overview, build_overview  # noqa: E402
+from kubetally.outputs.overview import Overview  # noqa: E402
 from kubetally.outputs.web.server import start  # noqa: E402
 from kubetally.outputs.web.views import Application, Views  # noqa: E402
 from kubetally.simulate import ScenarioConfig, simulate  # noqa: E402

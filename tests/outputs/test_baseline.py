@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from kubetally.analysis.allocation.settings import allocation_settings_from_text
+from kubetally.app.insights import build_overview
 from kubetally.data import demo_text
 from kubetally.dataset import Dataset
 from kubetally.errors import KubetallyError
@@ -17,7 +18,7 @@ from kubetally.model import schema
 from kubetally.model.owners import parse_owners_text
 from kubetally.model.pricing import default_price_book
 from kubetally.outputs.baseline import baseline_of, compare
-from kubetally.outputs.overview import Overview, build_overview
+from kubetally.outputs.overview import Overview
 from kubetally.outputs.report import render_report
 from kubetally.simulate import ScenarioConfig, simulate
 from kubetally.store import RunStore

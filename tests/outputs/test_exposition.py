@@ -10,9 +10,10 @@ from alloc_handmade import GI
 from prometheus_client.parser import text_string_to_metric_families
 
 from kubetally.analysis.allocation import AllocationSettings
+from kubetally.app.insights import build_overview
 from kubetally.model.pricing import default_price_book
 from kubetally.outputs.exposition import ExpositionSettings, exposition_text
-from kubetally.outputs.overview import Overview, build_overview
+from kubetally.outputs.overview import Overview
 from kubetally.simulate import ScenarioConfig, simulate
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]

@@ -289,11 +289,8 @@ def opencost_families(ov: Overview, settings: ExpositionSettings) -> Iterator[Me
     yield from (cpu, ram, total)
 
     pv = _gauge("pv_hourly_cost", "pv_hourly_cost Cost per GB per hour on a persistent disk", OPENCOST_PV_LABELS)
-    volumes = ds.table(schema.VOLUMES)
-    bound = volumes.filter(pl.col(c.PV) != "") if volumes.height else volumes
-    for row in bound.sort(c.PV).iter_rows(named=True) if bound.height else ():
-        per_gib_hour = float(ov.book.storage.per_gib_month(row[c.STORAGE_CLASS])) / float(ov.book.hours_per_month)
-        pv.add_metric([row[c.PV], row[c.PV], ""], per_gib_hour)
+    for row in ov.pv_prices.sort(c.PV).iter_rows(named=True):
+        pv.add_metric([row[c.PV], row[c.PV], ""], row["per_gib_hour"])
     yield pv
 
     steps = _last_step(ov)
@@ -309,7 +306,7 @@ def opencost_families(ov: Overview, settings: ExpositionSettings) -> Iterator[Me
     yield from (cpu_alloc, mem_alloc)
 
     pvc = _gauge("pod_pvc_allocation", "pod_pvc_allocation Bytes used by a PVC attached to a pod", OPENCOST_PVC_LABELS)
-    mounts = ds.table(schema.VOLUME_MOUNTS)
+    mounts, volumes = ds.table(schema.VOLUME_MOUNTS), ds.table(schema.VOLUMES)
     running = steps.select(c.CLUSTER, c.NAMESPACE, c.POD).unique()
     if mounts.height and volumes.height:
         attached = (

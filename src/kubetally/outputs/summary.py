@@ -21,7 +21,6 @@ import polars as pl
 from kubetally.analysis.allocation.settings import IDLE, OVERHEAD, UNALLOCATED, UNMOUNTED
 from kubetally.analysis.waste import RULE_INFO
 from kubetally.model import columns as c
-from kubetally.model.pricing import node_prices
 from kubetally.model.quantity import format_cpu, format_memory
 from kubetally.outputs.overview import Overview
 
@@ -41,29 +40,6 @@ def team_of_workloads(ov: Overview) -> dict[tuple[str, str], str]:
     """(namespace, controller) -> team, as showback labels it."""
     rows = ov.amounts.select(c.NAMESPACE, c.CONTROLLER, "team").unique()
     return {(ns, ctrl): team for ns, ctrl, team in rows.iter_rows()}
-
-
-def node_money(ov: Overview) -> pl.DataFrame:
-    """Per node: monthly cost, and its cash and book parts (see the module docstring)."""
-    ds = ov.dataset
-    hpm = float(ov.book.hours_per_month)
-    cost = ov.allocation.nodes.group_by(c.CLUSTER, c.NODE).agg(pl.col(c.NODE_COST).sum() * ov.month_factor)
-    prices = node_prices(ov.book, ds.nodes, ds.labels).select(
-        c.CLUSTER, c.NODE, c.AMORTIZATION_PER_HOUR, c.POWER_MAX_WATTS, c.PRICE_RULE
-    )
-    owned = pl.col(c.POWER_MAX_WATTS) > 0
-    return (
-        cost.join(prices, on=[c.CLUSTER, c.NODE], how="left")
-        .with_columns(
-            pl.when(owned).then(pl.col(c.AMORTIZATION_PER_HOUR) * hpm).otherwise(0.0).alias("book_monthly"),
-        )
-        .with_columns(
-            pl.col(c.NODE_COST).alias("monthly_cost"),
-            (pl.col(c.NODE_COST) - pl.col("book_monthly")).clip(lower_bound=0.0).alias("cash_monthly"),
-            owned.alias("owned"),
-        )
-        .sort(c.CLUSTER, c.NODE)
-    )
 
 
 def _showback_rows(rows: pl.DataFrame, key: str) -> list[dict[str, Any]]:
@@ -174,7 +150,7 @@ def summary(ov: Overview) -> dict[str, Any]:
     tiers = _showback_rows(ov.tiers.rows, "criticality")
     idle = next((t for t in teams if t["team"] == IDLE), None)
     monthly = _cents(ov.teams.monthly_projection)
-    money = node_money(ov)
+    money = ov.node_money
     recs = ov.rightsizing
     book = pl.col("monthly_book_saving").fill_null(0.0) if "monthly_book_saving" in recs.columns else pl.lit(0.0)
     savings = recs.select(pl.col("monthly_saving") + book).to_series().drop_nulls()
