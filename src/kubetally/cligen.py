@@ -174,10 +174,11 @@ def _params(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[_P
             )
         yield _Param(option, (*prefix, name))
         if meta.get("deprecated"):
-            old = click.Option(
-                [meta["deprecated"], f"{dest}__old"], type=_click_type(inner), hidden=True, help="deprecated"
-            )
-            yield _Param(old, (*prefix, name), deprecated=f"{meta['deprecated']} is deprecated here: use {flag}")
+            spellings = meta["deprecated"]
+            spellings = [spellings] if isinstance(spellings, str) else list(spellings)
+            old = click.Option([*spellings, f"{dest}__old"], type=_click_type(inner), hidden=True, help="deprecated")
+            said = "/".join(spellings)
+            yield _Param(old, (*prefix, name), deprecated=f"{said} is deprecated here: use {flag}")
 
 
 def _values(ctx: click.Context, params: list[_Param], given: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -205,13 +205,13 @@ def test_collect_checks_its_files_before_connecting(
     dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = "http://127.0.0.1:1"  # nothing listens: reaching the server would be a different error
-    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "-o", str(dataset_dir))
+    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "--out", str(dataset_dir))
     assert code == 2 and "already exists" in text and "--overwrite" in text, text
     missing = str(tmp_path / "missing")
     new = str(tmp_path / "new")
-    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "-o", new, "--labels-from", missing)
+    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "--out", new, "--labels-from", missing)
     assert code == 2 and f"--labels-from {missing}: no such file" in " ".join(text.split()), text
-    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "-o", new, "--ca-file", missing)
+    code, text = cli(capsys, monkeypatch, "collect", "--prometheus", url, "--out", new, "--ca-file", missing)
     assert code == 2 and f"CA file {missing}: no such file" in " ".join(text.split()), text
 
 
@@ -375,7 +375,7 @@ def test_backtest_settings_for_a_strategy_not_scored_are_refused(
 def test_collect_bad_cluster_label_and_ca_bundle(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = ("collect", "--prometheus", "http://127.0.0.1:1", "-o", str(tmp_path / "ds"))
+    base = ("collect", "--prometheus", "http://127.0.0.1:1", "--out", str(tmp_path / "ds"))
     code, text = cli(capsys, monkeypatch, *base, "--cluster-label", "x y")
     assert code == 2 and "invalid Prometheus label name 'x y'" in text, text
     not_pem = tmp_path / "ca.pem"

@@ -33,7 +33,7 @@ Objs = list[dict[str, object]]
 def test_collect_kubeconfig_equals_ground_truth(api: KubeAPIServer, truth: Dataset, tmp_path: Path) -> None:
     config = api.write_kubeconfig(tmp_path / "kubeconfig")
     result = kubetally("collect", "--kubeconfig", str(config), "--cluster-name", CLUSTER, "--page-size", "5",
-                       "-o", "ds", cwd=tmp_path)  # fmt: skip
+                       "--out", "ds", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert differences(load(tmp_path / "ds"), truth) == {}
     assert f"{truth.counts()['references']} references" in result.stderr
@@ -150,11 +150,11 @@ def test_bad_kube_options_are_one_line(tmp_path: Path) -> None:
         ("--kubeconfig", "bad"): "kubeconfig bad: not valid YAML",
         ("--kubeconfig", "notkc"): "kubeconfig notkc: not a kubeconfig",
         ("--context", "x"): "--context needs --kubeconfig",
-        ("--kubeconfig", "bad", "--in-cluster"): "give --kubeconfig or --in-cluster, not both",
-        ("--kubeconfig", "bad", "--kube-dump", "bad"): "give one source",
+        ("--kubeconfig", "bad", "--in-cluster"): "give one Kubernetes source: --kubeconfig or --in-cluster",
+        ("--kubeconfig", "bad", "--kube-dump", "bad"): "give one Kubernetes source: --kube-dump or --kubeconfig",
     }
     for args, message in cases.items():
-        result = kubetally("collect", *args, "-o", "ds", cwd=tmp_path)
+        result = kubetally("collect", *args, "--out", "ds", cwd=tmp_path)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) <= 2, result.stderr

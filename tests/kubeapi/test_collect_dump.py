@@ -26,7 +26,7 @@ def test_collect_kube_dump_equals_ground_truth(api: KubeAPIServer, truth: Datase
     out = subprocess.run([require_binary("kubectl"), "--server", api.url, "get", KINDS, "-A", "-o", "yaml"],
                          capture_output=True, text=True, check=True, timeout=60).stdout  # fmt: skip
     (dump / "cluster.yaml").write_text(out)
-    result = kubetally("collect", "--kube-dump", str(dump), "--cluster-name", CLUSTER, "-o", "ds", cwd=tmp_path)
+    result = kubetally("collect", "--kube-dump", str(dump), "--cluster-name", CLUSTER, "--out", "ds", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     got = load(tmp_path / "ds")
     assert differences(got, truth) == {}
@@ -37,7 +37,7 @@ def test_collect_kube_dump_equals_ground_truth(api: KubeAPIServer, truth: Datase
 
 def test_real_public_dump(tmp_path: Path) -> None:
     """kubectl-neat's fixture: `kubectl get pods -o json` of two bare BestEffort pods on a kind node."""
-    result = kubetally("collect", "--kube-dump", str(REAL), "--cluster-name", "kind", "-o", "ds", cwd=tmp_path)
+    result = kubetally("collect", "--kube-dump", str(REAL), "--cluster-name", "kind", "--out", "ds", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     ds = load(tmp_path / "ds")
     containers = ds.collected(schema.CONTAINERS)
@@ -58,10 +58,11 @@ def test_bad_inputs_are_one_line(tmp_path: Path) -> None:
     cases = {
         ("--kube-dump", "missing.json"): "missing.json: no such file or directory",
         ("--kube-dump", "bad.json"): "bad.json: not valid JSON",
-        (): "give one source",
-        ("--kube-dump", str(REAL), "--prometheus", "http://127.0.0.1:1"): "give one source",
+        (): "give a source: --prometheus URL (history)",
+        # the objects beside Prometheus' history: Prometheus is asked (and here refuses the connection)
+        ("--kube-dump", str(REAL), "--prometheus", "http://127.0.0.1:1"): "cannot reach the server",
     }
     for args, message in cases.items():
-        result = kubetally("collect", *args, "-o", "ds", cwd=tmp_path)
+        result = kubetally("collect", *args, "--out", "ds", cwd=tmp_path)
         assert result.returncode != 0
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr

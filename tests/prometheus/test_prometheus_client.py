@@ -142,7 +142,7 @@ def test_collect_against_a_dead_server_fails_fast(tmp_path: object) -> None:
     port = free_port()
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "kubetally", "collect", "--prometheus", f"http://127.0.0.1:{port}", "-o", "x"],
+        [sys.executable, "-m", "kubetally", "collect", "--prometheus", f"http://127.0.0.1:{port}", "--out", "x"],
         capture_output=True,
         text=True,
         check=False,

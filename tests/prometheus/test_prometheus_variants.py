@@ -119,7 +119,7 @@ def test_collect_cli_writes_a_dataset(tmp_path: Path) -> None:
     servers.backfill(om, tmp_path / "tsdb")
     runner = CliRunner()
     with servers.prometheus(tmp_path / "tsdb") as url:
-        args = ["collect", "--prometheus", url, "-o", str(tmp_path / "ds"), "--window", "1h", "--step", "5m",
+        args = ["collect", "--prometheus", url, "--out", str(tmp_path / "ds"), "--window", "1h", "--step", "5m",
                 "--end", truth.info.end.strftime("%Y-%m-%dT%H:%M:%S"), "--cluster-name", CLUSTER]  # fmt: skip
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
@@ -127,7 +127,7 @@ def test_collect_cli_writes_a_dataset(tmp_path: Path) -> None:
         # the simulator's KSM exposition has no reclaim_policy label (as before v2.16): inferred, with a note
         assert "queries" in said and "volumes' reclaim_policy inferred" in said
         assert differences(without_local_path(truth), load(tmp_path / "ds")) == []
-    bad = runner.invoke(app, ["collect", "--prometheus", "ftp://nowhere", "-o", str(tmp_path / "x")])
+    bad = runner.invoke(app, ["collect", "--prometheus", "ftp://nowhere", "--out", str(tmp_path / "x")])
     assert bad.exit_code != 0
 
 

@@ -37,7 +37,7 @@ def cli(*, flag: str | None = None, short: str | None = None, env: str | None = 
     """``json_schema_extra`` for a field: its flag name (default ``--field-name``), short flag, env variable.
 
     Other keys: ``argument=True`` (positional), ``metavar``, ``hidden``, ``deprecated`` (an old flag
-    spelling that still works and warns), ``show_default`` (text shown instead of the default).
+    spelling, or a tuple of them, that still works and warns), ``show_default`` (text shown instead of the default).
     """
     meta = {"flag": flag, "short": short, "env": env, **extra}
     return {"cli": {k: v for k, v in meta.items() if v is not None}}

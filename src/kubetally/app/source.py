@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pydantic import Field, ValidationError, model_validator
 
 from kubetally.app.base import Progress, Request, cli, no_progress
 from kubetally.dataset import Dataset, load
 from kubetally.errors import ConfigError, KubetallyError
+
+if TYPE_CHECKING:
+    from kubetally.sources.kubernetes import KubeConnection
 
 
 class SourceRequest(Request):
@@ -63,11 +66,7 @@ class SourceRequest(Request):
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> SourceRequest:
-        kube = [flag for flag, on in KUBE_FLAGS.items() if on(self)]
-        if len(kube) > 1:
-            raise ValueError(f"give one Kubernetes source: {' or '.join(kube)}, not {len(kube)}")
-        if self.context is not None and self.kubeconfig is None:
-            raise ValueError("--context needs --kubeconfig")
+        kube = kube_sources(self)
         given = [name for name in OPENERS if getattr(self, name) not in (None, False)] + (["kube"] if kube else [])
         if not given and self.source_optional:
             return self
@@ -91,12 +90,57 @@ class SourceRequest(Request):
         return next(name for name in OPENERS if getattr(self, name) not in (None, False))
 
 
-KUBE_FLAGS: dict[str, Callable[[SourceRequest], bool]] = {
+class KubeFields(Protocol):
+    """A request with the Kubernetes source fields (SourceRequest, CollectRequest, RecordRequest)."""
+
+    @property
+    def kube_dump(self) -> tuple[Path, ...]: ...
+    @property
+    def kubeconfig(self) -> Path | None: ...
+    @property
+    def context(self) -> str | None: ...
+    @property
+    def in_cluster(self) -> bool: ...
+
+
+KUBE_FLAGS: dict[str, Callable[[KubeFields], bool]] = {
     "--kube-dump": lambda r: bool(r.kube_dump),
     "--kubeconfig": lambda r: r.kubeconfig is not None,
     "--in-cluster": lambda r: r.in_cluster,
 }
 """The Kubernetes sources (one at most), and whether a request names each."""
+
+
+def kube_sources(request: KubeFields) -> list[str]:
+    """The Kubernetes source flags ``request`` gives (none or one); ValueError for two, or a --context
+    without --kubeconfig. Every request with the Kubernetes source fields validates with this."""
+    kube = [flag for flag, on in KUBE_FLAGS.items() if on(request)]
+    if len(kube) > 1:
+        raise ValueError(f"give one Kubernetes source: {' or '.join(kube)}, not {len(kube)}")
+    if request.context is not None and request.kubeconfig is None:
+        raise ValueError("--context needs --kubeconfig")
+    return kube
+
+
+def kube_connection(
+    request: KubeFields, *, page_size: int | None = None, timeout: float | None = None
+) -> KubeConnection | None:
+    """The API server connection ``request`` names (None for a dump or no Kubernetes source)."""
+    from kubetally.sources.kubernetes.settings import KubeConnection as Connection
+
+    if request.kubeconfig is None and not request.in_cluster:
+        return None
+    tuning = {"page_size": page_size, "timeout_seconds": timeout}
+    try:
+        return Connection(
+            kubeconfig=request.kubeconfig,
+            context=request.context,
+            in_cluster=request.in_cluster,
+            **{k: v for k, v in tuning.items() if v is not None},
+        )
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid Kubernetes connection: {message}") from None
 
 
 @dataclass(frozen=True)
@@ -145,21 +189,15 @@ def _kube(request: SourceRequest, progress: Progress) -> Opened:
     """The objects of the Kubernetes source, over Prometheus' history when --prometheus is given too."""
     from kubetally.app.prometheus import query_from_env
     from kubetally.sources.combined import objects_with_history
-    from kubetally.sources.kubernetes import KubeConnection, dataset_from_api, dataset_from_dump
+    from kubetally.sources.kubernetes import dataset_from_api, dataset_from_dump
 
     query = query_from_env() if request.prometheus is not None else None
     cluster = query.cluster_name if query is not None else "default"
-    if request.kube_dump:
+    settings = kube_connection(request)
+    if settings is None:
         progress("reading the kubectl dump...")
         objects = dataset_from_dump(request.kube_dump, cluster_name=cluster)
     else:
-        try:
-            settings = KubeConnection(
-                kubeconfig=request.kubeconfig, context=request.context, in_cluster=request.in_cluster
-            )
-        except ValidationError as exc:
-            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-            raise ConfigError(f"invalid Kubernetes connection: {message}") from None
         progress("reading the API server...")
         objects = dataset_from_api(settings, cluster_name=cluster, progress=progress)
     if request.prometheus is None:
