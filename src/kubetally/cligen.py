@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import click
 from click.core import ParameterSource
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 from rich.console import Console
 from rich.markup import escape
@@ -151,6 +151,8 @@ def _params(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[_P
         multiple = typing.get_origin(annotation) in (tuple, list)
         inner = typing.get_args(annotation)[0] if multiple else annotation
         help_text = _help(name, info, meta, inner)
+        if any(isinstance(m, BeforeValidator) for m in info.metadata):
+            inner = str  # the model parses the text (e.g. a duration "14d" into seconds)
         if meta.get("argument"):
             yield _Param(click.Argument([dest], type=_click_type(inner), metavar=meta.get("metavar")), (*prefix, name))
             continue
@@ -164,11 +166,16 @@ def _params(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[_P
                 decls[0] = f"{flag}/--no-{flag.removeprefix('--')}"
             option = click.Option(decls, is_flag=True, default=bool(default), **common)
         else:
+            required = info.is_required() and not optional
+            if required and meta.get("deprecated"):
+                # an old spelling may give it: the model says when neither is given
+                required = False
+                common["help"] = f"{help_text} [required]"
             option = click.Option(
                 decls,
                 type=_click_type(inner),
                 multiple=multiple,
-                required=info.is_required() and not optional,
+                required=required,
                 metavar=_metavar(name, inner, meta),
                 **common,
             )

@@ -66,3 +66,14 @@ def test_bad_inputs_are_one_line(tmp_path: Path) -> None:
         result = kubetally("collect", *args, "--out", "ds", cwd=tmp_path)
         assert result.returncode != 0
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_old_dash_o_directory_still_works_and_says_it_is_deprecated(tmp_path: Path) -> None:
+    result = kubetally("collect", "--kube-dump", str(REAL), "--cluster-name", "kind", "-o", "ds", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == "warning: -o/--output is deprecated here: use --out"
+    assert load(tmp_path / "ds").counts()["containers"] == 2
+    # a format name where a directory is expected is refused, never written as a directory called "json"
+    result = kubetally("collect", "--kube-dump", str(REAL), "-o", "json", cwd=tmp_path)
+    assert result.returncode == 2 and "'json' is an output format" in result.stderr, result.stderr
+    assert not (tmp_path / "json").exists()

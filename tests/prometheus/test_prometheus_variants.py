@@ -127,6 +127,14 @@ def test_collect_cli_writes_a_dataset(tmp_path: Path) -> None:
         # the simulator's KSM exposition has no reclaim_policy label (as before v2.16): inferred, with a note
         assert "queries" in said and "volumes' reclaim_policy inferred" in said
         assert differences(without_local_path(truth), load(tmp_path / "ds")) == []
+        # a real public dump's objects (kubectl-neat: 2 pods on a kind node) over Prometheus' history: one dataset
+        dump = Path(__file__).parents[2] / "testdata" / "kube-dumps" / "kubectl-neat-list-1-raw.json"
+        both = runner.invoke(app, [*args[:3], "--out", str(tmp_path / "both"), *args[5:], "--kube-dump", str(dump)])
+        assert both.exit_code == 0, both.output
+        merged, history = load(tmp_path / "both"), load(tmp_path / "ds")
+        assert merged.collected(schema.USAGE).sort(pl.all()).equals(history.collected(schema.USAGE).sort(pl.all()))
+        pods = set(merged.containers.get_column(c.POD)) - set(history.containers.get_column(c.POD))
+        assert pods == {"t1", "t2"}
     bad = runner.invoke(app, ["collect", "--prometheus", "ftp://nowhere", "--out", str(tmp_path / "x")])
     assert bad.exit_code != 0
 

@@ -65,6 +65,8 @@ def error_line(model: type[BaseModel], exc: ValidationError) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     if not loc:
         return message
+    if len(loc) == 1 and loc[0] in model.model_fields and error.get("type") == "missing":
+        return f"missing {flag_of(model, loc[0])} (required)"
     if loc[0] in model.model_fields and (len(loc) == 1 or (len(loc) == 2 and loc[1].isdigit())):
         # one value of a repeatable option is named alone (``--rule 'x'``), never the whole tuple
         value = error.get("input")

@@ -17,14 +17,21 @@ def not_a_format(flag: str, path: Path) -> None:
     """Refuse a bare format name (``json``, ``table``...) given where a directory is expected."""
     if str(path) in FORMAT_HELP and not path.exists():
         raise ValueError(
-            f"{flag} {path}: names a directory to write, and {path!r} is an output format; "
+            f"{flag} {path}: names a directory to write, and '{path}' is an output format; "
             f"to write a directory called {path}, give ./{path}"
         )
 
 
 def check_directory(flag: str, path: Path) -> None:
     """Refuse a directory that names a file, or a path under a file."""
-    for part in (path, *path.parents):
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag} {path}: is a file, not a directory")
+    check_parents(flag, path)
+
+
+def check_parents(flag: str, path: Path) -> None:
+    """Refuse a path under a file (its nearest existing parent must be a directory)."""
+    for part in path.parents:
         if part.exists():
             if not part.is_dir():
                 raise ValueError(f"{flag} {path}: {part} is a file, not a directory")
@@ -44,7 +51,7 @@ def check_dataset_target(flag: str, path: Path, *, overwrite: bool) -> None:
     """Refuse a dataset directory that saving would refuse at the end: under a file, existing without
     ``overwrite``, or existing and not a kubetally dataset (never replaced)."""
     not_a_format(flag, path)
-    check_directory(flag, path.parent)
+    check_parents(flag, path)
     if path.exists():
         if not path.is_dir():
             raise ValueError(f"{flag} {path}: is a file, not a directory")
