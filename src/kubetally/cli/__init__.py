@@ -84,12 +84,14 @@ app = group(
 
 
 def option_names(*path: str) -> list[str]:
-    """Every ``--long`` option of the command at ``path`` (e.g. ``("export", "focus")``), ``--help`` left out."""
+    """Every ``--long`` option of the command at ``path`` (e.g. ``("export", "focus")``), ``--help`` and hidden
+    (deprecated) spellings left out."""
     command: Any = app  # a click command, or a typer one (typer vendors its own click)
     for name in path:
         command = getattr(command, "wrapped", command).commands[name]
     command = getattr(command, "wrapped", command)
-    opts = [opt for param in command.params for opt in (*param.opts, *param.secondary_opts)]
+    shown = [param for param in command.params if not getattr(param, "hidden", False)]  # not deprecated spellings
+    opts = [opt for param in shown for opt in (*param.opts, *param.secondary_opts)]
     return [opt for opt in dict.fromkeys(opts) if opt.startswith("--") and opt != "--help"]
 
 
