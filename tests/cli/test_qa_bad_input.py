@@ -63,7 +63,17 @@ def test_simulate_refuses_to_overwrite_an_openmetrics_file(
 ) -> None:
     precious = tmp_path / "history.om"
     precious.write_text("precious\n")
-    args = ("simulate", "-o", str(tmp_path / "ds"), "--days", "0.1", "--step", "3600", "--openmetrics", str(precious))
+    args = (
+        "simulate",
+        "--out",
+        str(tmp_path / "ds"),
+        "--days",
+        "0.1",
+        "--step",
+        "3600",
+        "--openmetrics",
+        str(precious),
+    )
     code, text = cli(capsys, monkeypatch, *args)
     assert code == 2, text
     assert "already exists" in text and "--overwrite" in text
@@ -81,9 +91,9 @@ def test_simulate_bad_openmetrics_paths_are_clear_errors(
         (a_file / "x.om", "is a file, not a directory"),
         (tmp_path / "ds", "other than the dataset directory"),
     ):
-        code, text = cli(capsys, monkeypatch, "simulate", "-o", out, "--days", "0.1", "--openmetrics", str(target))
+        code, text = cli(capsys, monkeypatch, "simulate", "--out", out, "--days", "0.1", "--openmetrics", str(target))
         assert code == 2 and expected in text and "internal error" not in text, text
-    code, text = cli(capsys, monkeypatch, "simulate", "-o", str(a_file / "ds"), "--days", "0.1")
+    code, text = cli(capsys, monkeypatch, "simulate", "--out", str(a_file / "ds"), "--days", "0.1")
     assert code == 2 and "is a file, not a directory" in text, text
 
 
@@ -91,7 +101,7 @@ def test_simulate_openmetrics_in_a_new_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "new" / "history.om"
-    args = ("simulate", "-o", str(tmp_path / "ds"), "--days", "0.02", "--step", "900", "--openmetrics", str(target))
+    args = ("simulate", "--out", str(tmp_path / "ds"), "--days", "0.02", "--step", "900", "--openmetrics", str(target))
     code, text = cli(capsys, monkeypatch, *args)
     assert code == 0, text
     assert target.read_text().startswith("# HELP")
@@ -100,7 +110,7 @@ def test_simulate_openmetrics_in_a_new_directory(
 def test_simulate_days_shorter_than_a_step(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, text = cli(capsys, monkeypatch, "simulate", "-o", str(tmp_path / "ds"), "--days", "0.01", "--step", "3600")
+    code, text = cli(capsys, monkeypatch, "simulate", "--out", str(tmp_path / "ds"), "--days", "0.01", "--step", "3600")
     assert code == 2, text
     assert "shorter than one --step" in text and not (tmp_path / "ds").exists()
 

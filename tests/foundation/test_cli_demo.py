@@ -50,7 +50,7 @@ def test_demo_prints_summary_saves_dataset_and_records_run(tmp_path: Path) -> No
 
 def test_simulate_command_writes_a_scaled_dataset(tmp_path: Path) -> None:
     target = tmp_path / "big"
-    args = ("simulate", "-o", str(target), "--days", "1", "--step", "600", "--extra-workloads", "24")
+    args = ("simulate", "--out", str(target), "--days", "1", "--step", "600", "--extra-workloads", "24")
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     ds = load(target)
