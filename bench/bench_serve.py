@@ -114,7 +114,9 @@ def _source(name: str, work: Path, kubetally: str) -> tuple[list[str], dict[str,
     if name == "demo":
         return ["--demo"], {}
     if name == "dataset":
-        subprocess.run([kubetally, "simulate", "--days", "14", "--out", str(work / "ds")], check=True, capture_output=True)
+        subprocess.run(
+            [kubetally, "simulate", "--days", "14", "--out", str(work / "ds")], check=True, capture_output=True
+        )
         return ["-d", str(work / "ds")], {}
     subprocess.run([kubetally, "simulate", "--extra-workloads", "300", "--days", "14", "--out", str(work / "ds")],
                    check=True, capture_output=True)  # fmt: skip
