@@ -297,3 +297,16 @@ def test_a_component_deleting_a_workload_removes_it_from_the_render(tmp_path: Pa
     ref = WorkloadRef("default", "Deployment", "guestbook-ui")
     plan = plan_manifests(tmp_path, [ResourceTarget(ref, "guestbook-ui", {("requests", "cpu"): "50m"})])
     assert plan.files == () and [str(t.ref) for t in plan.unmatched] == [str(ref)]
+
+
+def test_a_kubectl_error_on_the_edited_copy_names_the_users_files(metrics: Path) -> None:
+    from kubetally.actions.manifests.kustomize import render_problem
+    from kubetally.actions.manifests.lines import ManifestError
+
+    overlay = (metrics / "overlays" / "release").resolve()
+    broken = {overlay / "kustomization.yaml": "resources:\n- ../../no-such-base\n"}
+    with pytest.raises(ManifestError) as caught:
+        render_problem(overlay, metrics.resolve(), broken, {}, version="1.32", default_namespace="default")
+    message = str(caught.value)
+    assert "kubetally-render-" not in message  # the temporary copy kubectl rendered is never shown
+    assert str(metrics.resolve()) in message
