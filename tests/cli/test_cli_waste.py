@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from kubetally.cli import main, option_names
+from clirun import cli
+from kubetally.cli import option_names
 from kubetally.dataset import save
 from kubetally.simulate import ScenarioConfig, simulate
 
@@ -16,18 +16,6 @@ ROOT = Path(__file__).parents[2]
 HAND_DUMP = ROOT / "tests" / "waste" / "data" / "reference-paths.yaml"
 BOUTIQUE = ROOT / "testdata" / "online-boutique-kubernetes-manifests.yaml"
 REAL_DUMP = ROOT / "testdata" / "kube-dumps" / "kubectl-neat-list-1-raw.json"
-
-
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["kubetally", *args])
-    monkeypatch.setenv("COLUMNS", "300")
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

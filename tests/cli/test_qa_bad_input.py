@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from kubetally.cli import main
+from clirun import cli as run_cli
 from kubetally.dataset import save
 from kubetally.simulate import ScenarioConfig, simulate
 
 
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
     """Run ``kubetally ARGS`` as the console script does; (exit code, stdout + stderr)."""
-    monkeypatch.setattr(sys, "argv", ["kubetally", *args])
-    monkeypatch.setenv("COLUMNS", "300")
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    ran = run_cli(capsys, monkeypatch, *args)
+    return ran.code, ran.text
 
 
 @pytest.fixture(scope="module")

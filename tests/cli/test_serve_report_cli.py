@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kubetally.cli import main, option_names
+from clirun import cli
+from kubetally.cli import option_names
 from kubetally.data import demo_inputs
 from kubetally.dataset import Dataset, save
 from kubetally.simulate import ScenarioConfig, simulate
@@ -36,14 +37,7 @@ def test_report_and_baselines(
 
     def _run(*args: str, store: Path) -> tuple[int, str, str]:
         """``kubetally ARGS`` as the console script runs it (errors are one line and exit 2)."""
-        monkeypatch.setattr(sys, "argv", ["kubetally", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        return cli(capsys, monkeypatch, *args)
 
     code, _, err = _run("baseline", "save", "first", "-d", str(dataset_dir), store=store)
     assert code == 0, err

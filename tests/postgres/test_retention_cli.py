@@ -7,7 +7,6 @@ The table's rows are ``g * 0.1`` days old (g = 1..2000, anchored at the fill's `
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -18,25 +17,12 @@ import pytest
 from auditdb import archive_rows, make_audit_event, table_rows
 from ruamel.yaml import YAML
 
-from kubetally.cli import main
+from clirun import cli
 from kubetally.model.retention import parse_policy_text
 
 pytestmark = pytest.mark.services
 
 OLD = 1101
-
-
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
-    """Run ``kubetally ARGS`` as the console script does; (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["kubetally", *args])
-    monkeypatch.setenv("COLUMNS", "200")
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -8,30 +8,17 @@ construction the age buckets hold 9 (< 1 d, g 1-9), 60 (1-7 d), 230 (7-30 d), 60
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 from auditdb import make_audit_event
 
-from kubetally.cli import main
+from clirun import cli
 from kubetally.sources.postgres import connect
 from kubetally.sources.postgres.stats import age_profile, database_sizes, table_stats
 
 pytestmark = pytest.mark.services
-
-
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["kubetally", *args])
-    monkeypatch.setenv("COLUMNS", "200")
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _analyze(dsn: str) -> None:
