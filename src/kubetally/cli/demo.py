@@ -242,6 +242,19 @@ def _scale(ctx: DemoContext) -> None:
     ctx.console.print(f"proposed HPA and downscaler annotations: {target}")
 
 
+@demo_section(order=50, title="Waste: idle, unused, orphaned and chatty, with what it costs")
+def _waste(ctx: DemoContext) -> None:
+    from kubetally.app.source import opened_dataset
+    from kubetally.app.waste import WasteRequest, waste
+    from kubetally.outputs import waste as render
+
+    result = waste(WasteRequest(demo=True), opened_dataset(ctx.dataset))
+    ctx.console.print(render.tables(result.report))
+    target = ctx.out_dir / "waste.json"
+    target.write_text(render.to_json(result.report))
+    ctx.console.print(f"every finding with its silence command: {target}")
+
+
 @demo_section(order=99, title="Report for the business owner (one HTML file)")
 def _report(ctx: DemoContext) -> None:
     from kubetally.app.insights import OverviewRequest, overview_of
