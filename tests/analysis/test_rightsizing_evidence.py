@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 from rightsizing_handmade import MIB, T0, history, info, one, samples
 
 from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, recommendations
@@ -110,3 +111,38 @@ def test_a_kill_in_the_window_bumps_the_limit_it_was_killed_at_not_todays() -> N
     # the default policy lowers a limit by at most 1% at a time: 600Mi x 0.99 = 594Mi (still not 720Mi)
     rec = one(recommendations(h, strategy=strategy, settings=strategy.settings_model(), evidence=EV))
     assert rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES] == 594 * MIB
+
+
+def _limits_over_days(policy: TierPolicy, days: int) -> list[int]:
+    """The memory limit recommended each day for a steady 50Mi working set, each recommendation
+    applied before the next (as a rolling replay does)."""
+    strategy = STRATEGIES["tiered"]
+    settings = TieredSettings.model_construct(default_tier="standard", tiers={"standard": policy})
+    limit, out = 512 * MIB, []
+    for _ in range(days):
+        h = history([samples("web-a", [0.05] * N, [50 * MIB] * N)], [info(memory_limit=limit)])
+        rec = one(recommendations(h, strategy=strategy, settings=settings, evidence=EV))
+        limit = rec[c.RECOMMENDED_MEMORY_LIMIT_BYTES]
+        out.append(limit // MIB)
+    return out
+
+
+def test_a_limit_headroom_inside_the_near_limit_rule_oscillates_and_is_refused() -> None:
+    # limit = 50Mi x 1.05 = 53Mi (request p95 + 0 = 50Mi; no minimum bump; cut at once): 50/53 = 94% of
+    # the limit, so the next day the near-limit rule raises it to 53Mi + 100Mi = 153Mi, and the day after
+    # the policy cuts it back to 53Mi. Built without validation to show why the policy model refuses it.
+    unchecked = TierPolicy.model_construct(
+        **{
+            **TierPolicy().model_dump(),
+            "memory_limit_headroom": 0.05,
+            "memory_limit_min_bump_mib": 0,
+            "memory_limit_max_cut": 1.0,
+            "memory_request_headroom": 0.0,
+        }
+    )
+    assert _limits_over_days(unchecked, 4) == [53, 153, 53, 153]
+    with pytest.raises(ValidationError, match=r"memory_limit_headroom 0\.05 .*oscillates\); use more than 0\.111"):
+        TierPolicy.model_validate(unchecked.model_dump())
+    # just outside the rule (50/56 = 89% < 90%) the limit settles at once
+    steady = TierPolicy.model_validate({**unchecked.model_dump(), "memory_limit_headroom": 0.12})
+    assert _limits_over_days(steady, 4) == [56, 56, 56, 56]

@@ -24,6 +24,7 @@ from kubetally.analysis.rightsizing.base import (
     MIB,
     NOTE,
     PROPOSAL_SCHEMA,
+    EvidenceSettings,
     StrategySettings,
     daily_peaks,
     hours,
@@ -72,6 +73,21 @@ class TierPolicy(BaseModel):
     memory_min_mib: int = Field(32, ge=1, le=1_000_000, description="Lowest memory request, MiB.")
     min_history_hours: float = Field(24, ge=0, le=24 * 365, description="History needed before recommending, hours.")
     min_data_points: int = Field(100, ge=1, le=10_000_000, description="Usage samples needed (all pods).")
+
+    @model_validator(mode="after")
+    def _limit_clear_of_the_near_limit_rule(self) -> TierPolicy:
+        # A limit of peak x (1 + headroom) with 1 / (1 + headroom) >= the memory-near-limit ratio is "near
+        # its limit" by construction: the next recommendation bumps it (+100Mi / x1.2), the one after
+        # cuts it back (a 55Mi <-> 155Mi oscillation in a rolling replay). Refused where it is declared.
+        ratio = float(EvidenceSettings.model_fields["memory_near_limit_ratio"].default)
+        least = 1 / ratio - 1
+        if self.memory_limit_headroom <= least:
+            raise ValueError(
+                f"memory_limit_headroom {self.memory_limit_headroom:g} puts the limit within {ratio:.0%} of the "
+                f"highest working set, where the memory-near-limit rule raises it on the next recommendation "
+                f"and the one after cuts it back (the limit oscillates); use more than {least:.3f}"
+            )
+        return self
 
 
 def _default_tiers() -> dict[str, TierPolicy]:
