@@ -22,7 +22,7 @@ def test_remote_read_summaries_equal_the_ground_truth(serve: Serve, auditflow: D
     start, end = int(auditflow.info.start.timestamp()), int(auditflow.info.end.timestamp())
     with httpx.Client(base_url=url, timeout=120) as http:
         got = usage_summaries(http, start_s=start, end_s=end, step_s=auditflow.info.step_seconds, slice_hours=6)
-    assert got.requests == 2 * 8  # 2 families x 8 six-hour slices of 2 days: none per container
+    assert got.requests == 4 * 8  # 4 families x 8 six-hour slices of 2 days: none per container
     keys = list(KEYS)
     for summary, column, q in ((got.cpu, c.CPU_USAGE_CORES, 0.95), (got.memory, c.MEMORY_WORKING_SET_BYTES, 1.0)):
         truth = hourly_summary(auditflow.usage, keys=keys, value=column, time=c.TIMESTAMP)

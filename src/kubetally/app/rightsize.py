@@ -132,9 +132,12 @@ def recommend(
     selector: str = "",
     book: PriceBook | None = None,
     evidence: EvidenceSettings | None = None,
+    exact: bool = False,
 ) -> pl.DataFrame:
-    """Recommendations (with money) for the selected workloads of ``dataset``."""
-    history = history_from_dataset(dataset)
+    """Recommendations (with money) for the selected workloads of ``dataset``; percentiles from its hourly
+    summaries when it has them, unless ``exact``."""
+    exact = exact or bool(getattr(STRATEGIES[strategy], "needs_samples", False))
+    history = history_from_dataset(dataset, percentiles="exact" if exact else "auto")
     recs = recommendations(
         history, strategy=STRATEGIES[strategy], settings=settings, evidence=evidence or EvidenceSettings()
     )
@@ -205,6 +208,16 @@ class RightsizeRequest(PricesRequest, SourceRequest):
     strict: bool = like(ManifestSettings, "strict")
     allow_qos_change: bool = like(ManifestSettings, "allow_qos_change")
     name_map: tuple[str, ...] = like(ManifestSettings, "name_map", default=(), metavar="RULE")
+    exact: bool = Field(
+        False,
+        description="Exact percentiles from every usage sample (KRR-compatible). Default: from hourly summaries "
+        "when the source has them (--prometheus with remote read), within 0.5%.",
+    )
+
+    series_frames: ClassVar[frozenset[str] | None] = frozenset({"usage", "terminations", "node_usage"})
+
+    def hourly_usage(self) -> bool:
+        return not self.exact and not getattr(STRATEGIES[self.strategy], "needs_samples", False)
 
     @field_validator("strategy")
     @classmethod
@@ -384,6 +397,7 @@ def rightsize(request: RightsizeRequest, opened: Opened | None = None, progress:
         selector=request.selector,
         book=book,
         evidence=evidence,
+        exact=request.exact,
     )
     if request.selector and recs.height == 0:
         where = f" in namespace {', '.join(request.namespace)}" if request.namespace else ""

@@ -29,6 +29,13 @@ class SourceRequest(Request):
 
     source_optional: ClassVar[bool] = False
     """The use case works without a cluster too (e.g. cost-diff prices at the price file's unit prices)."""
+    series_frames: ClassVar[frozenset[str] | None] = None
+    """The time-series frames the use case reads (None: all); from --prometheus only these are queried."""
+
+    def hourly_usage(self) -> bool:
+        """Whether --prometheus may read usage as hourly summaries by remote read (the use case only needs
+        distributions); False: every sample by range queries."""
+        return False
 
     demo: bool = Field(False, description="Use the built-in AuditFlow demo cluster (simulated, 14 days).")
     dataset: Path | None = Field(
@@ -181,7 +188,13 @@ def _prometheus(request: SourceRequest, progress: Progress) -> Opened:
 
     assert request.prometheus is not None
     progress("reading the cluster from Prometheus...")
-    result = collect(connection_from_env(request.prometheus), query_from_env(), progress=progress)
+    result = collect(
+        connection_from_env(request.prometheus),
+        query_from_env(),
+        progress=progress,
+        hourly=request.hourly_usage(),
+        frames_wanted=request.series_frames,
+    )
     return Opened(result.dataset, notes=result.dataset.info.notes)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from kubetally.sources.kubectl_labels import labels_from_kubectl
 from kubetally.sources.prometheus import build, families, inventory, series
 from kubetally.sources.prometheus.client import PrometheusClient, Usage
 from kubetally.sources.prometheus.plan import Chunk, PromQL, Window, chunk_points, chunks, rate_window
-from kubetally.sources.prometheus.runner import END_OFFSET, Sink, iter_range, run_instant
+from kubetally.sources.prometheus.runner import END_OFFSET, Sink, generic_frame, iter_range, run_instant
 from kubetally.sources.prometheus.settings import Connection, Query, parse_duration, redact_url
 
 __all__ = ["Collected", "Connection", "Query", "Usage", "collect", "parse_duration"]
@@ -53,12 +53,20 @@ def collect(
     progress: Progress | None = None,
     spill_dir: Path | None = None,
     labels_from: Path | None = None,
+    hourly: bool = False,
+    frames_wanted: Collection[str] | None = None,
 ) -> Collected:
     """Read the window from the server and return the Dataset (raises SourceError with one clear line).
 
     With ``spill_dir`` (which must stay until the dataset is saved) each time chunk's series are
     written to Parquet as they arrive, so memory stays bounded by the chunk size. ``labels_from``
     (a ``kubectl get -o json`` dump) supplies labels when kube-state-metrics exports none.
+
+    ``hourly``: read container CPU, working set and throttling by remote read (raw XOR chunks, no JSON)
+    into hourly summaries (frame ``usage_hourly``) instead of per-step ``usage``; where the server has no
+    remote read (VictoriaMetrics, Thanos), or the cluster label / pod-level cAdvisor needs the range
+    queries, usage is read as before and a note says which path was used. ``frames_wanted``: the time-series
+    frames to read (names of :data:`SERIES_FRAMES`; None = all): the others stay empty, their queries unsent.
     """
     say = progress or (lambda _: None)
     window = Window.of(query, now or datetime.now(UTC))
@@ -118,7 +126,20 @@ def collect(
                 f"--rate-window {query.rate_window_seconds} s is shorter than 2 scrape intervals ({interval} s): "
                 "steps with fewer than two scrapes in the window have no rate (usage rows missing)"
             )
-        texts = {**series.usage_texts(p, pod_level=pod_level), **series.other_texts(p)}
+        wanted = set(SERIES_FRAMES if frames_wanted is None else frames_wanted)
+        unknown = wanted - set(SERIES_FRAMES)
+        if unknown:
+            raise ValueError(f"unknown series frames: {', '.join(sorted(unknown))}")
+        usage_hourly = None
+        if hourly and schema.USAGE.name in wanted:
+            usage_hourly = _remote_usage(client, query, window, pod_level, ctx.notes, say)
+            if usage_hourly is not None:
+                wanted.discard(schema.USAGE.name)
+        texts = {
+            name: text
+            for name, text in {**series.usage_texts(p, pod_level=pod_level), **series.other_texts(p)}.items()
+            if _frame_of(name) in wanted
+        }
         say(f"series: {len(texts)} range queries x {len(series_chunks)} chunks")
         nodes, node_map = build.nodes(inv, ctx, labels.filter(pl.col(c.OBJECT_KIND) == "Node"))
         frames = series.Frames(p, query.cluster_name)
@@ -135,18 +156,28 @@ def collect(
         # One chunk at a time (the next one in flight): memory is bounded by the chunk, not the window.
         for done, results in enumerate(iter_range(client, texts, series_chunks, window.step), start=1):
             for name, kept in term_parts.items():
-                kept.append(results.pop(name))
+                if name in results:
+                    kept.append(results.pop(name))
             usage_part = frames.usage(results)
-            sink.add(schema.USAGE, usage_part)
-            sink.add(schema.POD_NETWORK, frames.pod_network(results, usage_part, host_pods))
-            sink.add(schema.NODE_USAGE, frames.node_usage(results, node_map))
-            sink.add(schema.VOLUME_USAGE, frames.volume_usage(results))
-            sink.add(schema.LOG_USAGE, frames.log_usage(results))
-            sink.add(schema.DATABASE_USAGE, frames.database_usage(results))
+            if schema.USAGE.name in wanted:
+                sink.add(schema.USAGE, usage_part)
+            if schema.POD_NETWORK.name in wanted:
+                sink.add(schema.POD_NETWORK, frames.pod_network(results, usage_part, host_pods))
+            if schema.NODE_USAGE.name in wanted:
+                sink.add(schema.NODE_USAGE, frames.node_usage(results, node_map))
+            if schema.VOLUME_USAGE.name in wanted:
+                sink.add(schema.VOLUME_USAGE, frames.volume_usage(results))
+            if schema.LOG_USAGE.name in wanted:
+                sink.add(schema.LOG_USAGE, frames.log_usage(results))
+            if schema.DATABASE_USAGE.name in wanted:
+                sink.add(schema.DATABASE_USAGE, frames.database_usage(results))
             del results, usage_part
             say(f"series: chunk {done}/{len(series_chunks)}")
 
-        term_results = {name: pl.concat(parts, how="diagonal_relaxed") for name, parts in term_parts.items()}
+        term_results = {
+            name: pl.concat(parts, how="diagonal_relaxed") if parts else generic_frame([], window.step)
+            for name, parts in term_parts.items()
+        }
         pod_end, _ = build.pods_ended(inv, ctx, _ends(inv_chunks))
         _, last_reason = frames.terminations(term_results, build.containers(inv, ctx, {}, _ends(inv_chunks)), pod_end)
         containers = build.containers(inv, ctx, last_reason, _ends(inv_chunks))
@@ -156,7 +187,9 @@ def collect(
             usage = _attribute_pod_level(usage, containers)
         volumes, mounts = build.volumes(inv, ctx)
         cadvisor_seen = bool(probe.get("ctr") or probe.get("pod"))
-        if not sink.has(schema.USAGE) and cadvisor_seen:
+        if usage_hourly is not None or schema.USAGE.name not in wanted:
+            pass
+        elif not sink.has(schema.USAGE) and cadvisor_seen:
             ctx.notes.append(
                 f"cAdvisor series with job=~{query.kubelet_job!r} exist but gave no usage row (rate window "
                 f"{p.rate_seconds} s, {seen}): usage is empty (unknown, not zero)"
@@ -166,7 +199,10 @@ def collect(
                 f"no cAdvisor series with job=~{query.kubelet_job!r} (check --kubelet-job): usage is empty "
                 "(unknown, not zero)"
             )
-        if not sink.has(schema.NODE_USAGE):
+        left_out = [name for name in SERIES_FRAMES if name not in wanted and name != schema.USAGE.name]
+        if left_out:
+            ctx.notes.append(f"not read (this command does not use them): {', '.join(left_out)} (empty)")
+        if not sink.has(schema.NODE_USAGE) and schema.NODE_USAGE.name in wanted:
             ctx.notes.append(
                 f"no node-exporter series with job=~{query.node_exporter_job!r} (check --node-exporter-job): "
                 "node_usage is empty (unknown, not zero)"
@@ -208,8 +244,81 @@ def collect(
             objects=build.objects(inv, ctx),
             log_usage=sink.frame(schema.LOG_USAGE),
             database_usage=sink.frame(schema.DATABASE_USAGE),
+            **({} if usage_hourly is None else {"usage_hourly": usage_hourly}),
         )
         return Collected(dataset, client.usage, len(inv_chunks), len(series_chunks))
+
+
+SERIES_FRAMES = (
+    schema.USAGE.name,
+    schema.POD_NETWORK.name,
+    schema.NODE_USAGE.name,
+    schema.VOLUME_USAGE.name,
+    schema.LOG_USAGE.name,
+    schema.DATABASE_USAGE.name,
+    schema.TERMINATIONS.name,
+)
+"""The frames read by range queries (``collect(frames_wanted=...)``)."""
+
+
+def _frame_of(text: str) -> str:
+    """The frame a range query of :mod:`.series` feeds."""
+    if text in series.USAGE_COLUMNS:
+        return schema.USAGE.name
+    if text in series.TERMINATION_RESULTS:
+        return schema.TERMINATIONS.name
+    if text.startswith("net_"):
+        return schema.POD_NETWORK.name
+    if text.startswith("node_"):
+        return schema.NODE_USAGE.name
+    if text == "volume":
+        return schema.VOLUME_USAGE.name
+    if text == "logs":
+        return schema.LOG_USAGE.name
+    return schema.DATABASE_USAGE.name
+
+
+def _remote_usage(
+    client: PrometheusClient, query: Query, window: Window, pod_level: bool, notes: list[str], say: Progress
+) -> pl.DataFrame | None:
+    """usage_hourly by remote read, or None (with a note saying why) when the range queries must read usage."""
+    from kubetally.model.hourly import from_summary
+    from kubetally.sources.prometheus.remote_read import RemoteReadUnsupported
+    from kubetally.sources.prometheus.remote_usage import container_matchers, usage_summaries
+
+    fallback = "usage read by range queries instead (every sample as JSON; exact percentiles)"
+    if query.cluster_label:
+        notes.append(f"--cluster-label is set: remote read is not used for it yet; {fallback}")
+        return None
+    if pod_level:
+        notes.append(f"cAdvisor without container labels: remote read is not used; {fallback}")
+        return None
+    try:
+        got = usage_summaries(
+            client.http,
+            start_s=window.start,
+            end_s=window.end,
+            step_s=window.step,
+            matchers=container_matchers(query.kubelet_job),
+            progress=say,
+        )
+    except RemoteReadUnsupported as exc:
+        notes.append(f"{exc}: {fallback}")
+        return None
+    client.usage.queries += got.requests
+    notes.append(
+        f"usage read by remote read ({got.requests} requests, {got.samples:,} raw samples, "
+        f"{got.bytes_read / 1e6:.1f} MB) into hourly summaries: percentiles within 0.5% of exact"
+    )
+    parts = [
+        from_summary(summary, metric, cluster=query.cluster_name)
+        for summary, metric in (
+            (got.cpu, c.CPU_USAGE_CORES),
+            (got.memory, c.MEMORY_WORKING_SET_BYTES),
+            (got.throttled, c.CPU_THROTTLED_RATIO),
+        )
+    ]
+    return pl.concat(parts)
 
 
 def _scrape_interval(client: PrometheusClient, p: PromQL, pod_level: bool, window: Window, last: Chunk) -> int | None:

@@ -71,6 +71,11 @@ class PrometheusClient:
     def __exit__(self, *_: object) -> None:
         self._http.close()
 
+    @property
+    def http(self) -> httpx.Client:
+        """The authenticated HTTP client (base URL = the server's), for the remote-read API."""
+        return self._http
+
     def instant(self, query: str, at: float) -> list[tuple[dict[str, str], float]]:
         """``/api/v1/query`` at ``at`` (epoch seconds): (labels, value) per series; NaN values are dropped."""
         data = self._call("/api/v1/query", {"query": query, "time": _fmt(at)})

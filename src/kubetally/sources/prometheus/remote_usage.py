@@ -1,14 +1,15 @@
 """Container CPU and working-set summaries straight from remote read: no PromQL, no JSON, no raw frame kept.
 
-For each time slice (whole hours, so no hour is split between slices) two remote-read requests fetch
-every cAdvisor sample of ``container_cpu_usage_seconds_total`` and ``container_memory_working_set_bytes``
-for the whole cluster; the XOR chunks are decoded (:mod:`.xor`), CPU becomes the rate between
-consecutive samples of a series (a counter reset counts from zero, as Prometheus' ``rate`` does), and
-both go into hourly summaries (:mod:`kubetally.model.sketch`) before the next slice is fetched. The
-request count is 2 per slice whatever the number of containers; memory is bounded by one slice.
+For each time slice (whole hours, so no hour is split between slices) four remote-read requests fetch every
+cAdvisor sample of ``container_cpu_usage_seconds_total``, ``container_memory_working_set_bytes`` and the two
+CFS period counters (throttled / all: the throttling ratio per step) for the whole cluster; the XOR chunks are
+decoded (:mod:`.xor`), CPU becomes the rate between consecutive samples of a series (a counter reset counts
+from zero, as Prometheus' ``rate`` does), and both go into hourly summaries (:mod:`kubetally.model.sketch`)
+before the next slice is fetched. The request count is 4 per slice whatever the number of containers; memory
+is bounded by one slice.
 
-Each sample stands for the step that ends at it (``timestamp = t - step``), as the range-query path
-reads it; several series of one container in one step (a restart under a new cgroup) are summed.
+Each sample stands for the step that ends at it (``timestamp = t - step``), as the range-query path reads it;
+several series of one container in one step (a restart under a new cgroup) are summed.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ from kubetally.sources.prometheus.remote_read import Matcher, Raw, read_chunks
 KEYS = (c.NAMESPACE, c.POD, c.CONTAINER)
 CPU = "container_cpu_usage_seconds_total"
 MEMORY = "container_memory_working_set_bytes"
+THROTTLED = "container_cpu_cfs_throttled_periods_total"
+PERIODS = "container_cpu_cfs_periods_total"
 
 
 @dataclass(frozen=True)
 class UsageSummaries:
     cpu: Summary
     memory: Summary
+    throttled: Summary
+    """Throttled CFS periods / CFS periods per step (containers with a CPU limit only)."""
     requests: int
     samples: int
     """Raw samples decoded (both families)."""
@@ -63,16 +68,22 @@ def _frame(raw: Raw, value: np.ndarray, keep: np.ndarray, step_ms: int) -> pl.Da
     return samples.join(names, on=SERIES).drop(SERIES)
 
 
-def cpu_rates(raw: Raw) -> tuple[np.ndarray, np.ndarray]:
-    """(rate in cores per sample, mask of samples that have a rate: not the first of their series)."""
+def increases(raw: Raw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(counter increase since the previous sample, seconds since it, mask of samples that have one:
+    not the first of their series). A decrease is a reset: the counter restarted from zero."""
     if raw.t_ms.size == 0:
-        return np.empty(0), np.zeros(0, dtype=bool)
+        return np.empty(0), np.empty(0), np.zeros(0, dtype=bool)
     dv = np.diff(raw.value, prepend=raw.value[0])
-    dv = np.where(dv < 0, raw.value, dv)  # a reset: the counter restarted from zero
+    dv = np.where(dv < 0, raw.value, dv)
     dt = np.diff(raw.t_ms, prepend=raw.t_ms[0]) / 1000.0
     first = np.ones(raw.series.size, dtype=bool)
     first[1:] = raw.series[1:] != raw.series[:-1]
-    keep = ~first & (dt > 0)
+    return dv, dt, ~first & (dt > 0)
+
+
+def cpu_rates(raw: Raw) -> tuple[np.ndarray, np.ndarray]:
+    """(rate in cores per sample, mask of samples that have a rate: not the first of their series)."""
+    dv, dt, keep = increases(raw)
     return np.divide(dv, dt, out=np.zeros_like(dv), where=keep), keep
 
 
@@ -92,7 +103,7 @@ def usage_summaries(
     selector = list(matchers if matchers is not None else container_matchers())
     slice_s = slice_hours * 3600
     margin_ms = 4 * step_s * 1000  # the sample before a slice's first step, for its rate
-    parts: dict[str, list[Summary]] = {"cpu": [], "memory": []}
+    parts: dict[str, list[Summary]] = {"cpu": [], "memory": [], "throttled": []}
     requests = samples = read = 0
     t = start_s
     while t < end_s:
@@ -113,9 +124,28 @@ def usage_summaries(
             # summarised now: only the slice's hourly rows are kept
             parts[name].append(hourly_summary(summed, keys=KEYS, value="_v", time=c.TIMESTAMP, buckets=buckets))
             del raw, frame
+        counted = []
+        for family in (THROTTLED, PERIODS):
+            raw = read_chunks(http, [Matcher("__name__", "=", family), *selector], lo_ms - margin_ms, hi_ms)
+            requests += 1
+            samples += raw.t_ms.size
+            read += raw.bytes_read
+            dv, _, keep = increases(raw)
+            keep &= raw.t_ms >= lo_ms
+            counted.append(_frame(raw, dv, keep, step_s * 1000).group_by(*KEYS, c.TIMESTAMP).agg(pl.col("_v").sum()))
+        ratio = (
+            counted[0]
+            .join(counted[1], on=[*KEYS, c.TIMESTAMP], suffix="_periods")
+            .filter(pl.col("_v_periods") > 0)
+            .select(*KEYS, c.TIMESTAMP, (pl.col("_v") / pl.col("_v_periods")).alias("_v"))
+        )
+        parts["throttled"].append(
+            hourly_summary(ratio.lazy(), keys=KEYS, value="_v", time=c.TIMESTAMP, buckets=buckets)
+        )
         say(f"remote read: {stop - start_s} of {end_s - start_s} s")
         t = stop
-    return UsageSummaries(_merge(parts["cpu"], buckets), _merge(parts["memory"], buckets), requests, samples, read)
+    cpu, memory, throttled = (_merge(parts[name], buckets) for name in ("cpu", "memory", "throttled"))
+    return UsageSummaries(cpu, memory, throttled, requests, samples, read)
 
 
 def _merge(slices: list[Summary], buckets: LogBuckets | None) -> Summary:
