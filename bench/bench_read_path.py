@@ -50,6 +50,7 @@ from datetime import datetime
 import httpx
 # imports are not timed
 import kubetally.sources.prometheus, kubetally.sources.prometheus.remote_usage, kubetally.model.sketch
+import kubetally.app.rightsize, kubetally.app.source
 url, kind, start, end, step, slice_h, out = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7]), sys.argv[7]
 t0 = time.perf_counter()
 result = {}
@@ -63,6 +64,19 @@ if kind == "remote":
     cpu.select(*KEYS, "cpu_p95").join(mem.select(*KEYS, "mem_max"), on=list(KEYS)).write_parquet(out)
     result = {"requests": got.requests, "samples": got.samples, "mb_read": round(got.bytes_read / 1e6, 1),
               "summary_rows": got.cpu.rows + got.memory.rows, "containers": cpu.height}
+elif kind in ("rightsize", "rightsize-exact"):
+    import os
+    os.environ.update({"KUBETALLY_PROMETHEUS_WINDOW": f"{end - start}s", "KUBETALLY_PROMETHEUS_STEP": f"{step}s",
+                       "KUBETALLY_PROMETHEUS_END": datetime.fromtimestamp(end).astimezone().isoformat()})
+    from kubetally.app.rightsize import RightsizeRequest, rightsize
+    from kubetally.app.source import open_source
+    request = RightsizeRequest(prometheus=url, exact=kind == "rightsize-exact")
+    opened = open_source(request)
+    recs = rightsize(request, opened).recommendations
+    recs.select("namespace", "owner_kind", "owner_name", "container", "data_points", "recommended_cpu_request_cores",
+                "recommended_memory_request_bytes", "recommended_memory_limit_bytes").write_parquet(out)
+    result = {"recommendations": recs.height,
+              "path": [n[:90] for n in opened.dataset.info.notes if "remote read" in n or "range queries" in n]}
 elif kind == "json":
     from kubetally.sources.prometheus import Query
     from kubetally.sources.prometheus.client import PrometheusClient
@@ -126,7 +140,7 @@ def _window(ds: Dataset, start: object, stop: object) -> Dataset:
     frames: dict[str, pl.DataFrame | pl.LazyFrame] = {}
     for spec in FRAMES:
         frame = ds.frame(spec)
-        if spec.series:
+        if spec.series and c.TIMESTAMP in spec.names:
             frame = frame.filter((pl.col(c.TIMESTAMP) >= start) & (pl.col(c.TIMESTAMP) < stop))
         frames[spec.name] = frame
     return Dataset.create(replace(ds.info, start=start, end=stop), **frames)  # type: ignore[arg-type]
@@ -175,14 +189,28 @@ def main() -> None:
         "--work", type=Path, help="keep the simulated dataset and the TSDB here and reuse them on the next run"
     )
     parser.add_argument("--prepare-only", action="store_true", help="simulate and backfill into --work, then stop")
+    parser.add_argument(
+        "--window-hours",
+        type=float,
+        help="measure the first H hours only: a --work whose backfill was stopped early (its blocks cover them)",
+    )
+    parser.add_argument(
+        "--cases",
+        default="remote,rightsize,rightsize-exact,json",
+        help="comma-separated: remote, rightsize, "
+        "rightsize-exact (today's range queries, only the frames rightsize reads), json (usage queries alone), collect",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="kubetally-bench-read-", dir="/tmp"))
     try:
-        samples, load_s, start, end = prepare(args, work)
-        if args.prepare_only:
-            return
+        if args.window_hours:
+            samples, load_s, start, end, exact = partial(args, work)
+        else:
+            samples, load_s, start, end = prepare(args, work)
+            if args.prepare_only:
+                return
+            exact = pl.read_parquet(work / "exact.parquet")
         keys = [c.NAMESPACE, c.POD, c.CONTAINER]
-        exact = pl.read_parquet(work / "exact.parquet")
         marker = str(work / "tsdb")
         with servers.prometheus(work / "tsdb") as url:
             floor_s = floor(url, start, end)
@@ -190,11 +218,16 @@ def main() -> None:
                 "workloads": args.workloads, "days": args.days, "step": args.step, "samples_in_tsdb": samples,
                 "backfill_s": round(load_s), "floor_s": round(floor_s, 2),
             }  # fmt: skip
-            for kind in ("remote", "json", *(("collect",) if args.collect else ())):
+            for kind in args.cases.split(","):
                 result = case(url, kind, start, end, args.step, args.slice_hours, work / f"{kind}.parquet", marker)
                 result["ratio_to_floor"] = round(float(result["wall_s"]) / floor_s, 2)  # type: ignore[arg-type]
                 out[kind] = result
                 print(kind, result, file=sys.stderr)
+            if (work / "rightsize.parquet").is_file():
+                out["rightsize_vs_truth"] = compare_recommendations(work, start, end)
+            if not (work / "remote.parquet").is_file():
+                print(json.dumps(out, indent=1))
+                return
             got = pl.read_parquet(work / "remote.parquet").join(exact, on=keys)
             out["remote_error"] = {
                 "containers_compared": got.height,
@@ -205,6 +238,73 @@ def main() -> None:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _exact(usage: pl.LazyFrame) -> pl.DataFrame:
+    keys = [c.NAMESPACE, c.POD, c.CONTAINER]
+    return (
+        usage.group_by(keys)
+        .agg(
+            pl.col(c.CPU_USAGE_CORES).quantile(0.95, interpolation="linear").alias("e_cpu"),
+            pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("e_mem"),
+        )
+        .collect(engine="streaming")
+    )
+
+
+def _windowed(work: Path, start: int, end: int) -> Dataset:
+    from datetime import UTC, datetime
+
+    ds = load(work / "dataset")
+    return _window(ds, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+
+
+def partial(args: argparse.Namespace, work: Path) -> tuple[int, float, int, int, pl.DataFrame]:
+    """A --work whose backfill stopped early: its first ``--window-hours`` hours, exact figures made now."""
+    ds = load(work / "dataset")
+    start = int(ds.info.start.timestamp())
+    end = start + int(args.window_hours * 3600)
+    part = _windowed(work, start, end)
+    samples = int(part.usage.select(pl.len()).collect().item()) * 2  # CPU + working set rows
+    return samples, float("nan"), start, end, _exact(part.usage)
+
+
+def compare_recommendations(work: Path, start: int, end: int) -> dict[str, object]:
+    """Remote-read recommendations against the same right-sizing on the simulator's own samples (exact)."""
+    from kubetally.analysis.rightsizing import STRATEGIES
+    from kubetally.app.rightsize import recommend
+
+    truth = recommend(
+        _windowed(work, start, end), strategy="tiered", settings=STRATEGIES["tiered"].settings_model(), exact=True
+    )
+    on = ["namespace", "owner_kind", "owner_name", "container"]
+    out: dict[str, object] = {}
+    for kind in ("rightsize", "rightsize-exact"):
+        path = work / f"{kind}.parquet"
+        if not path.is_file():
+            continue
+        both = pl.read_parquet(path).join(truth, on=on, suffix="_t")
+        cpu = both.filter(pl.col("recommended_cpu_request_cores_t").is_not_null())
+        rel = (pl.col("recommended_cpu_request_cores") - pl.col("recommended_cpu_request_cores_t")).abs() / pl.col(
+            "recommended_cpu_request_cores_t"
+        )
+        out[kind] = {
+            "containers": both.height,
+            "of_truth": truth.height,
+            "cpu_request_equal": int(
+                (cpu["recommended_cpu_request_cores"] == cpu["recommended_cpu_request_cores_t"]).sum()
+            ),
+            "cpu_requests": cpu.height,
+            "cpu_request_max_rel_diff": round(float(cpu.select(rel.max()).item() or 0.0), 4),
+            "memory_request_equal": int(
+                both["recommended_memory_request_bytes"].eq_missing(both["recommended_memory_request_bytes_t"]).sum()
+            ),
+            "memory_limit_equal": int(
+                both["recommended_memory_limit_bytes"].eq_missing(both["recommended_memory_limit_bytes_t"]).sum()
+            ),
+            "data_points_equal": int((both["data_points"] == both["data_points_t"]).sum()),
+        }
+    return out
 
 
 def prepare(args: argparse.Namespace, work: Path) -> tuple[int, float, int, int]:
@@ -226,16 +326,7 @@ def prepare(args: argparse.Namespace, work: Path) -> tuple[int, float, int, int]
     print(f"simulated {args.workloads} workloads x {args.days} d in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     samples, load_s = backfill_in_slices(ds, work, args.backfill_hours)
     print(f"backfilled {samples:,} samples in {load_s:.0f} s", file=sys.stderr)
-    keys = [c.NAMESPACE, c.POD, c.CONTAINER]
-    (
-        ds.usage.group_by(keys)
-        .agg(
-            pl.col(c.CPU_USAGE_CORES).quantile(0.95, interpolation="linear").alias("e_cpu"),
-            pl.col(c.MEMORY_WORKING_SET_BYTES).max().alias("e_mem"),
-        )
-        .collect(engine="streaming")
-        .write_parquet(work / "exact.parquet")
-    )
+    _exact(ds.usage).write_parquet(work / "exact.parquet")
     start, end = int(ds.info.start.timestamp()), int(ds.info.end.timestamp())
     ready.write_text(
         json.dumps({"params": params, "samples": samples, "backfill_s": round(load_s), "start": start, "end": end})
