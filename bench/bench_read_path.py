@@ -266,7 +266,7 @@ def partial(args: argparse.Namespace, work: Path) -> tuple[int, float, int, int,
     end = start + int(args.window_hours * 3600)
     part = _windowed(work, start, end)
     samples = int(part.usage.select(pl.len()).collect().item()) * 2  # CPU + working set rows
-    return samples, float("nan"), start, end, _exact(part.usage)
+    return samples, 0.0, start, end, _exact(part.usage)  # backfill time: not measured (stopped early)
 
 
 def compare_recommendations(work: Path, start: int, end: int) -> dict[str, object]:
