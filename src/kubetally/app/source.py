@@ -97,17 +97,22 @@ class SourceRequest(Request):
         return next(name for name in OPENERS if getattr(self, name) not in (None, False))
 
 
-class KubeFields(Protocol):
-    """A request with the Kubernetes source fields (SourceRequest, CollectRequest, RecordRequest)."""
+class ApiFields(Protocol):
+    """A request naming an API server: ``--kubeconfig FILE [--context NAME]`` or ``--in-cluster`` (RecordRequest)."""
 
-    @property
-    def kube_dump(self) -> tuple[Path, ...]: ...
     @property
     def kubeconfig(self) -> Path | None: ...
     @property
     def context(self) -> str | None: ...
     @property
     def in_cluster(self) -> bool: ...
+
+
+class KubeFields(ApiFields, Protocol):
+    """A request with every Kubernetes source field (SourceRequest, CollectRequest)."""
+
+    @property
+    def kube_dump(self) -> tuple[Path, ...]: ...
 
 
 KUBE_FLAGS: dict[str, Callable[[KubeFields], bool]] = {
@@ -130,7 +135,7 @@ def kube_sources(request: KubeFields) -> list[str]:
 
 
 def kube_connection(
-    request: KubeFields, *, page_size: int | None = None, timeout: float | None = None
+    request: ApiFields, *, page_size: int | None = None, timeout: float | None = None
 ) -> KubeConnection | None:
     """The API server connection ``request`` names (None for a dump or no Kubernetes source)."""
     from kubetally.sources.kubernetes.settings import KubeConnection as Connection
