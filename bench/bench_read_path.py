@@ -106,6 +106,9 @@ elif kind == "collect":
         got = collect(Connection(url=url), q, spill_dir=Path(tmp) / "spill")
         result = {"requests": got.usage.queries, "points": got.usage.points}
 result["wall_s"] = round(time.perf_counter() - t0, 2)
+import resource
+usage = resource.getrusage(resource.RUSAGE_SELF)
+result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)  # imports included (a few seconds)
 result["peak_rss_mb"] = [int(x.split()[1]) // 1024 for x in open("/proc/self/status") if x.startswith("VmHWM")][0]
 print(json.dumps(result))
 """
