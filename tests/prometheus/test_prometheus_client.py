@@ -151,4 +151,6 @@ def test_collect_against_a_dead_server_fails_fast(tmp_path: object) -> None:
     assert result.returncode == 2
     assert "cannot reach the server (connection refused)" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
-    assert time.monotonic() - started < 20  # before the fix: ~4 minutes of retries over 69 queries
+    # Before the fix: ~4 minutes of back-off sleeps over 69 queries; after: one failed connection, a few
+    # seconds even at load 28 (38 s seen). The bound is loose so that only the retry storm fails it.
+    assert time.monotonic() - started < 120
