@@ -154,6 +154,17 @@ def _nodes(ctx: DemoContext) -> None:
         ctx.console.print(item)
 
 
+@demo_section(order=22, title="Export: FOCUS 1.2 cost and usage files")
+def _export(ctx: DemoContext) -> None:
+    from kubetally.app.export import FocusRequest, export_focus
+    from kubetally.app.source import opened_dataset
+
+    request = FocusRequest(demo=True, out=ctx.out_dir / "focus", overwrite=True)
+    result = export_focus(request, opened_dataset(ctx.dataset))
+    csv_path, parquet_path = result.files
+    ctx.console.print(f"[green]✓[/] {result.counts['rows']} FOCUS 1.2 rows: {csv_path}, {parquet_path}")
+
+
 @demo_section(order=30, title="Right-sizing: top opportunities (tiered policy)")
 def _rightsize(ctx: DemoContext) -> None:
     from kubetally.app.rightsize import default_recommendations
