@@ -72,7 +72,10 @@ def costdiff(
         opened = opened or open_source(request, progress)
         data = opened.dataset
         unit = unit_prices(book, data.nodes, data.labels, utilization=data.node_utilization())
-        source, notes = "the cluster's nodes", opened.notes
+        source = (
+            "the cluster's nodes" if data.nodes.height else "the price file's unit prices (the source has no nodes)"
+        )
+        notes = opened.notes
     else:
         unit = book_unit_prices(book)
         source = "the price file's unit prices" if request.prices else "built-in unit prices (OpenCost defaults)"

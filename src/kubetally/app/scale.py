@@ -22,6 +22,8 @@ from kubetally.model.pricing import PriceBook
 from kubetally.model.unit_prices import unit_prices
 from kubetally.outputs.scaling import ScaleResult
 
+NO_NODES = "the source has no nodes: savings are priced at the price file's unit prices (built-in: OpenCost's)"
+
 
 class ScaleRequest(PricesRequest, SourceRequest):
     """HPA what-if (replay total demand through the HPA controller) and off-hours plans for non-production.
@@ -94,4 +96,7 @@ def scale(request: ScaleRequest, opened: Opened | None = None, progress: Progres
     if request.namespace:
         hpa = hpa.filter(pl.col(c.NAMESPACE).is_in(request.namespace))
         plans = plans.filter(pl.col(c.NAMESPACE).is_in(request.namespace))
-    return ScaleResult(hpa=hpa, offhours=plans, prices=result.prices, all_rows=request.all_rows, notes=opened.notes)
+    unpriced = () if data.nodes.height else (NO_NODES,)
+    return ScaleResult(
+        hpa=hpa, offhours=plans, prices=result.prices, all_rows=request.all_rows, notes=(*opened.notes, *unpriced)
+    )

@@ -23,6 +23,8 @@ same load) costs the same at its request in showback, rightsize, scale and cost-
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -165,9 +167,12 @@ def cluster_unit_prices(
 def unit_prices(
     book: PriceBook, nodes: pl.DataFrame, labels: pl.DataFrame, *, utilization: pl.DataFrame | None = None
 ) -> UnitPrices:
-    """One price of requested capacity for all of ``nodes`` (one cluster's price when they are one cluster)."""
+    """One price of requested capacity for all of ``nodes`` (one cluster's price when they are one cluster);
+    without nodes (or capacity) to weigh, the book's catch-all unit prices (:func:`book_unit_prices`)."""
     per_node = node_unit_prices(book, nodes, labels, utilization=utilization)
-    core, gib, book_core, book_gib = per_node.select(_weighted()).row(0)
+    core, gib, book_core, book_gib = per_node.select(_weighted()).row(0) if per_node.height else (None,) * 4
+    if core is None or gib is None or math.isnan(core) or math.isnan(gib):
+        return book_unit_prices(book)
     return UnitPrices(
         cpu_per_core_hour=float(core or 0.0),
         memory_per_gib_hour=float(gib or 0.0),
