@@ -2,7 +2,8 @@
 base other overlays render; what ``kubectl kustomize`` renders changes only in those values.
 
 The real tree is metrics-server's (testdata/manifests/metrics-server: one base, three overlays,
-components with strategic-merge and JSON 6902 patches); the small trees below are hand-written
+components with strategic-merge and JSON 6902 patches) and kustomize's own helloWorld example
+(testdata/manifests/kustomize-helloworld: namePrefix overlays over one base); the small trees below are hand-written
 for namePrefix/namespace, an overlay's own resource patch, a base only one overlay uses, and
 patches kubetally cannot follow.
 """
@@ -21,6 +22,7 @@ from ruamel.yaml import YAML
 
 from kubetally.actions.manifests import ResourceTarget, WorkloadRef, apply_plan, plan_manifests
 from kubetally.actions.manifests.invariants import qos_class
+from kubetally.actions.manifests.settings import ManifestSettings
 from kubetally.model.quantity import parse_quantity
 
 TESTDATA = Path(__file__).parents[2] / "testdata" / "manifests"
@@ -310,3 +312,50 @@ def test_a_kubectl_error_on_the_edited_copy_names_the_users_files(metrics: Path)
     message = str(caught.value)
     assert "kubetally-render-" not in message  # the temporary copy kubectl rendered is never shown
     assert str(metrics.resolve()) in message
+
+
+@pytest.fixture
+def helloworld(tmp_path: Path) -> Path:
+    tree = tmp_path / "helloworld"
+    shutil.copytree(TESTDATA / "kustomize-helloworld", tree)
+    return tree
+
+
+HELLO_DEV = WorkloadRef("default", "Deployment", "dev-the-deployment")
+HELLO_STG = WorkloadRef("default", "Deployment", "stg-secondary-the-deployment")
+HELLO_CHANGE = {("requests", "cpu"): "20m", ("requests", "memory"): "32Mi", ("limits", "memory"): "64Mi"}
+
+
+def test_real_kustomize_example_prefixed_overlays_of_one_base(helloworld: Path) -> None:
+    """kustomize's own helloWorld example (namePrefix dev- and stg-secondary- over one base): each
+    overlay's workload is found by its rendered name, its values go into that overlay, the shared base
+    and the other overlay render as before; the base's own name matches nothing."""
+    before = {o: render(helloworld / "overlays" / o) for o in ("dev", "stg-secondary")}
+    base = snapshot(helloworld / "base")
+    unprefixed = WorkloadRef("default", "Deployment", "the-deployment")
+    targets = [
+        ResourceTarget(HELLO_DEV, "the-container", HELLO_CHANGE),
+        ResourceTarget(unprefixed, "the-container", HELLO_CHANGE),
+    ]
+    # BestEffort (no resources in the example) becomes Burstable: refused unless allowed
+    refused = plan_manifests(helloworld, targets[:1])
+    [report] = refused.objects
+    assert report.status == "refused" and "QoS" in (report.reason or ""), report
+    plan = plan_manifests(helloworld, targets, settings=ManifestSettings(allow_qos_change=True))
+    assert [str(t.ref) for t in plan.unmatched] == ["default/Deployment/the-deployment"]
+    assert [(o.file.parent.name, o.status) for o in plan.objects] == [("dev", "changed")]
+    assert all(f.display.startswith("overlays/dev/") for f in plan.files), [f.display for f in plan.files]
+    apply_plan(plan)
+    assert snapshot(helloworld / "base") == base  # the shared base is never edited
+    assert render(helloworld / "overlays/stg-secondary") == before["stg-secondary"]
+    after = render(helloworld / "overlays/dev")
+    [deployment] = [d for d in after if d["kind"] == "Deployment"]
+    assert deployment["metadata"]["name"] == "dev-the-deployment"
+    resources = containers(deployment)["the-container"]["resources"]
+    assert resources == {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
+    assert qos_class({name: c.get("resources") for name, c in containers(deployment).items()}) == "Burstable"
+    assert without_resources(after) == without_resources(before["dev"])  # nothing else changed
+    kubernetes_validate.validate(deployment, "1.32", strict=True)
+    # a second plan with the same values changes nothing
+    again = plan_manifests(helloworld, targets[:1], settings=ManifestSettings(allow_qos_change=True))
+    assert [o.status for o in again.objects] == ["unchanged"] and not again.files
