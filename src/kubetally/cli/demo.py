@@ -69,7 +69,7 @@ def demo(
     records the run in the history store and prints the summary and every analysis.
     """
     from kubetally.analysis.summary import node_summary, workload_summary
-    from kubetally.cli.options import check_directory_path
+    from kubetally.app.targets import check_directory
     from kubetally.data import demo_inputs
     from kubetally.dataset import save
     from kubetally.outputs.terminal import console as make_console
@@ -77,7 +77,10 @@ def demo(
     from kubetally.simulate import ScenarioConfig, simulate
     from kubetally.store import STORE_ENV, RunStore, default_path
 
-    check_directory_path("--out", out)
+    try:
+        check_directory("--out", out)
+    except ValueError as exc:
+        raise KubetallyError(str(exc)) from None
     store_path = store if store is not None else default_path()
     if not no_store and store_path.is_dir():
         where = "--store" if store is not None else f"${STORE_ENV}"
