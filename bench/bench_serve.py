@@ -154,6 +154,7 @@ def main() -> None:
             time.sleep(0.5)
         ready = time.monotonic() - started
         own0, tree0, cpu0 = sample(proc.pid)
+        first_cpu = cpu0  # the CLI's start, its exec into the server and the first worker
         t0 = time.monotonic()
         owns: list[float] = []
         trees: list[float] = []
@@ -181,7 +182,9 @@ def main() -> None:
     computed = log.count("computed the whole window")
     print(f"source={args.source} every={args.every} ready_after={ready:.1f}s series={series} "
           f"whole-window computations={computed} (first one included)")  # fmt: skip
-    print(f"startup: serve+workers peak {peak_start:.0f} MiB; after start: serve {own0:.0f} MiB, tree {tree0:.0f} MiB")
+    print(f"startup: serve+workers peak {peak_start:.0f} MiB, CPU {first_cpu:.1f} s; "
+          f"after start: serve {own0:.0f} MiB, "
+          f"tree {tree0:.0f} MiB")  # fmt: skip
     print(f"serve alone: rss_mean={sum(owns) / len(owns):.0f}MiB rss_peak={max(owns):.0f}MiB")
     print(f"serve+workers: rss_mean={sum(trees) / len(trees):.0f}MiB rss_peak={max(trees):.0f}MiB "
           f"cpu_mean={(cpu1 - cpu0) / elapsed * 1000:.1f}m over {elapsed / 60:.1f} min "
