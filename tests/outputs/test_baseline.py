@@ -93,3 +93,24 @@ def test_store_refuses_a_second_baseline_of_the_same_name(windows: tuple[Overvie
         assert store.baselines().get_column("name").to_list() == ["q3"]
         with pytest.raises(KubetallyError, match=r"no baseline 'q4' .*\(saved: q3\)"):
             store.load_baseline("q4")
+
+
+def test_first_and_last_compares_the_first_day_with_the_last(auditflow_ds: Dataset) -> None:
+    """What the demo shows: the first part of the window as the baseline, the last part as now."""
+    from kubetally.app.baseline import first_and_last
+    from kubetally.app.insights import OverviewRequest
+    from kubetally.app.source import opened_dataset
+
+    request, opened = OverviewRequest(demo=True), opened_dataset(auditflow_ds)
+    changes = first_and_last(request, opened, span=timedelta(days=1))
+    assert changes is not None
+    start, end = auditflow_ds.info.start, auditflow_ds.info.end
+    assert changes["baseline"]["window_start"] == start.isoformat()
+    assert changes["baseline"]["window_end"] == (start + timedelta(days=1)).isoformat()
+    assert changes["current"]["window_start"] == (end - timedelta(days=1)).isoformat()
+    assert changes["baseline"]["name"] == "first 1 days" and changes["current"]["name"] == "last 1 days"
+    # AuditFlow repeats the same daily cycle: two days cost within 5% of each other, and nothing appears or goes
+    totals = changes["totals"]
+    assert abs(totals["monthly_change"]) <= 0.05 * totals["monthly_before"]
+    assert changes["findings"] == {"appeared": [], "resolved": []}
+    assert first_and_last(request, opened, span=timedelta(days=1.5)) is None  # not two spans long

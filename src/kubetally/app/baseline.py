@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -75,3 +75,21 @@ def diff(request: BaselineDiffRequest, opened: Opened | None = None, progress: P
 def listing(request: BaselineListRequest, progress: Progress = no_progress) -> BaselineList:
     with RunStore(request.store) as store:
         return BaselineList(store=store.path, baselines=store.baselines())
+
+
+def first_and_last(
+    request: OverviewRequest, opened: Opened, *, span: timedelta, progress: Progress = no_progress
+) -> dict[str, Any] | None:
+    """What changed from the first ``span`` of the dataset (as a baseline) to its last ``span`` (the comparison
+    `baseline diff` makes, without a store: what the demo shows); None when the dataset is shorter than two spans."""
+    info = opened.dataset.info
+    if info.end - info.start < 2 * span:
+        return None
+    progress("comparing the first and the last part of the window...")
+    first = Opened(opened.dataset.with_info(end=info.start + span), notes=opened.notes, demo=opened.demo)
+    last = Opened(opened.dataset.with_info(start=info.end - span), notes=opened.notes, demo=opened.demo)
+    before, _ = overview_of(request, first, window=None, progress=progress)
+    after, _ = overview_of(request, last, window=None, progress=progress)
+    days = f"{span.total_seconds() / 86400:g}"
+    return compare(baseline_of(before, name=f"first {days} days", saved_at=before.computed_at),
+                   baseline_of(after, name=f"last {days} days", saved_at=after.computed_at))  # fmt: skip

@@ -271,10 +271,23 @@ def _waste(ctx: DemoContext) -> None:
 
 @demo_section(order=99, title="Report for the business owner (one HTML file)")
 def _report(ctx: DemoContext) -> None:
+    from datetime import timedelta
+
+    from kubetally.app.baseline import first_and_last
     from kubetally.app.insights import OverviewRequest, overview_of
     from kubetally.app.report import write_report
     from kubetally.app.source import opened_dataset
 
-    overview, _ = overview_of(OverviewRequest(demo=True), opened_dataset(ctx.dataset))
-    path = write_report(overview, ctx.out_dir / "report.html")
+    request, opened = OverviewRequest(demo=True), opened_dataset(ctx.dataset)
+    overview, _ = overview_of(request, opened)
+    # what `kubetally baseline save` + `baseline diff` would say, the first week as the baseline
+    changes = first_and_last(request, opened, span=timedelta(days=7))
+    if changes is not None:
+        t, f = changes["totals"], changes["findings"]
+        ctx.console.print(
+            f"since the first week (baseline diff): spend {t['monthly_before']:.2f} -> {t['monthly_after']:.2f} "
+            f"{overview.currency}/month ({t['monthly_change']:+.2f}), {len(changes['workloads'])} workload(s) "
+            f"changed, findings appeared {len(f['appeared'])}, resolved {len(f['resolved'])}"
+        )
+    path = write_report(overview, ctx.out_dir / "report.html", changes=changes)
     ctx.console.print(f"[green]✓[/] report for the business owner: [bold]{path.resolve()}[/] (open it in a browser)")
