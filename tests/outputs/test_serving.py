@@ -143,6 +143,21 @@ def test_scale_equals_the_cli(live: str, saved: Path) -> None:
     _same_money(got.json(), expected, "/api/scale")
 
 
+def test_storage_equals_the_cli(live: str, saved: Path) -> None:
+    for report in ("volumes", "tables"):
+        cli = subprocess.run(
+            [sys.executable, "-m", "kubetally", "storage", "-d", str(saved), "-o", "json", "--report", report],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        got = httpx.get(live + "/api/storage", params={"report": report}, timeout=600)
+        assert got.status_code == 200, got.text[:300]
+        expected = json.loads(cli.stdout)
+        assert expected, report  # AuditFlow has volumes and the audit_event table
+        _same_money(got.json(), expected, f"/api/storage?report={report}")
+    bad = httpx.get(live + "/api/storage?report=nope", timeout=600)
+    assert bad.status_code == 400 and "one of volumes, tables" in bad.json()["error"]
+
+
 def test_errors_are_answered_without_a_worker(live: str) -> None:
     bad = httpx.get(live + "/api/showback?window=7 days", timeout=60)
     assert bad.status_code == 400

@@ -31,6 +31,7 @@ from kubetally.errors import KubetallyError
 from kubetally.outputs.exposition import ExpositionSettings
 from kubetally.outputs.overview import Overview
 from kubetally.outputs.web.bundle import Bundle, write_bundle
+from kubetally.outputs.web.query import BadRequest
 from kubetally.outputs.web.views import Application, Views, prerender
 
 
@@ -53,17 +54,37 @@ def _baseline_names(store: Path | None) -> tuple[list[str], Any]:
         return runs.baselines().get_column("name").to_list(), answer
 
 
-def scale_request(request: ServeRequest) -> Any:
-    """The ``kubetally scale`` request for serve's source and prices (its other options at their defaults)."""
-    from kubetally.app.scale import ScaleRequest
-
+def like_request(kind: type[Any], request: ServeRequest, **more: Any) -> Any:
+    """Another command's request for serve's source and prices (its other options at their defaults)."""
     given = request.model_dump()
-    return ScaleRequest.model_validate({k: given[k] for k in ScaleRequest.model_fields if k in given})
+    return kind.model_validate({**{k: given[k] for k in kind.model_fields if k in given}, **more})
+
+
+def scale_json(request: ServeRequest, opened: Opened, query: dict[str, str]) -> bytes:
+    """What ``kubetally scale -o json`` prints for serve's source and prices."""
+    from kubetally.app.scale import ScaleRequest, scale
+    from kubetally.outputs.registry import render
+
+    return str(render(scale(like_request(ScaleRequest, request), opened), "json")).encode()
+
+
+def storage_json(request: ServeRequest, opened: Opened, query: dict[str, str]) -> bytes:
+    """What ``kubetally storage -o json [--report FRAME]`` prints for serve's source and prices (volumes, growth,
+    fill dates and what-if prices from the dataset; a source without volumes gives empty frames)."""
+    from pydantic import ValidationError
+
+    from kubetally.app.storage import StorageRequest, storage
+    from kubetally.outputs.registry import render
+    from kubetally.outputs.storage import REPORTS
+
+    try:
+        storage_request = like_request(StorageRequest, request, output="json", report=query.get("report"))
+    except ValidationError:
+        raise BadRequest(f"report={query.get('report')!r}: one of {', '.join(REPORTS)}") from None
+    return str(render(storage(storage_request, opened), "json")).encode()
 
 
 def run_job(job: dict[str, Any]) -> Bundle:
-    from kubetally.outputs.registry import render
-
     request = ServeRequest.model_validate(job["request"])
     if job.get("load"):
         opened = Opened(load(Path(job["load"])))
@@ -79,17 +100,13 @@ def run_job(job: dict[str, Any]) -> Bundle:
             computed.append(overview_of(request, opened, window=window)[0])
         return computed[0]
 
-    def scale_json() -> bytes:
-        from kubetally.app.scale import scale
-
-        return str(render(scale(scale_request(request), opened), "json")).encode()
-
     views = Views(overview, ExpositionSettings(max_workloads=request.max_workloads,
                                                max_containers=request.max_containers))  # fmt: skip
     standard = bool(job.get("standard", True))
     names, diff = _baseline_names(request.store) if window is None and standard else ([], None)
     app = Application(views, baseline_diff=None if diff is None else (lambda name: diff(name, views)),
-                      more={"/api/scale": scale_json})  # fmt: skip
+                      more={"/api/scale": lambda q: scale_json(request, opened, q),
+                            "/api/storage": lambda q: storage_json(request, opened, q)})  # fmt: skip
     if standard:
         views.refresh()
     extra = [(str(path), {str(k): str(v) for k, v in query.items()}) for path, query in job.get("extra", [])]

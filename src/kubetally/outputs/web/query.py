@@ -21,7 +21,7 @@ WINDOWS = ("1d", "7d", "30d", "all")
 LABELS = ("team", "app", "component", "environment", "finops_tier", "namespace", "controller", "node")
 """The showback keys the dashboard offers (any label works too)."""
 DEFAULT_BY = "team"
-ON_DEMAND = ("/api/scale",)
+ON_DEMAND = ("/api/scale", "/api/storage")
 """Use cases that are not part of an Overview: computed by a worker on first request (whole window), then kept."""
 ROUTES = ("/metrics", "/openapi.json", "/api/summary", "/api/nodes", "/api/rightsize", "/api/waste",
           "/api/showback", "/", "/showback", "/nodes", "/rightsize", "/waste", *ON_DEMAND)  # fmt: skip
@@ -70,8 +70,8 @@ def route_key(path: str, query: dict[str, str]) -> str:
     """One name for every request that gets the same answer (checked: raises :class:`BadRequest`).
 
     ``/api/showback``, ``/api/showback?by=team&window=all`` and ``/api/showback?window=&by=team&x=1`` are one key;
-    the window is canonical (``7d`` = ``168h``). Only routes that read ``by`` keep it; /metrics, /openapi.json
-    and /api/baselines/NAME take no window.
+    the window is canonical (``7d`` = ``168h``). Only routes that read ``by`` keep it (and /api/storage its
+    ``report``); /metrics, /openapi.json, /api/scale, /api/storage and /api/baselines/NAME take no window.
     """
     shown: dict[str, str] = {}
     window = parse_window(query.get("window"))
@@ -81,4 +81,6 @@ def route_key(path: str, query: dict[str, str]) -> str:
         keys = parse_keys(query.get("by"))
         if keys != [DEFAULT_BY]:
             shown["by"] = ",".join(keys)
+    if path == "/api/storage" and query.get("report", "volumes") != "volumes":
+        shown["report"] = query["report"]  # checked by the worker (kubetally storage --report)
     return path + ("?" + urlencode(sorted(shown.items())) if shown else "")

@@ -119,15 +119,15 @@ def openapi() -> dict[str, Any]:
 
 class Application:
     """The WSGI callable. ``baseline_diff(name)`` (optional) answers /api/baselines/NAME; ``more`` maps a path to
-    the JSON bytes of a use case that is not part of an Overview (``/api/scale``: what ``kubetally scale -o json``
-    prints), computed when asked."""
+    the JSON bytes of a use case that is not part of an Overview, from the query (``/api/scale``: what
+    ``kubetally scale -o json`` prints), computed when asked."""
 
     def __init__(
         self,
         views: Views,
         *,
         baseline_diff: Callable[[str], dict[str, Any]] | None = None,
-        more: dict[str, Callable[[], bytes]] | None = None,
+        more: dict[str, Callable[[dict[str, str]], bytes]] | None = None,
     ) -> None:
         self.views = views
         self.baseline_diff = baseline_diff
@@ -166,7 +166,7 @@ class Application:
         if path == "/openapi.json":
             return ok, _json(openapi()), js
         if path in self.more:
-            return ok, self.more[path](), js
+            return ok, self.more[path](query), js
         if path in ON_DEMAND:
             return "404 Not Found", _json({"error": f"{path} is not served from this source"}), js
         window = parse_window(query.get("window"))
