@@ -2,12 +2,14 @@
 
     nice -n 10 .venv/bin/python bench/bench_serve.py --source demo --minutes 10 --every 2m
     nice -n 10 .venv/bin/python bench/bench_serve.py --source dataset --minutes 10 --every 2m
-    nice -n 10 .venv/bin/python bench/bench_serve.py --source prometheus --minutes 10 --every 2m
+    nice -n 10 .venv/bin/python bench/bench_serve.py --source prometheus --days 2 --step 300 --minutes 10 --every 2m
     nice -n 10 .venv/bin/python bench/bench_serve.py --source scale300 --minutes 10 --every 2m
 
 Sources: `demo` (`--demo`: AuditFlow, 14 days at 1-minute steps), `dataset` (the same saved with
-`kubetally demo`'s dataset writer, `-d DIR`), `prometheus` (the same history written as OpenMetrics, backfilled
-with promtool into a real Prometheus on 127.0.0.1, `--prometheus URL`), `scale300` (AuditFlow + 300 workloads,
+`kubetally demo`'s dataset writer, `-d DIR`), `prometheus` (AuditFlow's history, `--days`/`--step`, written as
+OpenMetrics, backfilled with promtool into a real Prometheus on 127.0.0.1, `--prometheus URL`; 14 days at 1-minute
+steps are ~9 GB of OpenMetrics, so `--days 2 --step 300` = the tests' Prometheus fixture is the practical case),
+`scale300` (AuditFlow + 300 workloads,
 14 days at 1-minute steps, saved, `-d DIR`).
 
 Starts serve on 127.0.0.1 (a free port) with `--every`, waits until it answers, then for MINUTES scrapes
@@ -86,14 +88,14 @@ def sample(pid: int) -> tuple[float, float, float]:
 
 
 @contextmanager
-def _prometheus_source(work: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
-    """AuditFlow's 14 days written as OpenMetrics, backfilled with promtool, served by a real Prometheus."""
+def _prometheus_source(work: Path, days: float, step: int) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """AuditFlow's history written as OpenMetrics, backfilled with promtool, served by a real Prometheus."""
     sys.path.insert(0, str(ROOT / "tests"))
     import servers
     from kubetally.simulate import ScenarioConfig, simulate
     from kubetally.simulate.exposition import write_openmetrics
 
-    ds = simulate(ScenarioConfig())
+    ds = simulate(ScenarioConfig(days=days, step_seconds=step))
     om = work / "history.om"
     t0 = time.monotonic()
     with open(om, "wb") as out:
@@ -128,10 +130,13 @@ def main() -> None:
     parser.add_argument("--source", choices=["demo", "dataset", "prometheus", "scale300"], default="demo")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", default="2m", help="serve's --every (a recomputation this often)")
+    parser.add_argument("--days", type=float, default=14.0, help="--source prometheus: days of history")
+    parser.add_argument("--step", type=int, default=60, help="--source prometheus: step in seconds")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     kubetally = str(Path(sys.executable).with_name("kubetally"))
-    context = _prometheus_source(work) if args.source == "prometheus" else nullcontext(None)
+    prometheus = args.source == "prometheus"
+    context = _prometheus_source(work, args.days, args.step) if prometheus else nullcontext(None)
     with context as given:
         source, env = given if given is not None else _source(args.source, work, kubetally)
         port = _free_port()
