@@ -103,3 +103,39 @@ def test_serve_answers_and_stops_on_sigterm(dataset_dir: Path, tmp_path: Path) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sigterm_during_a_computation_stops_the_worker_too(dataset_dir: Path, tmp_path: Path) -> None:
+    """The kubelet's SIGTERM while a worker computes: serve stops it and exits 0 (no orphan left computing)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubetally", "serve", "-d", str(dataset_dir), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "KUBETALLY_STORE": str(tmp_path / "h")},
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline().decode()  # the CLI exec'd into the server, which starts a worker
+        assert "computing the whole window in a worker process" in line, line
+        worker = None
+        for _ in range(600):
+            kids = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == proc.pid]
+            if kids:
+                worker = int(kids[0].name)
+                break
+            time.sleep(0.05)
+        assert worker is not None, "no worker started"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()
+        assert "stopped serving (not yet listening)" in err.decode()
+        assert not Path(f"/proc/{worker}").exists() or _parent(Path(f"/proc/{worker}")) != proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _parent(proc_dir: Path) -> int:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

@@ -35,6 +35,8 @@ def test_demo_prints_summary_saves_dataset_and_records_run(tmp_path: Path) -> No
     # The over-provisioned service: 1 core requested, p95 usage in tens of millicores.
     line = next(row for row in out.splitlines() if "notification-service" in row and "deploy" in row)
     assert "1.00" in line and "1024Mi" in line
+    # the report section compares the first week with the last (AuditFlow repeats the same week: +0.00)
+    assert "since the first week (baseline diff): spend 20.11 -> 20.11 USD/month (+0.00)" in out
     ds = load(tmp_path / "demo" / "dataset")
     assert ds.info.steps == 14 * 24 * 60
     with RunStore(store) as history:

@@ -98,6 +98,15 @@ class Served:
         self._jobs = 0
         self.computations = 0
         self.computed_at: datetime | None = None
+        self.stopping = False
+        self._running: subprocess.Popen[str] | None = None
+
+    def stop(self) -> None:
+        """Stop the worker that is computing, if any (SIGTERM, then it exits; nothing half-written is used)."""
+        with self._lock:
+            self.stopping = True
+            if self._running is not None and self._running.poll() is None:
+                self._running.terminate()
 
     # ------------------------------------------------------------------ workers
     def _spill(self) -> Path:
@@ -122,13 +131,24 @@ class Served:
             else:
                 job["load"] = str(self._spill())
         started = time.monotonic()
-        done = subprocess.run(
-            [self.config.python, "-m", "kubetally.app.serve_worker"],
-            input=json.dumps(job), text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
-        )  # fmt: skip
-        if done.returncode != 0 or not out.is_file():
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            reason = lines[-1].removeprefix("error: ") if lines else f"exit status {done.returncode}"
+        with self._lock:
+            if self.stopping:
+                raise WorkerFailed("stopped")
+            worker = subprocess.Popen(
+                [self.config.python, "-m", "kubetally.app.serve_worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            self._running = worker
+        try:
+            _, err = worker.communicate(json.dumps(job))
+        finally:
+            with self._lock:
+                self._running = None
+        if self.stopping:
+            raise WorkerFailed("stopped")
+        if worker.returncode != 0 or not out.is_file():
+            lines = [line for line in err.splitlines() if line.strip()]
+            reason = lines[-1].removeprefix("error: ") if lines else f"exit status {worker.returncode}"
             raise WorkerFailed(reason)
         try:
             return read_bundle(out)
@@ -201,15 +221,24 @@ def run(config: ServeConfig, log: Log = _stderr, stop: threading.Event | None = 
     workdir = Path(tempfile.mkdtemp(prefix="kubetally-serve-"))
     try:
         served = Served(config, workdir, log)
-        log("computing the whole window in a worker process...")
-        served.refresh()
-        server, thread = start(BundleApplication(served.answer), config.host, config.port)
-        shown = f"[{config.host}]" if ":" in config.host else config.host
-        url = f"http://{shown}:{server.server_port}"
         if threading.current_thread() is threading.main_thread():
             import signal
 
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())  # kubelet stops pods with SIGTERM
+            def terminated(*_: object) -> None:  # kubelet stops pods with SIGTERM: even during a computation
+                stop.set()
+                served.stop()
+
+            signal.signal(signal.SIGTERM, terminated)
+        log("computing the whole window in a worker process...")
+        try:
+            served.refresh()
+        except WorkerFailed:
+            if stop.is_set():
+                return "(not yet listening)", 0
+            raise
+        server, thread = start(BundleApplication(served.answer), config.host, config.port)
+        shown = f"[{config.host}]" if ":" in config.host else config.host
+        url = f"http://{shown}:{server.server_port}"
         deadline = None if config.stop_after_seconds is None else time.monotonic() + config.stop_after_seconds
         try:
             while not stop.is_set():
@@ -224,10 +253,13 @@ def run(config: ServeConfig, log: Log = _stderr, stop: threading.Event | None = 
                     if not served.refresh():
                         log("the input has not changed: the answers stand")
                 except WorkerFailed as exc:
+                    if stop.is_set():
+                        break
                     log(f"recomputation failed, still serving the previous answers: {exc}")
         except KeyboardInterrupt:
             pass
         finally:
+            served.stop()
             server.shutdown()
             thread.join(timeout=10)
         return url, served.computations
