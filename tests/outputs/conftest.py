@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -68,6 +68,12 @@ def windowed_overview(ds: Dataset, window: timedelta | None) -> Overview:
         owners=parse_owners_text(demo_text("owners.yaml")),
         now=NOW,
     )
+
+
+@pytest.fixture(scope="session")
+def windowed() -> Callable[[Dataset, timedelta | None], Overview]:
+    """:func:`windowed_overview` for tests (importing it from ``conftest`` clashes with the other directories')."""
+    return windowed_overview
 
 
 @pytest.fixture(scope="session")

@@ -8,16 +8,17 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import windowed_overview
 
 from kubetally.app.serve import ServeRequest, request_data, serve_config
 from kubetally.app.serving import ServeConfig, Served, WorkerFailed, dataset_fingerprint, run
 from kubetally.dataset import Dataset, save
+from kubetally.outputs.overview import Overview
 from kubetally.outputs.web.bundle import Response, read_bundle, write_bundle
 from kubetally.outputs.web.query import ROUTES, BadRequest, route_key
 from kubetally.outputs.web.views import Application, Views, openapi
@@ -88,8 +89,10 @@ def _same_money(got: object, expected: object, where: str) -> None:
         assert got == expected, where
 
 
-def test_answers_equal_the_rendering_app_in_process(live: str, auditflow_ds: Dataset) -> None:
-    local = Application(Views(lambda window: windowed_overview(auditflow_ds, window)))
+def test_answers_equal_the_rendering_app_in_process(
+    live: str, auditflow_ds: Dataset, windowed: Callable[[Dataset, timedelta | None], Overview]
+) -> None:
+    local = Application(Views(lambda window: windowed(auditflow_ds, window)))
     for url in ("/api/showback?by=team", "/api/showback?by=app&window=1d", "/api/nodes?window=1d", "/api/rightsize"):
         path, _, query = url.partition("?")
         expected = local.respond(path, dict(q.split("=") for q in query.split("&")) if query else {})
