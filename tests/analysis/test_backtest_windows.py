@@ -32,8 +32,10 @@ def both_ways(frame: pl.DataFrame, candidates: dict[str, bt.Candidate], settings
     slow = bt.replay_many(frame, candidates, window_statistics="samples", **kwargs)  # type: ignore[arg-type]
     for a, b in zip(fast, slow, strict=True):
         assert a.per_entity.height > 0
-        assert_frame_equal(a.per_entity, b.per_entity, check_exact=True)
-        assert_frame_equal(a.summary, b.summary, check_exact=True)
+        # integers and strings exactly; floats to 1e-12 relative: a pooled sum's last bit follows polars'
+        # summation order (a CI run saw memory_slack differ in the 16th digit under load)
+        assert_frame_equal(a.per_entity, b.per_entity, rel_tol=1e-12, abs_tol=0.0)
+        assert_frame_equal(a.summary, b.summary, rel_tol=1e-12, abs_tol=0.0)
 
 
 def defaults() -> dict[str, bt.Candidate]:
