@@ -138,10 +138,29 @@ def victoria_metrics(
             response = httpx.post(f"{url}{import_path}", content=_chunks(body), timeout=3600)
         if response.status_code >= 300:
             raise RuntimeError(f"VictoriaMetrics import failed: {response.status_code} {response.text[:500]}")
-        httpx.get(f"{url}/internal/force_flush", timeout=60)
+        _settle(url)
         yield url
     finally:
         _stop(proc)
+
+
+def _settle(url: str, *, limit: float = 120.0) -> None:
+    """Flush VictoriaMetrics' in-memory buffers until the number of searchable series stops changing.
+
+    One force_flush right after the import was enough at low load; a fresh-clone CI run at load ~30 found
+    no kube_pod_info at all on one server, so the fixture waits until two counts 0.5 s apart agree.
+    """
+    deadline = time.monotonic() + limit
+    last = -1
+    while True:
+        httpx.get(f"{url}/internal/force_flush", timeout=60)
+        count = int(httpx.get(f"{url}/api/v1/series/count", timeout=60).json()["data"][0])
+        if count > 0 and count == last:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"VictoriaMetrics did not settle in {limit:.0f} s (series count {count})")
+        last = count
+        time.sleep(0.5)
 
 
 def _chunks(body: object) -> Iterator[bytes]:
