@@ -410,17 +410,7 @@ def _rolling(
             rec.join(entities, on=keys, how="inner").drop(keys).with_columns(pl.lit(period, pl.Int64).alias("_p"))
         )
         # what was applied becomes "current"; would-be OOM kills become recorded OOM kills
-        current = current.join(rec, on=keys, how="left").select(
-            *keys,
-            pl.coalesce(c.RECOMMENDED_CPU_REQUEST_CORES, c.CURRENT_CPU_REQUEST_CORES).alias(
-                c.CURRENT_CPU_REQUEST_CORES
-            ),
-            pl.col(c.RECOMMENDED_CPU_LIMIT_CORES).alias(c.CURRENT_CPU_LIMIT_CORES),
-            pl.coalesce(c.RECOMMENDED_MEMORY_REQUEST_BYTES, c.CURRENT_MEMORY_REQUEST_BYTES).alias(
-                c.CURRENT_MEMORY_REQUEST_BYTES
-            ),
-            pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.CURRENT_MEMORY_LIMIT_BYTES),
-        )
+        current = _applied(current, rec, keys)
         day = (
             data.filter(~pl.col("_train") & (pl.col("_p") == period))
             .select(_E, "_seg", "_p", c.TIMESTAMP, c.MEMORY_WORKING_SET_BYTES)
@@ -570,18 +560,7 @@ def _replay_lockstep(
                 rec.join(entities, on=keys, how="inner").drop(keys).with_columns(pl.lit(period, pl.Int64).alias("_p"))
             )
             # what was applied becomes "current"; would-be OOM kills become recorded OOM kills
-            updated = cur.join(rec, on=keys, how="left").select(
-                *keys,
-                pl.coalesce(c.RECOMMENDED_CPU_REQUEST_CORES, c.CURRENT_CPU_REQUEST_CORES).alias(
-                    c.CURRENT_CPU_REQUEST_CORES
-                ),
-                pl.col(c.RECOMMENDED_CPU_LIMIT_CORES).alias(c.CURRENT_CPU_LIMIT_CORES),
-                pl.coalesce(c.RECOMMENDED_MEMORY_REQUEST_BYTES, c.CURRENT_MEMORY_REQUEST_BYTES).alias(
-                    c.CURRENT_MEMORY_REQUEST_BYTES
-                ),
-                pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.CURRENT_MEMORY_LIMIT_BYTES),
-                "_b",
-            )
+            updated = _applied(cur, rec, keys, keep=("_b",))
             current = pl.concat([current.filter(~pl.col("_b").is_in(act)), updated])
             days = [parts[i].days[period].with_columns(pl.lit(i, pl.Int64).alias("_b")) for i in act]
             day = pl.concat(days).join(recs[-1].drop("_b"), on=[_E, "_p"], how="left", maintain_order="left")
@@ -780,3 +759,19 @@ def replay_frame(*, containers: pl.DataFrame, usage: pl.LazyFrame) -> pl.DataFra
         how="inner",
     )
     return joined.select([pl.col(k).cast(t) for k, t in REPLAY_SCHEMA.items()]).collect()
+
+
+def _applied(current: pl.DataFrame, rec: pl.DataFrame, keys: list[str], keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``current`` after applying ``rec`` (joined on ``keys``): recommended requests where there is one
+    (else the current request), recommended limits as they are (no limit stays no limit); what was applied
+    becomes "current" for the next day. ``keep``: more columns of ``current`` to carry."""
+    return current.join(rec, on=keys, how="left").select(
+        *keys,
+        pl.coalesce(c.RECOMMENDED_CPU_REQUEST_CORES, c.CURRENT_CPU_REQUEST_CORES).alias(c.CURRENT_CPU_REQUEST_CORES),
+        pl.col(c.RECOMMENDED_CPU_LIMIT_CORES).alias(c.CURRENT_CPU_LIMIT_CORES),
+        pl.coalesce(c.RECOMMENDED_MEMORY_REQUEST_BYTES, c.CURRENT_MEMORY_REQUEST_BYTES).alias(
+            c.CURRENT_MEMORY_REQUEST_BYTES
+        ),
+        pl.col(c.RECOMMENDED_MEMORY_LIMIT_BYTES).alias(c.CURRENT_MEMORY_LIMIT_BYTES),
+        *keep,
+    )
