@@ -6,6 +6,7 @@ The request holds every option once; the plan and every safety rule live in kube
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -210,6 +211,25 @@ def _summary(plan_id: str, counts: dict[str, int], journal: Journal) -> str:
     return f"[green]plan {plan_id} finished:[/] {summary}; audit log {journal.path}"
 
 
+def _planned(mode: Mode, p: Plan | ChangePlan, notes: list[str]) -> dict[str, Any]:
+    """What every janitor result says of its plan, carried out or not."""
+    kept = tuple(Kept(r.kind, r.namespace, r.name, r.reason) for r in p.refused)
+    return {"mode": mode, "plan": p.as_dict(), "kept": kept, "blocked": p.blocked, "notes": tuple(notes),
+            "warnings": tuple(p.problems)}  # fmt: skip
+
+
+def _not_carried_out(base: dict[str, Any], steps: list[Step], *, act: bool) -> JanitorResult | None:
+    """The result of a plan that stops here: refused by a safety limit, or a dry run (or nothing to do)."""
+    if base["blocked"] is not None:
+        refused = (f"[bold red]refused:[/] {base['blocked']}",)
+        return JanitorResult(**base, steps=tuple(steps), messages=refused, exit_code=4)
+    return None if act else JanitorResult(**base, steps=tuple(steps))
+
+
+def _with_results(steps: list[Step], results: dict[tuple[str, str, str], str]) -> tuple[Step, ...]:
+    return tuple(replace(s, result=results.get((s.kind, s.namespace, s.name))) for s in steps)
+
+
 def _deletions(request: JanitorRequest, client: kube.Client, journal: Journal, progress: Progress) -> JanitorResult:
     rules = janitor_rules(request)
     resume = journal.unfinished() if request.yes else None
@@ -224,14 +244,10 @@ def _deletions(request: JanitorRequest, client: kube.Client, journal: Journal, p
                  selector=parse_selector(request.selector) if request.selector is not None else None,
                  own_namespace=request.own_namespace, waste=_waste_targets(objects, rules))  # fmt: skip
         plan_id, done = "", set()
-    kept = tuple(Kept(r.kind, r.namespace, r.name, r.reason) for r in p.refused)
-    base: dict[str, Any] = {"mode": "delete", "plan": p.as_dict(), "kept": kept, "blocked": p.blocked,
-                            "notes": tuple(notes), "warnings": tuple(p.problems)}  # fmt: skip
+    base = _planned("delete", p, notes)
     steps = [Step(i.kind, i.namespace, i.name, i.reason) for i in p.items]
-    if p.blocked is not None:
-        return JanitorResult(**base, steps=tuple(steps), messages=(f"[bold red]refused:[/] {p.blocked}",), exit_code=4)
-    if not (request.yes or request.server_dry_run) or not p.items:
-        return JanitorResult(**base, steps=tuple(steps))
+    if stop := _not_carried_out(base, steps, act=(request.yes or request.server_dry_run) and bool(p.items)):
+        return stop
     results: dict[tuple[str, str, str], str] = {}
     lines: list[str] = []
 
@@ -250,9 +266,8 @@ def _deletions(request: JanitorRequest, client: kube.Client, journal: Journal, p
             plan_id = start(journal, p.items, context=client.conn.context)
         counts = run(plan_id, p.items, client, journal, done=done, progress=step_done)
         lines.append(_summary(plan_id, counts, journal))
-    steps = [Step(s.kind, s.namespace, s.name, s.why, result=results.get((s.kind, s.namespace, s.name))) for s in steps]
-    return JanitorResult(**base, steps=tuple(steps), plan_id=plan_id or None, counts=counts, messages=tuple(lines),
-                         resumed=len(done) if resume is not None else None,
+    return JanitorResult(**base, steps=_with_results(steps, results), plan_id=plan_id or None, counts=counts,
+                         messages=tuple(lines), resumed=len(done) if resume is not None else None,
                          server_dry_run=request.server_dry_run)  # fmt: skip
 
 
@@ -284,14 +299,10 @@ def _changes(request: JanitorRequest, client: kube.Client, journal: Journal, pro
         else:
             p = downscale_plan(objects, now=now, rules=rules, own_namespace=request.own_namespace)
         plan_id, done = "", set()
-    kept = tuple(Kept(r.kind, r.namespace, r.name, r.reason) for r in p.refused)
-    base: dict[str, Any] = {"mode": request.mode, "plan": p.as_dict(), "kept": kept, "blocked": p.blocked,
-                            "notes": tuple(notes), "warnings": tuple(p.problems)}  # fmt: skip
+    base = _planned(request.mode, p, notes)
     steps = [Step(c.kind, c.namespace, c.name, c.reason, action=c.action) for c in p.changes]
-    if p.blocked is not None:
-        return JanitorResult(**base, steps=tuple(steps), messages=(f"[bold red]refused:[/] {p.blocked}",), exit_code=4)
-    if not request.yes or not p.changes:
-        return JanitorResult(**base, steps=tuple(steps))
+    if stop := _not_carried_out(base, steps, act=request.yes and bool(p.changes)):
+        return stop
     results: dict[tuple[str, str, str], str] = {}
     lines: list[str] = []
 
@@ -303,11 +314,8 @@ def _changes(request: JanitorRequest, client: kube.Client, journal: Journal, pro
         plan_id = start_changes(journal, p.changes, context=client.conn.context)
     counts = run_changes(plan_id, p.changes, client, journal, done=done, progress=step_done)
     lines.append(_summary(plan_id, counts, journal))
-    steps = [
-        Step(s.kind, s.namespace, s.name, s.why, s.action, results.get((s.kind, s.namespace, s.name))) for s in steps
-    ]
-    return JanitorResult(**base, steps=tuple(steps), plan_id=plan_id, counts=counts, messages=tuple(lines),
-                         resumed=len(done) if resume is not None else None)  # fmt: skip
+    return JanitorResult(**base, steps=_with_results(steps, results), plan_id=plan_id, counts=counts,
+                         messages=tuple(lines), resumed=len(done) if resume is not None else None)  # fmt: skip
 
 
 def janitor(request: JanitorRequest, progress: Progress = no_progress) -> JanitorResult:
