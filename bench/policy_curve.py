@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import yaml
+from pydantic import ValidationError
 
 from kubetally.analysis import backtest as bt
 from kubetally.analysis.rightsizing import STRATEGIES, EvidenceSettings, TieredSettings
@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for v in values:
             candidates[f"{args.knob}={v}"] = (STRATEGIES["tiered"], _settings(base, args.knob, v))
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        print(f"error: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"error: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
         return 2
     mode = "static" if args.static else "rolling"
     figures: dict[str, dict[str, dict[str, Any]]] = {}
@@ -114,5 +115,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    pl.Config.set_tbl_rows(50)
     raise SystemExit(main())
