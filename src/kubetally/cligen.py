@@ -15,7 +15,7 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -292,7 +292,7 @@ def _version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
 
 
 def group(
-    name: str, help_text: str, commands: list[Command | click.Command], groups: dict[str, str] | None = None
+    name: str, help_text: str, commands: Sequence[Command], groups: dict[str, str] | None = None
 ) -> click.Group:
     """The ``kubetally`` command group (and its sub-groups, e.g. ``export``) from ``commands``."""
     root = _Ordered(
@@ -312,9 +312,6 @@ def group(
         ],
     )
     for command in commands:
-        if isinstance(command, click.Command):
-            root.add_command(command)
-            continue
         if command.group is None:
             root.add_command(to_click(command))
             continue
