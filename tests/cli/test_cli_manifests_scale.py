@@ -127,17 +127,18 @@ def test_scale_json_and_manifests(dataset: Path) -> None:
     assert table.returncode == 0 and "HPA what-if" in table.stdout and "Off-hours" in table.stdout
 
 
-def test_demo_sections_write_the_k8s_diff_and_scaling_yaml(dataset: Path, tmp_path: Path) -> None:
+def test_demo_steps_write_the_k8s_diff_and_scaling_yaml(dataset: Path, tmp_path: Path) -> None:
     from rich.console import Console
 
-    from kubetally.cli import demo
-    from kubetally.cli.demo import DemoContext
+    from kubetally.app.demo import context, step
     from kubetally.dataset import load
+    from kubetally.outputs.registry import render
 
     out = Console(record=True, width=200)
-    ctx = DemoContext(dataset=load(dataset), out_dir=tmp_path, console=out)
-    demo._manifests(ctx)
-    demo._scale(ctx)
+    ctx = context(load(dataset), tmp_path)
+    for key in ("manifests", "scale"):
+        for item in render(step(key).run(ctx), "table"):
+            out.print(item)
     diff = (tmp_path / "k8s-rightsizing.diff").read_text()
     assert "--- a/auditflow/notification-service.yaml" in diff
     assert "Proposed resource changes in k8s/" in out.export_text()

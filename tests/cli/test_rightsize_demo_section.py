@@ -7,17 +7,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from kubetally.cli.demo import DemoContext, sections
+from kubetally.app.demo import context, step
+from kubetally.outputs.registry import render
 from kubetally.simulate import ScenarioConfig, simulate
 
 
-def test_demo_section_30_shows_the_planted_problems(tmp_path: Path) -> None:
-    import kubetally.cli  # noqa: F401  (registers every section)
-
-    (section,) = [s for order, _, s in sections() if order == 30]
+def test_demo_rightsize_step_shows_the_planted_problems(tmp_path: Path) -> None:
+    result = step("rightsize").run(context(simulate(ScenarioConfig(days=3, step_seconds=300)), tmp_path))
     buffer = StringIO()
     console = Console(file=buffer, width=200)
-    section(DemoContext(dataset=simulate(ScenarioConfig(days=3, step_seconds=300)), out_dir=tmp_path, console=console))
+    for item in render(result, "table"):
+        console.print(item)
     out = buffer.getvalue()
     lines = [line for line in out.splitlines() if "auditflow/deploy/" in line]
     assert "audit-log-analysis" in lines[0] and "OOM kill" in lines[0]

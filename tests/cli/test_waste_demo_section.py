@@ -8,16 +8,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from kubetally.cli.demo import DemoContext, sections
+from kubetally.app.demo import context, step
+from kubetally.outputs.registry import render
 from kubetally.simulate import ScenarioConfig, simulate
 
 
 def test_demo_waste_section_lists_the_planted_items(tmp_path: Path) -> None:
-    import kubetally.cli  # noqa: F401  (registers every section)
-
-    (section,) = [s for order, _, s in sections() if order == 50]
+    result = step("waste").run(context(simulate(ScenarioConfig()), tmp_path))
     buffer = StringIO()
-    section(DemoContext(dataset=simulate(ScenarioConfig()), out_dir=tmp_path, console=Console(file=buffer, width=200)))
+    console = Console(file=buffer, width=200)
+    for item in render(result, "table"):
+        console.print(item)
     out = buffer.getvalue()
     for planted in ("report-exporter", "audit-log-analysis-dev", "smtp-credentials-2023", "audit-search",
                     "pvc-old-reports", "data-postgresql-0"):  # fmt: skip
