@@ -291,9 +291,7 @@ def _version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
     ctx.exit()
 
 
-def group(
-    name: str, help_text: str, commands: Sequence[Command], groups: dict[str, str] | None = None
-) -> click.Group:
+def group(name: str, help_text: str, commands: Sequence[Command], groups: dict[str, str] | None = None) -> click.Group:
     """The ``kubetally`` command group (and its sub-groups, e.g. ``export``) from ``commands``."""
     root = _Ordered(
         name,
