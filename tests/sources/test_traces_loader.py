@@ -8,10 +8,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from kubetally.errors import SourceError
 from kubetally.model import columns as c
-from kubetally.sources.traces import load_trace
+from kubetally.sources.traces import load_trace, scan_trace
 
 BITBRAINS = """\
 vm_id,month,timestamp_s,cpu_cores,cpu_capacity_mhz,cpu_usage_mhz,cpu_usage_pct,\
@@ -63,3 +64,32 @@ def test_unknown_and_missing_files(tmp_path: Path) -> None:
         load_trace(tmp_path / "nope.csv")
     with pytest.raises(SourceError, match="unknown trace format"):
         load_trace(write_gz(tmp_path / "x.csv.gz", "a,b\n1,2\n"))
+
+
+TRACES = Path(__file__).resolve().parents[2] / "testdata" / "traces"
+
+
+def scanned(path: Path, tmp_path: Path) -> pl.DataFrame:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    lazy = scan_trace(path, scratch)
+    assert isinstance(lazy, pl.LazyFrame)
+    return lazy.sort(c.OWNER_NAME, c.TIMESTAMP).collect()
+
+
+def test_scan_trace_streams_the_same_rows_with_the_same_defects_handled(tmp_path: Path) -> None:
+    for name, text in (("bb.csv.gz", BITBRAINS), ("g.csv.gz", GOOGLE)):
+        path = write_gz(tmp_path / name, text)
+        assert_frame_equal(scanned(path, tmp_path), load_trace(path))
+    with pytest.raises(SourceError, match="unknown trace format"):
+        scan_trace(write_gz(tmp_path / "x.csv.gz", "a,b\n1,2\n"), tmp_path)
+
+
+@pytest.mark.skipif(not (TRACES / "google2011-jobs-5min.csv.gz").is_file(), reason="testdata/traces not present")
+def test_scan_trace_of_the_real_google_trace_equals_the_eager_load(tmp_path: Path) -> None:
+    # 460,800 samples of 200 jobs; each job's size is its peak over the whole trace, found by a
+    # grouped pass in the scan (a window in memory before): the same numbers
+    path = TRACES / "google2011-jobs-5min.csv.gz"
+    eager = load_trace(path)
+    assert eager.height == 460_800
+    assert_frame_equal(scanned(path, tmp_path), eager)

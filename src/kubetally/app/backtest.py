@@ -7,6 +7,7 @@ the batch, not the trace.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Literal
@@ -107,13 +108,18 @@ def backtest(
     train_days = request.train_days
     started = time.perf_counter()
     notes: list[str] = []
+    # deleted at the end, or when the object goes (an error)
+    scratch = tempfile.TemporaryDirectory(prefix="kubetally-trace-")
+    frame: pl.DataFrame | pl.LazyFrame
     if request.trace is not None:
-        from kubetally.sources.traces import TRACE_STEP_SECONDS, load_trace
+        from kubetally.sources.traces import TRACE_STEP_SECONDS, scan_trace
 
-        progress(f"loading {request.trace.name}...")
-        frame = load_trace(request.trace)
+        progress(f"reading {request.trace.name}...")
+        # streamed to a Parquet scratch file and scanned batch by batch: the trace is never held whole
+        frame = scan_trace(request.trace, Path(scratch.name))
         step = TRACE_STEP_SECONDS
-        source = f"{request.trace.name}: {frame.height:,} samples loaded in {time.perf_counter() - started:.1f} s"
+        samples = frame.select(pl.len()).collect().item()
+        source = f"{request.trace.name}: {samples:,} samples loaded in {time.perf_counter() - started:.1f} s"
     else:
         opened = opened or open_source(request, progress)
         data = opened.dataset
@@ -149,6 +155,7 @@ def backtest(
         on_batch=lambda done, total: progress(f"replaying {len(settings)} strategies: batch {done}/{total}"),
     )
     del frame
+    scratch.cleanup()
     summaries = [r.summary for r in results]
     if all(int(s.get_column(bt.ENTITIES)[0]) == 0 for s in summaries):
         raise ConfigError(

@@ -73,7 +73,10 @@ def bitbrains_replay(path: Path) -> pl.DataFrame:
 
     The operator's size (vCPUs, memory capacity) is both request and limit, as for a VM.
     """
-    lazy = _check(path, BITBRAINS_COLUMNS)
+    return _bitbrains(_check(path, BITBRAINS_COLUMNS)).sort(c.OWNER_NAME, c.TIMESTAMP).collect()
+
+
+def _bitbrains(lazy: pl.LazyFrame) -> pl.LazyFrame:
     owner = pl.format("vm-{}", pl.col("vm_id").cast(pl.String).str.pad_start(3, "0"))
     return (
         lazy.filter((pl.col("cpu_cores") > 0) & (pl.col("cpu_capacity_mhz") > 0) & (pl.col("mem_capacity_kb") > 0))
@@ -91,8 +94,6 @@ def bitbrains_replay(path: Path) -> pl.DataFrame:
             (pl.col("mem_capacity_kb") * KIB).cast(pl.Int64).alias(c.MEMORY_REQUEST_BYTES),
             (pl.col("mem_capacity_kb") * KIB).cast(pl.Int64).alias(c.MEMORY_LIMIT_BYTES),
         )
-        .sort(c.OWNER_NAME, c.TIMESTAMP)
-        .collect()
     )
 
 
@@ -106,7 +107,14 @@ def google_replay(
     whole trace x (1 + ``headroom``): a hindsight (oracle) size that never OOMs and has no slack at
     the peak — the most frugal *static* size possible, not a real operator's choice.
     """
-    lazy = _check(path, GOOGLE_COLUMNS)
+    return (
+        _google(_check(path, GOOGLE_COLUMNS), machine_cores, machine_memory_bytes, headroom)
+        .sort(c.OWNER_NAME, c.TIMESTAMP)
+        .collect()
+    )
+
+
+def _google(lazy: pl.LazyFrame, machine_cores: float, machine_memory_bytes: int, headroom: float) -> pl.LazyFrame:
     owner = pl.format("job-{}", pl.col("job_id").cast(pl.String))
     base = lazy.unique(["job_id", "timestamp_s"], keep="first", maintain_order=True).select(
         *_identity("google2011", owner),
@@ -116,21 +124,35 @@ def google_replay(
         .then(pl.col("mem_pct") / 100 * machine_memory_bytes)
         .alias(c.MEMORY_WORKING_SET_BYTES),
     )
-    sized = base.with_columns(
-        (pl.col(c.CPU_USAGE_CORES).max().over(c.OWNER_NAME) * (1 + headroom)).alias(c.CPU_REQUEST_CORES),
-        (pl.col(c.MEMORY_WORKING_SET_BYTES).max().over(c.OWNER_NAME) * (1 + headroom))
-        .ceil()
-        .cast(pl.Int64)
-        .alias(c.MEMORY_REQUEST_BYTES),
-    ).with_columns(
+    # each job's peaks over the whole trace, by a grouped pass joined back (streams, unlike a window)
+    peaks = base.group_by(c.OWNER_NAME).agg(
+        (pl.col(c.CPU_USAGE_CORES).max() * (1 + headroom)).alias(c.CPU_REQUEST_CORES),
+        (pl.col(c.MEMORY_WORKING_SET_BYTES).max() * (1 + headroom)).ceil().cast(pl.Int64).alias(c.MEMORY_REQUEST_BYTES),
+    )
+    return base.join(peaks, on=c.OWNER_NAME, how="left").with_columns(
         pl.col(c.CPU_REQUEST_CORES).alias(c.CPU_LIMIT_CORES),
         pl.col(c.MEMORY_REQUEST_BYTES).alias(c.MEMORY_LIMIT_BYTES),
     )
-    return sized.sort(c.OWNER_NAME, c.TIMESTAMP).collect()
 
 
 def load_trace(path: Path) -> pl.DataFrame:
-    """A trace file as a replay frame, recognised by its header (Bitbrains or Google 2011)."""
+    """A trace file as a replay frame, recognised by its header (Bitbrains or Google 2011), in memory."""
+    return _replay(path).sort(c.OWNER_NAME, c.TIMESTAMP).collect()
+
+
+def scan_trace(path: Path, directory: Path) -> pl.LazyFrame:
+    """:func:`load_trace` without holding the trace: the replay frame is written, streaming, to a Parquet
+    file in ``directory`` (the caller's to delete) and scanned lazily, so a backtest reads only the
+    entities of its batch (same rows, not sorted)."""
+    target = directory / f"{path.name}.replay.parquet"
+    try:
+        _replay(path).sink_parquet(target, engine="streaming")
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SourceError(f"{path}: unreadable CSV: {str(exc).splitlines()[0]}") from None
+    return pl.scan_parquet(target)
+
+
+def _replay(path: Path) -> pl.LazyFrame:
     if not path.is_file():
         raise SourceError(f"{path}: no such trace file")
     try:
@@ -138,7 +160,7 @@ def load_trace(path: Path) -> pl.DataFrame:
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise SourceError(f"{path}: unreadable CSV: {exc}") from None
     if "vm_id" in names:
-        return bitbrains_replay(path)
+        return _bitbrains(_check(path, BITBRAINS_COLUMNS))
     if "job_id" in names:
-        return google_replay(path)
+        return _google(_check(path, GOOGLE_COLUMNS), 1.0, 2**30, 0.0)
     raise SourceError(f"{path}: unknown trace format (expected the Bitbrains or Google 2011 columns)")
