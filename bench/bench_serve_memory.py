@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 IMPORTS = (
-    *("polars", "pyarrow", "numpy", "duckdb", "pydantic", "jinja2", "matplotlib.pyplot", "httpx"),
+    *("polars", "pyarrow", "numpy", "duckdb", "pydantic", "jinja2", "httpx"),
     *("kubetally.app.serving", "kubetally.outputs.web.views", "kubetally.app.serve_worker", "kubetally.cli"),
 )
 

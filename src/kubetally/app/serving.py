@@ -2,7 +2,7 @@
 
 Standard library only (an import-linter contract keeps it so). Each computation runs in a short-lived worker
 process (:mod:`kubetally.app.serve_worker`) that opens the source, computes, renders every route of its window
-and exits, so its memory (the dataset, polars, matplotlib) is given back to the system between computations;
+and exits, so its memory (the dataset, polars, pyarrow) is given back to the system between computations;
 this process keeps only the rendered answers (about a megabyte per window).
 
 - Every ``--every``, a worker recomputes the whole window, unless the input provably did not change: a
