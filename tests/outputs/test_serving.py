@@ -30,14 +30,38 @@ def saved(auditflow_ds: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return save(auditflow_ds, tmp_path_factory.mktemp("serving") / "dataset")
 
 
-def _config(dataset: Path) -> ServeConfig:
-    return serve_config(ServeRequest.model_validate({"dataset": dataset, "listen": "127.0.0.1:0", "every": "1h"}))
+def _config(dataset: Path, repo: Path | None = None) -> ServeConfig:
+    given = {"dataset": dataset, "listen": "127.0.0.1:0", "every": "1h", "repo": repo}
+    return serve_config(ServeRequest.model_validate(given))
+
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def live(saved: Path) -> Iterator[str]:
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real git repository with two commits: k8s/ = AuditFlow's dev overlay, then its production manifests."""
+    import shutil
+
+    where = tmp_path_factory.mktemp("repo")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(where), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+                       check=True, capture_output=True)  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    for commit, tree in (("dev", "auditflow-dev"), ("production", "auditflow")):
+        shutil.rmtree(where / "k8s", ignore_errors=True)
+        shutil.copytree(ROOT / "k8s" / tree, where / "k8s")
+        git("add", "-A")
+        git("commit", "-q", "-m", commit)
+    return where
+
+
+@pytest.fixture(scope="module")
+def live(saved: Path, repo: Path) -> Iterator[str]:
     """`run` in a thread (its workers are real `python -m kubetally.app.serve_worker` processes)."""
-    config = _config(saved)
+    config = _config(saved, repo)
     urls: list[str] = []
     stop = threading.Event()
 
@@ -112,7 +136,8 @@ def test_every_path_of_the_openapi_file_answers_as_it_says_on_the_real_server(li
     from jsonschema import Draft202012Validator
 
     spec = openapi()
-    checked = []
+    checked: list[str] = []
+    refused: list[str] = []
     for path, item in spec["paths"].items():
         if "{" in path:
             continue  # /api/baselines/{name}: none saved in this store
@@ -120,6 +145,11 @@ def test_every_path_of_the_openapi_file_answers_as_it_says_on_the_real_server(li
         example = {p["name"]: p["example"] for p in op.get("parameters", []) if "example" in p}
         for query in ({}, example):
             response = httpx.get(live + path, params=query, timeout=600)
+            if not query and response.status_code == 400:
+                # cost-diff needs its refs; backtest's default --min-points 864 is more than these 2 days hold
+                assert "400" in op["responses"] and set(response.json()) == {"error"}, path
+                refused.append(path)
+                continue
             assert response.status_code == 200, (path, query, response.text[:300])
             content = op["responses"]["200"]["content"]
             kind = next(iter(content))
@@ -129,6 +159,7 @@ def test_every_path_of_the_openapi_file_answers_as_it_says_on_the_real_server(li
                 errors = [e.message for e in Draft202012Validator(schema).iter_errors(response.json())]
                 assert not errors, (path, query, errors[:3])
             checked.append(path)
+    assert sorted(refused) == ["/api/backtest", "/api/cost-diff"]
     pages = {"/", "/showback", "/nodes", "/rightsize", "/waste"}
     assert set(ROUTES) - pages - {"/openapi.json"} <= set(checked)  # every route the server has is in the file
     assert httpx.get(live + "/openapi.json", timeout=60).json() == spec
@@ -159,6 +190,54 @@ def test_storage_equals_the_cli(live: str, saved: Path) -> None:
         _same_money(got.json(), expected, f"/api/storage?report={report}")
     bad = httpx.get(live + "/api/storage?report=nope", timeout=600)
     assert bad.status_code == 400 and "one of volumes, tables" in bad.json()["error"]
+
+
+def _cli_json(*args: str) -> object:
+    done = subprocess.run([sys.executable, "-m", "kubetally", *args, "-o", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    return json.loads(done.stdout)
+
+
+def test_backtest_equals_the_cli(live: str, saved: Path) -> None:
+    for query, options in (
+        ({"min_points": "100"}, ["--min-points", "100"]),
+        ({"mode": "rolling", "strategy": "current, tiered", "train_days": "1", "window_days": "1",
+          "min_points": "100"}, ["--mode", "rolling", "-s", "current", "-s", "tiered", "--train-days", "1",
+                                 "--window-days", "1", "--min-points", "100"]),
+    ):  # fmt: skip
+        expected = _cli_json("backtest", "-d", str(saved), *options)
+        got = httpx.get(live + "/api/backtest", params=query, timeout=600)
+        assert got.status_code == 200, got.text[:300]
+        assert isinstance(expected, list) and len(expected) >= 2
+        _same_money(got.json(), expected, f"/api/backtest?{query}")
+    nothing = httpx.get(live + "/api/backtest", timeout=600)  # 2 days of 5-minute samples < --min-points 864
+    assert nothing.status_code == 400 and nothing.json()["error"].startswith("nothing to score: no container has")
+    bad = httpx.get(live + "/api/backtest?strategy=nope", timeout=600)
+    assert bad.status_code == 400 and bad.json()["error"].startswith("--strategy 'nope': unknown strategy"), bad.text
+
+
+def test_cost_diff_equals_the_cli(live: str, saved: Path, repo: Path) -> None:
+    expected = _cli_json("cost-diff", "HEAD~1", "HEAD", "--repo", str(repo), "--path", "k8s", "-d", str(saved))
+    got = httpx.get(live + "/api/cost-diff", params={"base": "HEAD~1", "head": "HEAD"}, timeout=600)
+    assert got.status_code == 200, got.text[:300]
+    assert isinstance(expected, dict) and expected["monthly_cost_delta"] > 0  # production asks for more than dev
+    _same_money(got.json(), expected, "/api/cost-diff")
+    for query, error in (
+        ({"base": "HEAD~1"}, "head=REF is required"),
+        ({"base": "--output=/tmp/x", "head": "HEAD"}, "base='--output=/tmp/x': not a git ref"),
+        ({"base": "/etc", "head": "HEAD"}, "base='/etc': not a git ref"),
+        ({"base": "nosuchbranch", "head": "HEAD"}, "'nosuchbranch' is neither a manifest directory nor a commit"),
+    ):
+        bad = httpx.get(live + "/api/cost-diff", params=query, timeout=600)
+        assert bad.status_code == 400 and bad.json()["error"].startswith(error), (query, bad.text)
+
+
+def test_cost_diff_is_not_served_without_a_repo(saved: Path) -> None:
+    app = Application(Views(lambda window: pytest.fail("no Overview is needed")))
+    answer = app.respond("/api/cost-diff", {"base": "a", "head": "b"})
+    assert answer.status.startswith("404") and b"start serve with --repo DIR" in answer.body
+    with pytest.raises(ValueError, match="not a git repository"):
+        ServeRequest.model_validate({"dataset": saved, "repo": saved})
 
 
 def test_errors_are_answered_without_a_worker(live: str) -> None:
@@ -227,6 +306,9 @@ def test_bundle_round_trip_and_truncation(tmp_path: Path) -> None:
         ("/", {"window": "36h", "by": "app"}, "/?window=36h"),
         ("/metrics", {"window": "7d"}, "/metrics"),
         ("/api/baselines/q3", {"window": "7d"}, "/api/baselines/q3"),
+        ("/api/storage", {"report": "volumes", "window": "1d"}, "/api/storage"),
+        ("/api/backtest", {"mode": "static", "strategy": " tiered", "by": "x"}, "/api/backtest?strategy=tiered"),
+        ("/api/cost-diff", {"head": "HEAD", "base": "main"}, "/api/cost-diff?base=main&head=HEAD"),
     ],
 )
 def test_route_key(path: str, query: dict[str, str], key: str) -> None:
@@ -238,6 +320,8 @@ def test_route_key_refuses_bad_parameters() -> None:
         route_key("/api/showback", {"by": "a,b,c,d,e"})
     with pytest.raises(BadRequest):
         route_key("/", {"window": "0d"})
+    with pytest.raises(BadRequest, match="base=: at most 200 characters"):
+        route_key("/api/cost-diff", {"base": "a" * 201, "head": "HEAD"})
 
 
 def test_request_data_validates_back_to_the_request(saved: Path) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kubetally.app.base import Progress, cli, no_progress
 from kubetally.app.insights import OverviewRequest, StoreRequest
@@ -39,6 +39,15 @@ class ServeRequest(StoreRequest, OverviewRequest):
         None, description="Stop after this long (for measurements and tests; default: run until Ctrl-C/SIGTERM).",
         json_schema_extra=cli(metavar="DURATION"),
     )  # fmt: skip
+    repo: Path | None = Field(
+        None, description="A git repository: /api/cost-diff?base=REF&head=REF compares the manifests of two of its "
+        "refs, priced with this source's nodes (what 'kubetally cost-diff BASE HEAD --repo DIR -o json' prints). "
+        "Without it /api/cost-diff is not served.", json_schema_extra=cli(metavar="DIR"),
+    )  # fmt: skip
+    manifests_path: str = Field(
+        "k8s", description="The manifest folder (or file) inside --repo that /api/cost-diff compares.",
+        json_schema_extra=cli(metavar="PATH"),
+    )  # fmt: skip
     max_workloads: int = Field(
         ExpositionSettings.model_fields["max_workloads"].default, ge=1, le=100_000,
         description=ExpositionSettings.model_fields["max_workloads"].description,
@@ -47,6 +56,15 @@ class ServeRequest(StoreRequest, OverviewRequest):
         ExpositionSettings.model_fields["max_containers"].default, ge=1, le=200_000,
         description=ExpositionSettings.model_fields["max_containers"].description,
     )  # fmt: skip
+
+    @field_validator("repo")
+    @classmethod
+    def _a_repository(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if not (value / ".git").exists():
+            raise ValueError(f"{value}: not a git repository (no .git in it)")
+        return value.resolve()
 
 
 def request_data(request: ServeRequest) -> dict[str, Any]:

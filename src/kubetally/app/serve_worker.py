@@ -18,7 +18,9 @@ long-lived server (:mod:`kubetally.app.serving`) holds only the bytes.
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,65 @@ def storage_json(request: ServeRequest, opened: Opened, query: dict[str, str]) -
     return str(render(storage(storage_request, opened), "json")).encode()
 
 
+def _one_line(kind: type[Any], exc: Exception) -> BadRequest:
+    from pydantic import ValidationError
+
+    from kubetally.app.base import error_line
+
+    text = error_line(kind, exc) if isinstance(exc, ValidationError) else str(exc)
+    return BadRequest(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def backtest_json(request: ServeRequest, opened: Opened, query: dict[str, str]) -> bytes:
+    """What ``kubetally backtest -o json`` prints for serve's source, with the query's ``mode``, ``strategy``
+    (comma-separated), ``train_days``, ``window_days`` and ``min_points`` as its options."""
+    from pydantic import ValidationError
+
+    from kubetally.app.backtest import BacktestRequest, backtest
+    from kubetally.errors import ConfigError
+    from kubetally.outputs.registry import render
+
+    given: dict[str, Any] = {k: v.strip() for k, v in query.items() if k in ("mode", "train_days", "window_days",
+                                                                         "min_points") and v.strip()}  # fmt: skip
+    if query.get("strategy", "").strip():
+        given["strategy"] = tuple(name.strip() for name in query["strategy"].split(",") if name.strip())
+    try:
+        result = backtest(like_request(BacktestRequest, request, output="json", **given), opened)
+    except (ValidationError, ConfigError) as exc:
+        raise _one_line(BacktestRequest, exc) from None
+    return str(render(result, "json")).encode()
+
+
+_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./~^@{}+-]{0,199}")
+
+
+def costdiff_json(request: ServeRequest, opened: Opened, query: dict[str, str]) -> bytes:
+    """What ``kubetally cost-diff BASE HEAD --repo DIR --path PATH -o json`` prints for two git refs of serve's
+    ``--repo`` (``base``, ``head``; ``namespace`` as ``-n``), priced with serve's source and prices. Only refs:
+    a query never names a local directory."""
+    from pydantic import ValidationError
+
+    from kubetally.actions.manifests.lines import ManifestError
+    from kubetally.app.costdiff import CostDiffRequest, costdiff
+    from kubetally.errors import ConfigError
+    from kubetally.outputs.registry import render
+
+    refs = {name: query.get(name, "").strip() for name in ("base", "head")}
+    for name, ref in refs.items():
+        if not ref:
+            raise BadRequest(f"{name}=REF is required: two git refs of --repo, e.g. base=origin/main&head=HEAD")
+        if not _REF.fullmatch(ref) or ".." in ref or Path(ref).exists():
+            raise BadRequest(f"{name}={ref!r}: not a git ref (a branch, tag, commit or e.g. HEAD~1)")
+    namespace = query.get("namespace", "").strip() or None
+    try:
+        diff_request = like_request(CostDiffRequest, request, output="json", path=request.manifests_path,
+                                    namespace=namespace, **refs)  # fmt: skip
+        result = costdiff(diff_request, opened)
+    except (ValidationError, ConfigError, ManifestError) as exc:
+        raise _one_line(CostDiffRequest, exc) from None
+    return str(render(result, "json")).encode()
+
+
 def run_job(job: dict[str, Any]) -> Bundle:
     request = ServeRequest.model_validate(job["request"])
     if job.get("load"):
@@ -104,9 +165,14 @@ def run_job(job: dict[str, Any]) -> Bundle:
                                                max_containers=request.max_containers))  # fmt: skip
     standard = bool(job.get("standard", True))
     names, diff = _baseline_names(request.store) if window is None and standard else ([], None)
-    app = Application(views, baseline_diff=None if diff is None else (lambda name: diff(name, views)),
-                      more={"/api/scale": lambda q: scale_json(request, opened, q),
-                            "/api/storage": lambda q: storage_json(request, opened, q)})  # fmt: skip
+    more: dict[str, Callable[[dict[str, str]], bytes]] = {
+        "/api/scale": lambda q: scale_json(request, opened, q),
+        "/api/storage": lambda q: storage_json(request, opened, q),
+        "/api/backtest": lambda q: backtest_json(request, opened, q),
+    }
+    if request.repo is not None:
+        more["/api/cost-diff"] = lambda q: costdiff_json(request, opened, q)
+    app = Application(views, baseline_diff=None if diff is None else (lambda name: diff(name, views)), more=more)
     if standard:
         views.refresh()
     extra = [(str(path), {str(k): str(v) for k, v in query.items()}) for path, query in job.get("extra", [])]

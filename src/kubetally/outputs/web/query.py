@@ -21,8 +21,15 @@ WINDOWS = ("1d", "7d", "30d", "all")
 LABELS = ("team", "app", "component", "environment", "finops_tier", "namespace", "controller", "node")
 """The showback keys the dashboard offers (any label works too)."""
 DEFAULT_BY = "team"
-ON_DEMAND = ("/api/scale", "/api/storage")
+ON_DEMAND = ("/api/scale", "/api/storage", "/api/backtest", "/api/cost-diff")
 """Use cases that are not part of an Overview: computed by a worker on first request (whole window), then kept."""
+PARAMETERS = {
+    "/api/storage": {"report": "volumes"},
+    "/api/backtest": {"mode": "static", "strategy": "", "train_days": "", "window_days": "", "min_points": ""},
+    "/api/cost-diff": {"base": "", "head": "", "namespace": ""},
+}
+"""The query parameters of an on-demand use case and their defaults (checked by the worker, as the command's
+options): a request names its answer by the ones it gives that differ from their default."""
 ROUTES = ("/metrics", "/openapi.json", "/api/summary", "/api/nodes", "/api/rightsize", "/api/waste",
           "/api/showback", "/", "/showback", "/nodes", "/rightsize", "/waste", *ON_DEMAND)  # fmt: skip
 """Every fixed route (and /api/baselines/NAME)."""
@@ -70,8 +77,9 @@ def route_key(path: str, query: dict[str, str]) -> str:
     """One name for every request that gets the same answer (checked: raises :class:`BadRequest`).
 
     ``/api/showback``, ``/api/showback?by=team&window=all`` and ``/api/showback?window=&by=team&x=1`` are one key;
-    the window is canonical (``7d`` = ``168h``). Only routes that read ``by`` keep it (and /api/storage its
-    ``report``); /metrics, /openapi.json, /api/scale, /api/storage and /api/baselines/NAME take no window.
+    the window is canonical (``7d`` = ``168h``). Only routes that read ``by`` keep it (and the on-demand use cases
+    their :data:`PARAMETERS`); /metrics, /openapi.json, the on-demand use cases and /api/baselines/NAME take no
+    window.
     """
     shown: dict[str, str] = {}
     window = parse_window(query.get("window"))
@@ -81,6 +89,10 @@ def route_key(path: str, query: dict[str, str]) -> str:
         keys = parse_keys(query.get("by"))
         if keys != [DEFAULT_BY]:
             shown["by"] = ",".join(keys)
-    if path == "/api/storage" and query.get("report", "volumes") != "volumes":
-        shown["report"] = query["report"]  # checked by the worker (kubetally storage --report)
+    for name, default in PARAMETERS.get(path, {}).items():
+        value = query.get(name, "").strip()
+        if len(value) > 200:
+            raise BadRequest(f"{name}=: at most 200 characters")
+        if value and value != default:
+            shown[name] = value  # checked by the worker (the command's own option)
     return path + ("?" + urlencode(sorted(shown.items())) if shown else "")
