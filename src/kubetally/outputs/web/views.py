@@ -168,7 +168,9 @@ class Application:
         if path in self.more:
             return ok, self.more[path](query), js
         if path in ON_DEMAND:
-            why = ": start serve with --repo DIR (a git repository)" if path == "/api/cost-diff" else " from this source"
+            why = " from this source"
+            if path == "/api/cost-diff":
+                why = ": start serve with --repo DIR (a git repository)"
             return "404 Not Found", _json({"error": f"{path} is not served{why}"}), js
         window = parse_window(query.get("window"))
         if path.startswith("/api/baselines/"):
